@@ -1,0 +1,127 @@
+//! `majlis.auth.v1.AuthService`: what the other services ask auth-svc about
+//! tokens and users. Errors use the shared gRPC mapping so a caller can turn
+//! them back into the same public error.
+
+use crate::users::{self, SetTeam, UserRow};
+use majlis_auth_token::{Role, Tokens};
+use majlis_db::Db;
+use majlis_errors::{ApiError, to_status};
+use majlis_proto::auth::v1 as pb;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+#[derive(Clone, Debug)]
+pub struct AuthGrpc {
+    pub db: Db,
+    pub tokens: Tokens,
+}
+
+fn to_pb(row: &UserRow) -> pb::User {
+    pb::User {
+        id: row.id.to_string(),
+        username: row.username.clone(),
+        email: row.email.clone(),
+        display_name: row.display_name.clone(),
+        team_id: row.team_id.map(|t| t.to_string()),
+        roles: row.roles.clone(),
+    }
+}
+
+fn parse_id(field: &'static str, v: &str) -> Result<Uuid, Status> {
+    v.parse()
+        .map_err(|_| to_status(ApiError::invalid_field(field, "must be a uuid")))
+}
+
+#[tonic::async_trait]
+impl pb::auth_service_server::AuthService for AuthGrpc {
+    async fn validate_token(
+        &self,
+        request: Request<pb::ValidateTokenRequest>,
+    ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
+        let token = request.into_inner().token;
+        let claims = self
+            .tokens
+            .verify(&token)
+            .await
+            .map_err(|e| to_status(e.into()))?;
+        let row = users::find_by_id(&self.db, claims.sub)
+            .await
+            .map_err(|e| to_status(e.into()))?
+            .ok_or_else(|| {
+                to_status(ApiError::unauthorized("invalid_token", "the token's user no longer exists"))
+            })?;
+        Ok(Response::new(pb::ValidateTokenResponse {
+            user: Some(to_pb(&row)),
+            token_id: claims.jti.to_string(),
+            expires_at: claims.exp,
+        }))
+    }
+
+    async fn get_users(
+        &self,
+        request: Request<pb::GetUsersRequest>,
+    ) -> Result<Response<pb::GetUsersResponse>, Status> {
+        let req = request.into_inner();
+        if req.ids.len() > 10_000 {
+            return Err(to_status(ApiError::invalid_field("ids", "at most 10000 ids per call")));
+        }
+        // Ids that are not uuids cannot name a user: they are simply not found.
+        let ids: Vec<Uuid> = req.ids.iter().filter_map(|i| i.parse().ok()).collect();
+        let rows = users::find_many(&self.db, &ids)
+            .await
+            .map_err(|e| to_status(e.into()))?;
+        Ok(Response::new(pb::GetUsersResponse {
+            users: rows.iter().map(to_pb).collect(),
+        }))
+    }
+
+    async fn set_user_team(
+        &self,
+        request: Request<pb::SetUserTeamRequest>,
+    ) -> Result<Response<pb::SetUserTeamResponse>, Status> {
+        let req = request.into_inner();
+        let user_id = parse_id("user_id", &req.user_id)?;
+        let team_id = req
+            .team_id
+            .as_deref()
+            .map(|t| parse_id("team_id", t))
+            .transpose()?;
+        let expected = match req.expected_team_id.as_deref() {
+            None => None,
+            Some("") => Some(None),
+            Some(t) => Some(Some(parse_id("expected_team_id", t)?)),
+        };
+        let mut roles = Vec::with_capacity(req.roles.len());
+        for r in &req.roles {
+            let role = Role::parse(r)
+                .ok_or_else(|| to_status(ApiError::invalid_field("roles", format!("unknown role {r:?}"))))?;
+            if !roles.contains(&role) {
+                roles.push(role);
+            }
+        }
+        let stored: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+        let row = match users::set_team(&self.db, user_id, team_id, stored, expected)
+            .await
+            .map_err(|e| to_status(e.into()))?
+        {
+            SetTeam::Updated(row) => row,
+            SetTeam::NoSuchUser => {
+                return Err(to_status(ApiError::not_found("user_not_found", "no such user")));
+            }
+            SetTeam::TeamChanged => {
+                return Err(Status::failed_precondition(
+                    "team_changed: the user's team is not the expected one",
+                ));
+            }
+        };
+        let (token, _) = self
+            .tokens
+            .issue(row.id, row.team_id, row.roles())
+            .map_err(|e| to_status(e.into()))?;
+        tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
+        Ok(Response::new(pb::SetUserTeamResponse {
+            user: Some(to_pb(&row)),
+            token,
+        }))
+    }
+}

@@ -1,0 +1,16 @@
+//! auth-svc: owns the `auth.users` table and every credential. Registers and
+//! logs users in (argon2id, throttled), issues and revokes JWTs, and answers
+//! the other services' gRPC questions about users and tokens.
+
+mod grpc;
+mod password;
+mod routes;
+mod schema;
+mod settings;
+mod startup;
+mod throttle;
+mod users;
+mod validation;
+
+pub use settings::Settings;
+pub use startup::Application;

@@ -1,0 +1,242 @@
+//! The contract's Auth endpoints: register, login, logout, me, users/{id}.
+
+use crate::password;
+use crate::throttle::LoginThrottle;
+use crate::users::{self, NewUser, User};
+use crate::validation;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use majlis_auth_token::{AuthUser, Role, Tokens};
+use majlis_db::{Db, is_unique_violation};
+use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Whether to believe `X-Real-IP` from the edge.
+#[derive(Clone, Copy, Debug)]
+pub struct TrustProxyHeaders(pub bool);
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct RegisterRequest {
+    /// `^[a-z0-9][a-z0-9._-]{2,31}$`
+    pub username: String,
+    pub email: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// 1–64 characters; defaults to the username.
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct LoginRequest {
+    /// Username or email.
+    pub login: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuthResponse {
+    pub user: User,
+    /// A bearer token for `Authorization: Bearer <token>`.
+    pub token: String,
+}
+
+/// Creates an account and returns it with a token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = AuthResponse),
+        (status = 400, body = ErrorBody, description = "malformed body"),
+        (status = 409, body = ErrorBody, description = "username_taken or email_taken"),
+        (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "invalid field, named in the message"),
+        (status = 503, body = ErrorBody),
+    )
+)]
+#[post("/auth/register")]
+async fn register(
+    body: Json<RegisterRequest>,
+    db: web::Data<Db>,
+    tokens: web::Data<Tokens>,
+) -> ApiResult<HttpResponse> {
+    let req = body.into_inner();
+    let username = req.username.trim().to_owned();
+    let email = req.email.trim().to_lowercase();
+    let display_name = req
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or(&username)
+        .to_owned();
+    validation::username(&username)?;
+    validation::email(&email)?;
+    validation::password(&req.password)?;
+    validation::display_name(&display_name)?;
+
+    let hash = password::hash(req.password).await?;
+    let row = users::insert(
+        &db,
+        NewUser {
+            id: Uuid::now_v7(),
+            username: &username,
+            email: &email,
+            display_name: &display_name,
+            password_hash: &hash,
+            roles: vec![Role::SystemUser.as_str().to_owned()],
+        },
+    )
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e, "users_username_key") {
+            ApiError::conflict("username_taken", "that username is taken")
+        } else if is_unique_violation(&e, "users_email_key") {
+            ApiError::conflict("email_taken", "an account with that email exists")
+        } else {
+            e.into()
+        }
+    })?;
+    let (token, _) = tokens.issue(row.id, row.team_id, row.roles())?;
+    tracing::info!(user_id = %row.id, "user registered");
+    Ok(HttpResponse::Created().json(AuthResponse {
+        user: User::from(&row),
+        token,
+    }))
+}
+
+/// Exchanges a username or email and password for a token.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = AuthResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody, description = "invalid_credentials, for an unknown user and a wrong password alike"),
+        (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too many failed attempts; see Retry-After"),
+        (status = 503, body = ErrorBody),
+    )
+)]
+#[post("/auth/login")]
+async fn login(
+    req: HttpRequest,
+    body: Json<LoginRequest>,
+    db: web::Data<Db>,
+    tokens: web::Data<Tokens>,
+    throttle: web::Data<LoginThrottle>,
+    trust: web::Data<TrustProxyHeaders>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let account = body.login.trim().to_lowercase();
+    let address = client_address(&req, trust.0);
+    let invalid = || ApiError::unauthorized("invalid_credentials", "wrong login or password");
+    if account.is_empty() || account.len() > 254 || body.password.len() > 1024 {
+        return Err(invalid());
+    }
+    throttle.check(&account, &address).await?;
+    let row = users::find_by_login(&db, &account).await?;
+    let ok = password::verify(body.password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    match row {
+        Some(row) if ok => {
+            throttle.clear(&account).await?;
+            let (token, _) = tokens.issue(row.id, row.team_id, row.roles())?;
+            tracing::info!(user_id = %row.id, "user logged in");
+            Ok(HttpResponse::Ok().json(AuthResponse {
+                user: User::from(&row),
+                token,
+            }))
+        }
+        _ => {
+            throttle.record_failure(&account, &address).await?;
+            Err(invalid())
+        }
+    }
+}
+
+/// Revokes the caller's token everywhere, WebSockets included.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/auth/logout")]
+async fn logout(user: AuthUser, tokens: web::Data<Tokens>) -> ApiResult<HttpResponse> {
+    tokens.revoke(&user.claims).await?;
+    tracing::info!(user_id = %user.claims.sub, "user logged out");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The caller, as stored now (team and roles may be newer than the token's).
+#[utoipa::path(
+    tag = "users",
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/users/me")]
+async fn me(user: AuthUser, db: web::Data<Db>) -> ApiResult<web::Json<User>> {
+    let row = users::find_by_id(&db, user.claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token's user no longer exists"))?;
+    Ok(web::Json(User::from(&row)))
+}
+
+/// A user of the caller's team (or the caller); anyone else is 404.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = Uuid, Path, description = "user id")),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/users/{id}")]
+async fn user_by_id(
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<User>> {
+    let id = id.into_inner();
+    let not_found = || ApiError::not_found("user_not_found", "no such user");
+    let caller = users::find_by_id(&db, user.claims.sub)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token's user no longer exists"))?;
+    if id == caller.id {
+        return Ok(web::Json(User::from(&caller)));
+    }
+    // Team membership is read fresh, not from the token, so a user who just
+    // joined sees teammates at once and one who left stops seeing them.
+    let Some(team) = caller.team_id else {
+        return Err(not_found());
+    };
+    let other = users::find_by_id(&db, id).await?.ok_or_else(not_found)?;
+    if other.team_id != Some(team) {
+        return Err(not_found());
+    }
+    Ok(web::Json(User::from(&other)))
+}
+
+/// The client's address for throttling: the edge's `X-Real-IP` when trusted,
+/// else the TCP peer.
+fn client_address(req: &HttpRequest, trust_proxy_headers: bool) -> String {
+    if trust_proxy_headers {
+        if let Some(ip) = req
+            .headers()
+            .get("x-real-ip")
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
+        {
+            return ip.to_owned();
+        }
+    }
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(
+        utoipa_actix_web::scope("/api")
+            .service(register)
+            .service(login)
+            .service(logout)
+            .service(me)
+            .service(user_by_id),
+    );
+}

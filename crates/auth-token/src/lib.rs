@@ -1,0 +1,250 @@
+//! Access tokens. auth-svc signs them; every service and both gateways verify
+//! them here: signature, expiry, and revocation (a logged-out token's id is
+//! kept in Redis until the token would have expired anyway).
+
+mod extract;
+
+pub use extract::{AuthUser, bearer_token};
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use majlis_errors::ApiError;
+use majlis_redis::{Redis, RedisError};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The issuer every majlis token names.
+pub const ISSUER: &str = "majlis-auth";
+/// The Redis stream auth-svc announces revocations on, so gateways can close
+/// the sockets of a logged-out token at once.
+pub const REVOCATIONS_TOPIC: &str = "auth.revocations";
+/// Shortest secret accepted: HS256 with less than 256 bits is guessable.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    SystemAdmin,
+    SystemUser,
+    TeamAdmin,
+    TeamUser,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SystemAdmin => "system_admin",
+            Self::SystemUser => "system_user",
+            Self::TeamAdmin => "team_admin",
+            Self::TeamUser => "team_user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "system_admin" => Some(Self::SystemAdmin),
+            "system_user" => Some(Self::SystemUser),
+            "team_admin" => Some(Self::TeamAdmin),
+            "team_user" => Some(Self::TeamUser),
+            _ => None,
+        }
+    }
+}
+
+/// What a token says about its bearer at the time it was issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: Uuid,
+    /// The token id, the handle for revocation.
+    pub jti: Uuid,
+    pub iat: i64,
+    pub exp: i64,
+    pub iss: String,
+    pub team_id: Option<Uuid>,
+    pub roles: Vec<Role>,
+}
+
+impl Claims {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token expired")]
+    Expired,
+    #[error("token invalid: {0}")]
+    Invalid(String),
+    #[error("token revoked")]
+    Revoked,
+    #[error(transparent)]
+    Redis(#[from] RedisError),
+    #[error("cannot sign token: {0}")]
+    Signing(String),
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        match e {
+            TokenError::Expired => ApiError::unauthorized("token_expired", "the token has expired"),
+            TokenError::Invalid(_) => ApiError::unauthorized("invalid_token", "the token is invalid"),
+            TokenError::Revoked => {
+                ApiError::unauthorized("token_revoked", "the token has been revoked")
+            }
+            TokenError::Redis(e) => e.into(),
+            TokenError::Signing(_) => ApiError::internal(e),
+        }
+    }
+}
+
+/// Signs and verifies tokens with one HS256 key, and checks revocation.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Tokens {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+    redis: Redis,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").field("ttl", &self.inner.ttl).finish()
+    }
+}
+
+impl Tokens {
+    /// Fails on a secret shorter than [`MIN_SECRET_BYTES`]: better no boot than
+    /// forgeable tokens.
+    pub fn new(secret: &SecretString, ttl: Duration, redis: Redis) -> Result<Self, TokenError> {
+        let bytes = secret.expose_secret().as_bytes();
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(TokenError::Signing(format!(
+                "the JWT secret must be at least {MIN_SECRET_BYTES} bytes"
+            )));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                encoding: EncodingKey::from_secret(bytes),
+                decoding: DecodingKey::from_secret(bytes),
+                validation,
+                ttl,
+                redis,
+            }),
+        })
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.inner.ttl
+    }
+
+    /// A new token for `user_id` with the given team and roles.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        team_id: Option<Uuid>,
+        roles: Vec<Role>,
+    ) -> Result<(String, Claims), TokenError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: user_id,
+            jti: Uuid::new_v4(),
+            iat: now,
+            exp: now + i64::try_from(self.inner.ttl.as_secs()).unwrap_or(i64::MAX / 2),
+            iss: ISSUER.to_owned(),
+            team_id,
+            roles,
+        };
+        let token = self.sign(&claims)?;
+        Ok((token, claims))
+    }
+
+    /// Signs arbitrary claims. Exposed so tests can make expired tokens.
+    pub fn sign(&self, claims: &Claims) -> Result<String, TokenError> {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.inner.encoding)
+            .map_err(|e| TokenError::Signing(e.to_string()))
+    }
+
+    /// Checks signature, issuer and expiry only (no Redis round trip).
+    pub fn decode(&self, token: &str) -> Result<Claims, TokenError> {
+        jsonwebtoken::decode::<Claims>(token, &self.inner.decoding, &self.inner.validation)
+            .map(|d| d.claims)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid(e.to_string()),
+            })
+    }
+
+    /// Full verification: [`Self::decode`] plus the revocation check.
+    pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let claims = self.decode(token)?;
+        if self.is_revoked(claims.jti).await? {
+            return Err(TokenError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    fn revoked_key(&self, jti: Uuid) -> String {
+        self.inner.redis.key(&format!("auth:revoked:{jti}"))
+    }
+
+    pub async fn is_revoked(&self, jti: Uuid) -> Result<bool, TokenError> {
+        let n: i64 = self
+            .inner
+            .redis
+            .run(redis_cmd("EXISTS").arg(self.revoked_key(jti)))
+            .await?;
+        Ok(n > 0)
+    }
+
+    /// Revokes a token until it would have expired, and announces it on
+    /// [`REVOCATIONS_TOPIC`] for the gateways.
+    pub async fn revoke(&self, claims: &Claims) -> Result<(), TokenError> {
+        let now = chrono::Utc::now().timestamp();
+        // Keep the mark a little past expiry so clock skew cannot reopen a gap.
+        let ttl = (claims.exp - now).max(0) + 60;
+        let _: () = self
+            .inner
+            .redis
+            .run(
+                redis_cmd("SET")
+                    .arg(self.revoked_key(claims.jti))
+                    .arg(claims.sub.to_string())
+                    .arg("EX")
+                    .arg(ttl),
+            )
+            .await?;
+        let data = serde_json::json!({
+            "jti": claims.jti,
+            "user_id": claims.sub,
+            "exp": claims.exp,
+        })
+        .to_string();
+        majlis_redis::streams::publish(
+            &self.inner.redis,
+            REVOCATIONS_TOPIC,
+            "token_revoked",
+            &data,
+            10_000,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn redis_cmd(name: &str) -> majlis_redis::redis::Cmd {
+    majlis_redis::redis::cmd(name)
+}

@@ -1,0 +1,184 @@
+//! A JSON body extractor that fails the contract's way: unparseable or empty
+//! → 400, a missing or wrongly typed field → 422 naming it, over the limit → 413.
+//! (actix's own `web::Json` reports all of these as 400 without the field.)
+
+use crate::ApiError;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
+
+/// The contract's request body limit (1 MiB).
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Overrides the body limit for a scope, as `app_data(JsonBodyLimit(n))`.
+#[derive(Clone, Copy, Debug)]
+pub struct JsonBodyLimit(pub usize);
+
+/// A parsed JSON request body.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<JsonBodyLimit>()
+            .or_else(|| req.app_data::<web::Data<JsonBodyLimit>>().map(|d| d.get_ref()))
+            .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
+        // Reject on the declared length before reading a byte of an oversized body.
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared.is_some_and(|n| n > limit) {
+                return Err(ApiError::PayloadTooLarge { limit });
+            }
+            let mut buf = web::BytesMut::with_capacity(declared.unwrap_or(0).min(limit));
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::bad_request("malformed_body", format!("cannot read the body: {e}"))
+                })?;
+                if buf.len() + chunk.len() > limit {
+                    return Err(ApiError::PayloadTooLarge { limit });
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            parse(&buf).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON document into `T`, classifying failures per the contract.
+pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::bad_request(
+            "malformed_body",
+            "the request body is empty; a JSON object is expected",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            match inner.classify() {
+                serde_json::error::Category::Data => {
+                    let msg = inner.to_string();
+                    let field = missing_field(&msg)
+                        .map(|name| join(&path, name))
+                        .unwrap_or(path);
+                    if field == "." {
+                        // The document itself has the wrong shape (an array, a string...).
+                        return Err(ApiError::bad_request(
+                            "malformed_body",
+                            "the request body must be a JSON object",
+                        ));
+                    }
+                    Err(ApiError::invalid_field(field, strip_position(&msg)))
+                }
+                serde_json::error::Category::Syntax
+                | serde_json::error::Category::Eof
+                | serde_json::error::Category::Io => Err(ApiError::bad_request(
+                    "malformed_body",
+                    format!("the request body is not valid JSON: {inner}"),
+                )),
+            }
+        }
+    }
+}
+
+fn missing_field(msg: &str) -> Option<&str> {
+    let rest = msg.strip_prefix("missing field `")?;
+    rest.split('`').next()
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path == "." {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+/// serde_json appends " at line L column C", which means nothing to a form.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::ResponseError;
+    use actix_web::http::StatusCode;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Login {
+        login: String,
+        password: String,
+        remember: Option<bool>,
+    }
+
+    fn status(r: Result<Login, ApiError>) -> (StatusCode, Option<String>) {
+        let e = r.err().map(|e| (e.status_code(), e.field().map(str::to_owned)));
+        e.unwrap_or((StatusCode::OK, None))
+    }
+
+    #[test]
+    fn unparseable_json_is_400() {
+        assert_eq!(status(parse(b"{\"login\":")).0, StatusCode::BAD_REQUEST);
+        assert_eq!(status(parse(b"not json")).0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn an_empty_body_is_400() {
+        assert_eq!(status(parse(b"")).0, StatusCode::BAD_REQUEST);
+        assert_eq!(status(parse(b"  \n")).0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_missing_field_is_422_naming_it() {
+        let (s, f) = status(parse(br#"{"login":"amira"}"#));
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(f.as_deref(), Some("password"));
+    }
+
+    #[test]
+    fn a_wrongly_typed_field_is_422_naming_it() {
+        let (s, f) = status(parse(br#"{"login":"amira","password":"x","remember":"yes"}"#));
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(f.as_deref(), Some("remember"));
+        let (s, f) = status(parse(br#"{"login":5,"password":"x"}"#));
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(f.as_deref(), Some("login"));
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_400() {
+        assert_eq!(status(parse(b"[1,2]")).0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored_for_forward_compatibility() {
+        assert!(parse::<Login>(br#"{"login":"a","password":"b","new_field":1}"#).is_ok());
+    }
+}

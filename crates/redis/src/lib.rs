@@ -1,0 +1,176 @@
+//! Redis for every majlis process: one bounded connection pool per process,
+//! every call under a timeout (a down Redis is a fast 503, never a hang), and
+//! every key under the deployment's prefix so environments and test runs can
+//! share a server without seeing each other.
+
+pub mod streams;
+
+use deadpool_redis::{Pool, Runtime};
+use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use deadpool_redis::Connection;
+pub use redis;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedisError {
+    #[error("invalid Redis configuration: {0}")]
+    Config(String),
+    #[error("no Redis connection available: {0}")]
+    Pool(#[from] deadpool_redis::PoolError),
+    #[error("Redis command failed: {0}")]
+    Command(#[from] redis::RedisError),
+    #[error("Redis did not answer within {0:?}")]
+    Timeout(Duration),
+}
+
+impl From<RedisError> for majlis_errors::ApiError {
+    fn from(e: RedisError) -> Self {
+        match e {
+            RedisError::Config(_) => majlis_errors::ApiError::internal(e),
+            RedisError::Pool(_) | RedisError::Command(_) | RedisError::Timeout(_) => {
+                majlis_errors::ApiError::unavailable("redis", e)
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct RedisSettings {
+    pub url: SecretString,
+    /// Prepended to every key and stream name, e.g. `majlis:`.
+    pub prefix: String,
+    pub pool_size: usize,
+    /// Upper bound for getting a connection and for each command.
+    pub timeout: Duration,
+}
+
+/// A cheap-to-clone handle: the pool plus the key prefix.
+#[derive(Clone)]
+pub struct Redis {
+    pool: Pool,
+    client: redis::Client,
+    prefix: Arc<str>,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").field("prefix", &self.prefix).finish()
+    }
+}
+
+impl Redis {
+    /// Builds the pool without connecting: a process may boot while Redis is
+    /// down and report not-ready until it answers.
+    pub fn new(settings: &RedisSettings) -> Result<Self, RedisError> {
+        let url = settings.url.expose_secret();
+        let client =
+            redis::Client::open(url).map_err(|e| RedisError::Config(e.to_string()))?;
+        let pool = deadpool_redis::Config::from_url(url)
+            .builder()
+            .map_err(|e| RedisError::Config(e.to_string()))?
+            .max_size(settings.pool_size)
+            .wait_timeout(Some(settings.timeout))
+            .create_timeout(Some(settings.timeout))
+            .recycle_timeout(Some(settings.timeout))
+            .runtime(Runtime::Tokio1)
+            .build()
+            .map_err(|e| RedisError::Config(e.to_string()))?;
+        Ok(Self {
+            pool,
+            client,
+            prefix: settings.prefix.clone().into(),
+            timeout: settings.timeout,
+        })
+    }
+
+    /// The full key for `name` under this deployment's prefix.
+    pub fn key(&self, name: &str) -> String {
+        let mut k = String::with_capacity(self.prefix.len() + name.len());
+        k.push_str(&self.prefix);
+        k.push_str(name);
+        k
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// A pooled connection.
+    pub async fn conn(&self) -> Result<Connection, RedisError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs `cmd` on a pooled connection under the timeout.
+    pub async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
+        let fut = async {
+            let mut conn = self.conn().await?;
+            Ok::<T, RedisError>(cmd.query_async(&mut *conn).await?)
+        };
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| RedisError::Timeout(self.timeout))?
+    }
+
+    /// Runs a pipeline on a pooled connection under the timeout.
+    pub async fn run_pipe<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, RedisError> {
+        let fut = async {
+            let mut conn = self.conn().await?;
+            Ok::<T, RedisError>(pipe.query_async(&mut *conn).await?)
+        };
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| RedisError::Timeout(self.timeout))?
+    }
+
+    /// `PING`, for readiness checks.
+    pub async fn ping(&self) -> Result<(), RedisError> {
+        let pong: String = self.run(&redis::cmd("PING")).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(RedisError::Config(format!("unexpected PING reply {pong:?}")))
+        }
+    }
+
+    /// A connection of its own, outside the pool, for blocking reads
+    /// (`XREAD BLOCK`) that would stall every other user of a shared one.
+    /// `response_timeout` must exceed the longest block.
+    pub async fn dedicated(
+        &self,
+        response_timeout: Duration,
+    ) -> Result<redis::aio::MultiplexedConnection, RedisError> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(self.timeout))
+            .set_response_timeout(Some(response_timeout));
+        Ok(self
+            .client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await?)
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+}
+
+impl RedisSettings {
+    /// `MAJLIS_REDIS_URL` (required), `MAJLIS_REDIS_PREFIX` (`majlis:`),
+    /// `MAJLIS_REDIS_POOL_SIZE` (16), `MAJLIS_REDIS_TIMEOUT_MS` (2000).
+    pub fn from_env(
+        src: &dyn majlis_runtime::env::Source,
+    ) -> Result<Self, majlis_runtime::env::SettingsError> {
+        use majlis_runtime::env;
+        Ok(Self {
+            url: env::secret(src, "MAJLIS_REDIS_URL")?,
+            prefix: src.get("MAJLIS_REDIS_PREFIX").unwrap_or_else(|| "majlis:".to_owned()),
+            pool_size: env::parse(src, "MAJLIS_REDIS_POOL_SIZE", 16)?,
+            timeout: env::millis(src, "MAJLIS_REDIS_TIMEOUT_MS", Duration::from_secs(2))?,
+        })
+    }
+}

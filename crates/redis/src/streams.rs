@@ -1,0 +1,125 @@
+//! Redis streams as majlis's event bus. An entry is `type` (the event name),
+//! `data` (its JSON) and the W3C trace-context fields of the span that wrote it,
+//! so a consumer's span joins the producer's trace.
+
+use crate::{Redis, RedisError};
+use redis::streams::{StreamReadOptions, StreamReadReply};
+use std::time::Duration;
+use tracing::Span;
+
+/// One event read from a stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub id: String,
+    pub event_type: String,
+    pub data: String,
+    /// Trace-context fields (`traceparent`, `tracestate`) as written.
+    pub trace: Vec<(String, String)>,
+}
+
+impl Entry {
+    /// A span for handling this entry, parented on the producer's trace.
+    pub fn span(&self, name: &'static str) -> Span {
+        let span = tracing::info_span!("stream.consume", otel.name = name, event = %self.event_type, entry = %self.id);
+        majlis_telemetry::propagation::set_parent_from_pairs(
+            &span,
+            self.trace.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
+        span
+    }
+}
+
+/// Appends an event to `topic` (un-prefixed name), trimming the stream to about
+/// `max_len` entries so it cannot grow without bound. Returns the entry id.
+pub async fn publish(
+    redis: &Redis,
+    topic: &str,
+    event_type: &str,
+    data: &str,
+    max_len: usize,
+) -> Result<String, RedisError> {
+    let mut cmd = redis::cmd("XADD");
+    cmd.arg(redis.key(topic))
+        .arg("MAXLEN")
+        .arg("~")
+        .arg(max_len)
+        .arg("*")
+        .arg("type")
+        .arg(event_type)
+        .arg("data")
+        .arg(data);
+    for (k, v) in majlis_telemetry::propagation::current_fields() {
+        cmd.arg(k).arg(v);
+    }
+    redis.run(&cmd).await
+}
+
+/// Reads entries after `last_id` from `topic` (un-prefixed), blocking up to
+/// `block` for new ones, at most `count` at a time. `last_id` `$` means "only
+/// entries written from now on"; callers then continue from the last id seen.
+pub async fn read(
+    conn: &mut redis::aio::MultiplexedConnection,
+    redis: &Redis,
+    topic: &str,
+    last_id: &str,
+    block: Duration,
+    count: usize,
+) -> Result<Vec<Entry>, RedisError> {
+    let opts = StreamReadOptions::default()
+        .block(usize::try_from(block.as_millis()).unwrap_or(usize::MAX))
+        .count(count);
+    let key = redis.key(topic);
+    let reply: Option<StreamReadReply> = redis::cmd("XREAD")
+        .arg(&opts)
+        .arg("STREAMS")
+        .arg(&key)
+        .arg(last_id)
+        .query_async(conn)
+        .await?;
+    let mut out = Vec::new();
+    for stream in reply.map(|r| r.keys).unwrap_or_default() {
+        for id in stream.ids {
+            let mut entry = Entry {
+                id: id.id.clone(),
+                event_type: String::new(),
+                data: String::new(),
+                trace: Vec::new(),
+            };
+            for (field, value) in id.map {
+                let Ok(value) = redis::from_redis_value::<String>(value) else {
+                    continue;
+                };
+                match field.as_str() {
+                    "type" => entry.event_type = value,
+                    "data" => entry.data = value,
+                    f if majlis_telemetry::propagation::FIELDS.contains(&f) => {
+                        entry.trace.push((field, value));
+                    }
+                    _ => {}
+                }
+            }
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// The id of the newest entry in `topic`, or `0-0` for an empty stream: where a
+/// consumer that wants only new events starts without racing a writer.
+pub async fn last_id(redis: &Redis, topic: &str) -> Result<String, RedisError> {
+    let reply: redis::Value = redis
+        .run(
+            redis::cmd("XREVRANGE")
+                .arg(redis.key(topic))
+                .arg("+")
+                .arg("-")
+                .arg("COUNT")
+                .arg(1),
+        )
+        .await?;
+    let ids: Vec<(String, redis::Value)> = redis::from_redis_value(reply).unwrap_or_default();
+    Ok(ids
+        .into_iter()
+        .next()
+        .map_or_else(|| "0-0".to_owned(), |(id, _)| id))
+}

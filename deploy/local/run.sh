@@ -1,0 +1,391 @@
+#!/usr/bin/env bash
+# majlis local runner — `make run`
+#
+# Builds the workspace, migrates the DB, starts every service plus the nginx
+# edge, prints where everything runs and waits. Ctrl-C / SIGTERM (or any
+# child exiting) stops everything.
+#
+# Knobs (environment):
+#   GATEWAY_REPLICAS   1 or 2 (default 1) — chat/presence gateway replicas
+#   PROFILE            dev (default) | release
+#   MAJLIS_DB_NAME     database name (default majlis)
+#   EDGE_PORT          nginx edge port (default 8080)
+#   EDGE_BIND          nginx listen address (default 127.0.0.1)
+#   HEALTH_TIMEOUT     seconds to wait for /healthz of all services (default 30)
+#   MAJLIS_SKIP_BUILD  1 = do not run cargo build (use existing binaries)
+#   MAJLIS_BIN_DIR     directory with the service binaries (overrides target/<profile>)
+#   RUST_LOG and every MAJLIS_* variable below may be preset to override defaults.
+set -euo pipefail
+
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO_ROOT"
+
+RUN_DIR="$REPO_ROOT/.run"
+LOG_DIR="$RUN_DIR/logs"
+NGINX_DIR="$RUN_DIR/nginx"
+PIDS_FILE="$RUN_DIR/pids"
+TEMPLATE="$REPO_ROOT/deploy/nginx/majlis.conf.template"
+
+GATEWAY_REPLICAS="${GATEWAY_REPLICAS:-1}"
+PROFILE="${PROFILE:-dev}"
+MAJLIS_DB_NAME="${MAJLIS_DB_NAME:-majlis}"
+EDGE_PORT="${EDGE_PORT:-8080}"
+EDGE_BIND="${EDGE_BIND:-127.0.0.1}"
+HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
+
+if [[ -t 1 ]]; then _B=$'\033[1m' _N=$'\033[0m'; else _B='' _N=''; fi
+log()  { printf '%srun:%s %s\n' "$_B" "$_N" "$*"; }
+die()  { printf 'run: ERROR: %s\n' "$*" >&2; exit 1; }
+
+case "$GATEWAY_REPLICAS" in 1|2) ;; *) die "GATEWAY_REPLICAS must be 1 or 2 (got '$GATEWAY_REPLICAS')";; esac
+case "$PROFILE" in dev|debug|release) ;; *) die "PROFILE must be dev or release (got '$PROFILE')";; esac
+[[ "$MAJLIS_DB_NAME" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "MAJLIS_DB_NAME must match [A-Za-z_][A-Za-z0-9_]* (got '$MAJLIS_DB_NAME')"
+[[ "$EDGE_PORT" =~ ^[0-9]+$ ]] || die "EDGE_PORT must be a number (got '$EDGE_PORT')"
+
+mkdir -p "$LOG_DIR" "$NGINX_DIR"
+
+# ----------------------------------------------------------------- helpers
+# alive PID: process exists and is not a zombie
+alive() {
+    local pid="$1" state
+    [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null || return 1
+    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
+    [[ "$state" != Z ]]
+}
+
+# port_busy HOST:PORT — something already accepts connections there
+port_busy() {
+    local host="${1%:*}" port="${1##*:}"
+    (exec 3<>"/dev/tcp/$host/$port") 2>/dev/null
+}
+
+# --------------------------------------------- leftovers of a previous run
+kill_stale() {
+    [[ -f "$PIDS_FILE" ]] || return 0
+    local name pid cmd victims=()
+    while read -r name pid; do
+        [[ -n "${pid:-}" ]] || continue
+        alive "$pid" || continue
+        # make sure the PID was not recycled by something unrelated
+        cmd="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)"
+        case "$name" in
+            nginx) [[ "$cmd" == *nginx* ]] || continue ;;
+            *)     [[ "$cmd" == *"${name%-[0-9]}"* ]] || continue ;;
+        esac
+        log "stopping stale $name (pid $pid) from a previous run"
+        kill -TERM "$pid" 2>/dev/null || true
+        victims+=("$pid")
+    done <"$PIDS_FILE"
+    local deadline=$((SECONDS + 10)) p
+    for p in "${victims[@]}"; do
+        while alive "$p" && (( SECONDS < deadline )); do sleep 0.2; done
+        alive "$p" && kill -KILL "$p" 2>/dev/null || true
+    done
+    rm -f "$PIDS_FILE"
+}
+kill_stale
+# an nginx left behind without a pids entry
+if [[ -f "$NGINX_DIR/nginx.pid" ]]; then
+    stale_ngx="$(cat "$NGINX_DIR/nginx.pid" 2>/dev/null || true)"
+    if [[ "$stale_ngx" =~ ^[0-9]+$ ]] && alive "$stale_ngx" \
+        && tr '\0' ' ' <"/proc/$stale_ngx/cmdline" 2>/dev/null | grep -q nginx; then
+        log "stopping stale nginx (pid $stale_ngx)"
+        kill -TERM "$stale_ngx" 2>/dev/null || true
+        for _ in $(seq 50); do alive "$stale_ngx" || break; sleep 0.2; done
+        alive "$stale_ngx" && kill -KILL "$stale_ngx" 2>/dev/null || true
+    fi
+    rm -f "$NGINX_DIR/nginx.pid"
+fi
+
+# ------------------------------------------------------------ 1. deps
+bash "$REPO_ROOT/deploy/local/ensure-deps.sh" --nginx
+NGINX_BIN="${NGINX_BIN:-$(command -v nginx || true)}"
+[[ -n "$NGINX_BIN" && -x "$NGINX_BIN" ]] || die "nginx binary not found"
+
+# -------------------------------------------------------- 2. database
+log "ensuring database '$MAJLIS_DB_NAME' exists"
+if ! psql -h 127.0.0.1 -U postgres -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname='$MAJLIS_DB_NAME'" | grep -q 1; then
+    createdb -h 127.0.0.1 -U postgres "$MAJLIS_DB_NAME"
+    log "created database '$MAJLIS_DB_NAME'"
+fi
+
+# ----------------------------------------------------------- 3. build
+if [[ "$PROFILE" == release ]]; then PROFILE_DIR=release; else PROFILE_DIR=debug; fi
+if [[ -n "${MAJLIS_BIN_DIR:-}" ]]; then
+    BIN="$MAJLIS_BIN_DIR"
+else
+    TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+    [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$REPO_ROOT/$TARGET_DIR"
+    BIN="$TARGET_DIR/$PROFILE_DIR"
+fi
+if [[ "${MAJLIS_SKIP_BUILD:-0}" != 1 ]]; then
+    build_args=(build --workspace --bins)
+    [[ "$PROFILE" == release ]] && build_args+=(--release)
+    log "cargo ${build_args[*]}"
+    cargo "${build_args[@]}"
+fi
+for b in auth-svc channels-svc onboarding-svc chat-gateway presence-gateway; do
+    [[ -x "$BIN/$b" ]] || die "missing binary $BIN/$b (did the build produce it?)"
+done
+
+# ------------------------------------------------------ common env
+export MAJLIS_DATABASE_URL="${MAJLIS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$MAJLIS_DB_NAME}"
+export MAJLIS_REDIS_URL="${MAJLIS_REDIS_URL:-redis://127.0.0.1:6379}"
+export MAJLIS_REDIS_PREFIX="${MAJLIS_REDIS_PREFIX:-majlis:}"
+if [[ -z "${MAJLIS_JWT_SECRET:-}" ]]; then
+    if [[ ! -s "$RUN_DIR/jwt-secret" ]]; then
+        (umask 077; head -c 48 /dev/urandom | base64 -w0 >"$RUN_DIR/jwt-secret")
+        log "generated $RUN_DIR/jwt-secret"
+    fi
+    MAJLIS_JWT_SECRET="$(cat "$RUN_DIR/jwt-secret")"
+fi
+export MAJLIS_JWT_SECRET
+export MAJLIS_AUTH_GRPC_URL="${MAJLIS_AUTH_GRPC_URL:-http://127.0.0.1:9101}"
+export MAJLIS_CHANNELS_GRPC_URL="${MAJLIS_CHANNELS_GRPC_URL:-http://127.0.0.1:9102}"
+export MAJLIS_ONBOARDING_GRPC_URL="${MAJLIS_ONBOARDING_GRPC_URL:-http://127.0.0.1:9103}"
+export MAJLIS_TRUST_PROXY_HEADERS="${MAJLIS_TRUST_PROXY_HEADERS:-true}"
+export RUST_LOG="${RUST_LOG:-info}"
+
+# --------------------------------------------------------- 4. migrate
+log "migrating ($BIN/auth-svc migrate)"
+"$BIN/auth-svc" migrate 2>&1 | tee "$LOG_DIR/migrate.log" \
+    || die "migration failed (see $LOG_DIR/migrate.log)"
+
+# ----------------------------------------------------- services table
+# name | binary | http addr | grpc addr ("-" = none) | instance id ("-" = none)
+SERVICES=(
+    "auth-svc|auth-svc|127.0.0.1:8101|127.0.0.1:9101|-"
+    "channels-svc|channels-svc|127.0.0.1:8102|127.0.0.1:9102|-"
+    "onboarding-svc|onboarding-svc|127.0.0.1:8103|127.0.0.1:9103|-"
+    "chat-gateway-1|chat-gateway|127.0.0.1:8104|-|chat-1"
+    "presence-gateway-1|presence-gateway|127.0.0.1:8105|-|presence-1"
+)
+if [[ "$GATEWAY_REPLICAS" == 2 ]]; then
+    SERVICES+=(
+        "chat-gateway-2|chat-gateway|127.0.0.1:8114|-|chat-2"
+        "presence-gateway-2|presence-gateway|127.0.0.1:8115|-|presence-2"
+    )
+fi
+
+for s in "${SERVICES[@]}"; do
+    IFS='|' read -r name _ http grpc _ <<<"$s"
+    for addr in "$http" "$grpc"; do
+        [[ "$addr" == - ]] && continue
+        port_busy "$addr" && die "$addr (for $name) is already in use — stop whatever listens there first"
+    done
+done
+port_busy "127.0.0.1:$EDGE_PORT" && die "edge port $EDGE_PORT is already in use (set EDGE_PORT=...)"
+
+# ------------------------------------------------- lifecycle / cleanup
+declare -a CHILD_NAMES=() CHILD_PIDS=()
+STOPPING=0
+
+record_pid() { # name pid
+    CHILD_NAMES+=("$1"); CHILD_PIDS+=("$2")
+    printf '%s %s\n' "$1" "$2" >>"$PIDS_FILE"
+}
+
+stop_all() {
+    (( STOPPING )) && return 0
+    STOPPING=1
+    trap '' INT TERM
+    local i pid
+    if (( ${#CHILD_PIDS[@]} )); then
+        log "stopping ${#CHILD_PIDS[@]} process(es)…"
+        # nginx first so no new traffic reaches the services
+        for (( i=${#CHILD_PIDS[@]}-1; i>=0; i-- )); do
+            pid="${CHILD_PIDS[$i]}"
+            alive "$pid" && kill -TERM "$pid" 2>/dev/null || true
+        done
+        local deadline=$((SECONDS + 10)) any
+        while (( SECONDS < deadline )); do
+            any=0
+            for pid in "${CHILD_PIDS[@]}"; do alive "$pid" && { any=1; break; }; done
+            (( any )) || break
+            sleep 0.2
+        done
+        for i in "${!CHILD_PIDS[@]}"; do
+            pid="${CHILD_PIDS[$i]}"
+            if alive "$pid"; then
+                log "${CHILD_NAMES[$i]} (pid $pid) did not stop within 10s — SIGKILL"
+                kill -KILL "$pid" 2>/dev/null || true
+            fi
+        done
+        wait 2>/dev/null || true
+    fi
+    rm -f "$PIDS_FILE" "$NGINX_DIR/nginx.pid"
+    log "stopped"
+}
+
+on_signal() {
+    log "received SIG$1"
+    stop_all
+    exit 0
+}
+trap 'on_signal INT' INT
+trap 'on_signal TERM' TERM
+trap 'rc=$?; stop_all; exit $rc' EXIT
+
+show_log_tail() { # name
+    local f="$LOG_DIR/$1.log"
+    printf -- '----- %s (this run, last 40 lines) -----\n' "$f" >&2
+    # only what this run wrote: everything after the last "starting" marker
+    awk '/^===== .* starting /{buf=""; n=0; next} {buf=buf $0 "\n"} END{printf "%s", buf}' "$f" 2>/dev/null \
+        | tail -n 40 >&2 || true
+    printf -- '-----\n' >&2
+}
+
+# -------------------------------------------------------- 5. start
+: >"$PIDS_FILE"
+declare -A PID_OF=()
+for s in "${SERVICES[@]}"; do
+    IFS='|' read -r name bin http grpc inst <<<"$s"
+    logf="$LOG_DIR/$name.log"
+    printf '\n===== %s starting %s =====\n' "$(date -Is)" "$name" >>"$logf"
+    envs=(MAJLIS_HTTP_ADDR="$http")
+    unsets=()
+    if [[ "$grpc" != - ]]; then envs+=(MAJLIS_GRPC_ADDR="$grpc"); else unsets+=(-u MAJLIS_GRPC_ADDR); fi
+    if [[ "$inst" != - ]]; then envs+=(MAJLIS_INSTANCE_ID="$inst"); else unsets+=(-u MAJLIS_INSTANCE_ID); fi
+    env "${unsets[@]}" "${envs[@]}" "$BIN/$bin" >>"$logf" 2>&1 </dev/null &
+    pid=$!
+    record_pid "$name" "$pid"
+    PID_OF[$name]="$pid"
+    if [[ "$grpc" != - ]]; then log "started $name (pid $pid) http=$http grpc=$grpc"
+    else log "started $name (pid $pid) http=$http"; fi
+done
+
+# ------------------------------------------------------ 6. health
+log "waiting up to ${HEALTH_TIMEOUT}s for /healthz …"
+declare -A HEALTHY=()
+deadline=$((SECONDS + HEALTH_TIMEOUT))
+while :; do
+    pending=0
+    for s in "${SERVICES[@]}"; do
+        IFS='|' read -r name _ http _ _ <<<"$s"
+        [[ -n "${HEALTHY[$name]:-}" ]] && continue
+        if ! alive "${PID_OF[$name]}"; then
+            printf 'run: ERROR: %s exited during startup\n' "$name" >&2
+            show_log_tail "$name"
+            exit 1
+        fi
+        code="$(curl -s -o /dev/null -m 2 -w '%{http_code}' "http://$http/healthz" || true)"
+        if [[ "$code" == 200 ]]; then
+            HEALTHY[$name]=1
+            log "$name healthy"
+        else
+            pending=$((pending + 1))
+        fi
+    done
+    (( pending == 0 )) && break
+    if (( SECONDS >= deadline )); then
+        for s in "${SERVICES[@]}"; do
+            IFS='|' read -r name _ http _ _ <<<"$s"
+            [[ -n "${HEALTHY[$name]:-}" ]] && continue
+            printf 'run: ERROR: %s did not answer 200 on http://%s/healthz within %ss\n' "$name" "$http" "$HEALTH_TIMEOUT" >&2
+            show_log_tail "$name"
+        done
+        exit 1
+    fi
+    sleep 0.5
+done
+
+# ------------------------------------------------------- 7. nginx
+if [[ -d "$REPO_ROOT/web/dist" ]]; then WEB_ROOT="$REPO_ROOT/web/dist"; else WEB_ROOT="$REPO_ROOT/web/static"; fi
+chat_servers="server 127.0.0.1:8104;"
+presence_servers="server 127.0.0.1:8105;"
+if [[ "$GATEWAY_REPLICAS" == 2 ]]; then
+    chat_servers+=$'\n        server 127.0.0.1:8114;'
+    presence_servers+=$'\n        server 127.0.0.1:8115;'
+fi
+if [[ "$(id -u)" == 0 ]]; then
+    user_directive="user root;"
+else
+    user_directive="# (not root: workers run as $(id -un))"
+fi
+
+conf="$(<"$TEMPLATE")"
+# quoted replacements: literal text (bash 5.2 would otherwise expand '&')
+conf="${conf//@@USER_DIRECTIVE@@/"$user_directive"}"
+conf="${conf//@@NGINX_DIR@@/"$NGINX_DIR"}"
+conf="${conf//@@LOG_DIR@@/"$LOG_DIR"}"
+conf="${conf//@@EDGE_LISTEN@@/"$EDGE_BIND:$EDGE_PORT"}"
+conf="${conf//@@WEB_ROOT@@/"$WEB_ROOT"}"
+conf="${conf//@@AUTH_SERVER@@/"127.0.0.1:8101"}"
+conf="${conf//@@CHANNELS_SERVER@@/"127.0.0.1:8102"}"
+conf="${conf//@@ONBOARDING_SERVER@@/"127.0.0.1:8103"}"
+conf="${conf//@@CHAT_GATEWAY_SERVERS@@/"$chat_servers"}"
+conf="${conf//@@PRESENCE_GATEWAY_SERVERS@@/"$presence_servers"}"
+if left="$(grep -v '^#' <<<"$conf" | grep -o '@@[A-Z_]*@@' | sort -u | tr '\n' ' ')" && [[ -n "$left" ]]; then
+    die "unrendered placeholders in nginx config: $left"
+fi
+mkdir -p "$NGINX_DIR/tmp"/{client_body,proxy,fastcgi,uwsgi,scgi}
+printf '%s\n' "$conf" >"$NGINX_DIR/nginx.conf"
+
+ngx_args=(-p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf")
+# -e (1.19.5+) keeps nginx from touching the compiled-in /var/log/nginx/error.log
+if "$NGINX_BIN" -h 2>&1 | grep -q -- '-e filename'; then
+    ngx_args+=(-e "$LOG_DIR/nginx-error.log")
+fi
+log "nginx -t"
+"$NGINX_BIN" -t -q "${ngx_args[@]}" || die "nginx config test failed ($NGINX_DIR/nginx.conf)"
+"$NGINX_BIN" "${ngx_args[@]}" -g 'daemon off;' >>"$LOG_DIR/nginx-stdout.log" 2>&1 </dev/null &
+ngx_pid=$!
+record_pid nginx "$ngx_pid"
+edge_ok=0
+for _ in $(seq 50); do
+    alive "$ngx_pid" || break
+    if [[ "$(curl -s -o /dev/null -m 1 -w '%{http_code}' "http://$EDGE_BIND:$EDGE_PORT/healthz" || true)" == 200 ]]; then
+        edge_ok=1; break
+    fi
+    sleep 0.2
+done
+if (( ! edge_ok )); then
+    printf 'run: ERROR: nginx edge did not come up on %s:%s\n' "$EDGE_BIND" "$EDGE_PORT" >&2
+    tail -n 20 "$LOG_DIR/nginx-error.log" "$LOG_DIR/nginx-stdout.log" >&2 2>/dev/null || true
+    exit 1
+fi
+
+# ------------------------------------------------------- 8. table
+edge_host="$EDGE_BIND"; [[ "$edge_host" == 0.0.0.0 ]] && edge_host=127.0.0.1
+{
+    echo
+    echo "majlis is running (profile=$PROFILE, gateway replicas=$GATEWAY_REPLICAS, db=$MAJLIS_DB_NAME)"
+    echo
+    printf '  %-20s %-22s %-18s %-7s %s\n' SERVICE HTTP GRPC PID LOG
+    printf '  %-20s %-22s %-18s %-7s %s\n' edge/nginx "http://$edge_host:$EDGE_PORT" - "$ngx_pid" "$LOG_DIR/nginx-{access,error}.log"
+    for s in "${SERVICES[@]}"; do
+        IFS='|' read -r name _ http grpc _ <<<"$s"
+        printf '  %-20s %-22s %-18s %-7s %s\n' "$name" "$http" "$grpc" "${PID_OF[$name]}" "$LOG_DIR/$name.log"
+    done
+    echo
+    echo "  web:  http://$edge_host:$EDGE_PORT/   (root: $WEB_ROOT)"
+    echo "  api:  http://$edge_host:$EDGE_PORT/api    docs: http://$edge_host:$EDGE_PORT/api/docs/auth.json"
+    echo "  ws:   ws://$edge_host:$EDGE_PORT/ws/chat/…   ws://$edge_host:$EDGE_PORT/ws/presence"
+    echo "  Ctrl-C to stop everything."
+    echo
+}
+
+# ------------------------------------------------------- wait
+# Returns when any child exits (or a signal arrives -> on_signal).
+set +e
+rc=0
+all_alive() { local p; for p in "${CHILD_PIDS[@]}"; do alive "$p" || return 1; done; }
+if all_alive; then
+    if (( BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1) )); then
+        wait -n "${CHILD_PIDS[@]}"; rc=$?
+    else
+        wait -n; rc=$?
+    fi
+fi
+set -e
+dead=""
+for i in "${!CHILD_PIDS[@]}"; do
+    alive "${CHILD_PIDS[$i]}" || { dead="${CHILD_NAMES[$i]}"; break; }
+done
+printf 'run: ERROR: %s exited (status %s) — stopping everything\n' "${dead:-a child}" "$rc" >&2
+[[ -n "$dead" && "$dead" != nginx ]] && show_log_tail "$dead"
+[[ "$dead" == nginx ]] && tail -n 20 "$LOG_DIR/nginx-error.log" >&2 2>/dev/null
+exit 1

@@ -1,0 +1,2 @@
+DROP TABLE auth.users;
+DROP SCHEMA auth;
