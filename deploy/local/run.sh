@@ -11,6 +11,9 @@
 #   MAJLIS_DB_NAME     database name (default majlis)
 #   EDGE_PORT          nginx edge port (default 8080)
 #   EDGE_BIND          nginx listen address (default 127.0.0.1)
+#   PORT_BASE          services listen on PORT_BASE+1.. (HTTP) and PORT_BASE+1001.. (gRPC);
+#                      default 8100, i.e. 8101-8105 and 9101-9103
+#   MAJLIS_RUN_DIR     where logs, pids and the nginx config go (default .run)
 #   HEALTH_TIMEOUT     seconds to wait for /healthz of all services (default 30)
 #   MAJLIS_SKIP_BUILD  1 = do not run cargo build (use existing binaries)
 #   MAJLIS_BIN_DIR     directory with the service binaries (overrides target/<profile>)
@@ -22,7 +25,7 @@ export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$REPO_ROOT"
 
-RUN_DIR="$REPO_ROOT/.run"
+RUN_DIR="${MAJLIS_RUN_DIR:-$REPO_ROOT/.run}"
 LOG_DIR="$RUN_DIR/logs"
 NGINX_DIR="$RUN_DIR/nginx"
 PIDS_FILE="$RUN_DIR/pids"
@@ -34,6 +37,9 @@ MAJLIS_DB_NAME="${MAJLIS_DB_NAME:-majlis}"
 EDGE_PORT="${EDGE_PORT:-8080}"
 EDGE_BIND="${EDGE_BIND:-127.0.0.1}"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
+PORT_BASE="${PORT_BASE:-8100}"
+[[ "$PORT_BASE" =~ ^[0-9]+$ ]] || { echo "run: ERROR: PORT_BASE must be a number" >&2; exit 1; }
+p() { echo "127.0.0.1:$((PORT_BASE + $1))"; }
 
 if [[ -t 1 ]]; then _B=$'\033[1m' _N=$'\033[0m'; else _B='' _N=''; fi
 log()  { printf '%srun:%s %s\n' "$_B" "$_N" "$*"; }
@@ -143,9 +149,9 @@ if [[ -z "${MAJLIS_JWT_SECRET:-}" ]]; then
     MAJLIS_JWT_SECRET="$(cat "$RUN_DIR/jwt-secret")"
 fi
 export MAJLIS_JWT_SECRET
-export MAJLIS_AUTH_GRPC_URL="${MAJLIS_AUTH_GRPC_URL:-http://127.0.0.1:9101}"
-export MAJLIS_CHANNELS_GRPC_URL="${MAJLIS_CHANNELS_GRPC_URL:-http://127.0.0.1:9102}"
-export MAJLIS_ONBOARDING_GRPC_URL="${MAJLIS_ONBOARDING_GRPC_URL:-http://127.0.0.1:9103}"
+export MAJLIS_AUTH_GRPC_URL="${MAJLIS_AUTH_GRPC_URL:-http://$(p 1001)}"
+export MAJLIS_CHANNELS_GRPC_URL="${MAJLIS_CHANNELS_GRPC_URL:-http://$(p 1002)}"
+export MAJLIS_ONBOARDING_GRPC_URL="${MAJLIS_ONBOARDING_GRPC_URL:-http://$(p 1003)}"
 export MAJLIS_TRUST_PROXY_HEADERS="${MAJLIS_TRUST_PROXY_HEADERS:-true}"
 export RUST_LOG="${RUST_LOG:-info}"
 
@@ -157,16 +163,16 @@ log "migrating ($BIN/auth-svc migrate)"
 # ----------------------------------------------------- services table
 # name | binary | http addr | grpc addr ("-" = none) | instance id ("-" = none)
 SERVICES=(
-    "auth-svc|auth-svc|127.0.0.1:8101|127.0.0.1:9101|-"
-    "channels-svc|channels-svc|127.0.0.1:8102|127.0.0.1:9102|-"
-    "onboarding-svc|onboarding-svc|127.0.0.1:8103|127.0.0.1:9103|-"
-    "chat-gateway-1|chat-gateway|127.0.0.1:8104|-|chat-1"
-    "presence-gateway-1|presence-gateway|127.0.0.1:8105|-|presence-1"
+    "auth-svc|auth-svc|$(p 1)|$(p 1001)|-"
+    "channels-svc|channels-svc|$(p 2)|$(p 1002)|-"
+    "onboarding-svc|onboarding-svc|$(p 3)|$(p 1003)|-"
+    "chat-gateway-1|chat-gateway|$(p 4)|-|chat-1"
+    "presence-gateway-1|presence-gateway|$(p 5)|-|presence-1"
 )
 if [[ "$GATEWAY_REPLICAS" == 2 ]]; then
     SERVICES+=(
-        "chat-gateway-2|chat-gateway|127.0.0.1:8114|-|chat-2"
-        "presence-gateway-2|presence-gateway|127.0.0.1:8115|-|presence-2"
+        "chat-gateway-2|chat-gateway|$(p 14)|-|chat-2"
+        "presence-gateway-2|presence-gateway|$(p 15)|-|presence-2"
     )
 fi
 
@@ -294,11 +300,11 @@ done
 
 # ------------------------------------------------------- 7. nginx
 if [[ -d "$REPO_ROOT/web/dist" ]]; then WEB_ROOT="$REPO_ROOT/web/dist"; else WEB_ROOT="$REPO_ROOT/web/static"; fi
-chat_servers="server 127.0.0.1:8104;"
-presence_servers="server 127.0.0.1:8105;"
+chat_servers="server $(p 4);"
+presence_servers="server $(p 5);"
 if [[ "$GATEWAY_REPLICAS" == 2 ]]; then
-    chat_servers+=$'\n        server 127.0.0.1:8114;'
-    presence_servers+=$'\n        server 127.0.0.1:8115;'
+    chat_servers+=$'\n        server '"$(p 14)"';'
+    presence_servers+=$'\n        server '"$(p 15)"';'
 fi
 if [[ "$(id -u)" == 0 ]]; then
     user_directive="user root;"
@@ -313,9 +319,9 @@ conf="${conf//@@NGINX_DIR@@/"$NGINX_DIR"}"
 conf="${conf//@@LOG_DIR@@/"$LOG_DIR"}"
 conf="${conf//@@EDGE_LISTEN@@/"$EDGE_BIND:$EDGE_PORT"}"
 conf="${conf//@@WEB_ROOT@@/"$WEB_ROOT"}"
-conf="${conf//@@AUTH_SERVER@@/"127.0.0.1:8101"}"
-conf="${conf//@@CHANNELS_SERVER@@/"127.0.0.1:8102"}"
-conf="${conf//@@ONBOARDING_SERVER@@/"127.0.0.1:8103"}"
+conf="${conf//@@AUTH_SERVER@@/"$(p 1)"}"
+conf="${conf//@@CHANNELS_SERVER@@/"$(p 2)"}"
+conf="${conf//@@ONBOARDING_SERVER@@/"$(p 3)"}"
 conf="${conf//@@CHAT_GATEWAY_SERVERS@@/"$chat_servers"}"
 conf="${conf//@@PRESENCE_GATEWAY_SERVERS@@/"$presence_servers"}"
 if left="$(grep -v '^#' <<<"$conf" | grep -o '@@[A-Z_]*@@' | sort -u | tr '\n' ' ')" && [[ -n "$left" ]]; then

@@ -48,7 +48,10 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
             .await
             .map_err(|e| to_status(e.into()))?
             .ok_or_else(|| {
-                to_status(ApiError::unauthorized("invalid_token", "the token's user no longer exists"))
+                to_status(ApiError::unauthorized(
+                    "invalid_token",
+                    "the token's user no longer exists",
+                ))
             })?;
         Ok(Response::new(pb::ValidateTokenResponse {
             user: Some(to_pb(&row)),
@@ -63,7 +66,10 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
     ) -> Result<Response<pb::GetUsersResponse>, Status> {
         let req = request.into_inner();
         if req.ids.len() > 10_000 {
-            return Err(to_status(ApiError::invalid_field("ids", "at most 10000 ids per call")));
+            return Err(to_status(ApiError::invalid_field(
+                "ids",
+                "at most 10000 ids per call",
+            )));
         }
         // Ids that are not uuids cannot name a user: they are simply not found.
         let ids: Vec<Uuid> = req.ids.iter().filter_map(|i| i.parse().ok()).collect();
@@ -93,8 +99,12 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
         };
         let mut roles = Vec::with_capacity(req.roles.len());
         for r in &req.roles {
-            let role = Role::parse(r)
-                .ok_or_else(|| to_status(ApiError::invalid_field("roles", format!("unknown role {r:?}"))))?;
+            let role = Role::parse(r).ok_or_else(|| {
+                to_status(ApiError::invalid_field(
+                    "roles",
+                    format!("unknown role {r:?}"),
+                ))
+            })?;
             if !roles.contains(&role) {
                 roles.push(role);
             }
@@ -106,7 +116,10 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
         {
             SetTeam::Updated(row) => row,
             SetTeam::NoSuchUser => {
-                return Err(to_status(ApiError::not_found("user_not_found", "no such user")));
+                return Err(to_status(ApiError::not_found(
+                    "user_not_found",
+                    "no such user",
+                )));
             }
             SetTeam::TeamChanged => {
                 return Err(Status::failed_precondition(

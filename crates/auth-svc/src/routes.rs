@@ -175,7 +175,9 @@ async fn logout(user: AuthUser, tokens: web::Data<Tokens>) -> ApiResult<HttpResp
 async fn me(user: AuthUser, db: web::Data<Db>) -> ApiResult<web::Json<User>> {
     let row = users::find_by_id(&db, user.claims.sub)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token's user no longer exists"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "the token's user no longer exists")
+        })?;
     Ok(web::Json(User::from(&row)))
 }
 
@@ -196,7 +198,9 @@ async fn user_by_id(
     let not_found = || ApiError::not_found("user_not_found", "no such user");
     let caller = users::find_by_id(&db, user.claims.sub)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token's user no longer exists"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "the token's user no longer exists")
+        })?;
     if id == caller.id {
         return Ok(web::Json(User::from(&caller)));
     }

@@ -1,46 +1,30 @@
 //! Builds auth-svc from its settings (binding both listeners, so tests can ask
-//! for port 0) and runs it until shutdown drains it.
+//! for port 0) and runs it until the shutdown owner drains it.
 
 use crate::Settings;
 use crate::grpc::AuthGrpc;
 use crate::routes::{self, TrustProxyHeaders};
 use crate::throttle::LoginThrottle;
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
 use majlis_proto::auth::v1::auth_service_server::AuthServiceServer;
 use majlis_redis::Redis;
+use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
-use majlis_runtime::{Readiness, Shutdown, grpc, http};
-use std::net::TcpListener;
+use majlis_runtime::{Readiness, Shutdown, grpc};
+use std::sync::Arc;
 use utoipa::OpenApi;
-use utoipa_actix_web::AppExt;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "majlis auth-svc", description = "Accounts, login and tokens. Errors are `{\"error\": {\"code\", \"message\"}}`."),
-    modifiers(&BearerAuth),
+    info(
+        title = "majlis auth-svc",
+        description = "Accounts, login and tokens. Errors are `{\"error\": {\"code\", \"message\"}}`."
+    ),
     components(schemas(majlis_errors::ErrorBody))
 )]
 struct ApiDoc;
-
-struct BearerAuth;
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(
-                HttpBuilder::new()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
-    }
-}
 
 pub struct Application {
     http_port: u16,
@@ -78,42 +62,32 @@ impl Application {
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("auth-svc");
 
-        let http_listener = TcpListener::bind(settings.http_addr)?;
-        let http_port = http_listener.local_addr()?.port();
-        let grpc_listener = tokio::net::TcpListener::bind(settings.grpc_addr).await?;
-        let grpc_port = grpc_listener.local_addr()?.port();
+        let listeners = Listeners::bind(&settings.host).await?;
+        let http_port = listeners.http_port()?;
+        let grpc_port = listeners.grpc_port()?.unwrap_or_default();
+        let Some(grpc_listener) = listeners.grpc else {
+            anyhow::bail!("auth-svc needs MAJLIS_GRPC_ADDR");
+        };
 
         let trust = TrustProxyHeaders(settings.trust_proxy_headers);
-        let server = {
-            let (db, tokens, readiness) = (db.clone(), tokens.clone(), readiness.clone());
-            HttpServer::new(move || {
-                let (app, api) = App::new()
-                    .into_utoipa_app()
-                    .openapi(ApiDoc::openapi())
-                    .configure(routes::routes)
-                    .configure(http::ops_routes)
-                    .split_for_parts();
-                app.route("/openapi.json", web::get().to(move || {
-                    let api = api.clone();
-                    async move { web::Json(api) }
-                }))
-                .app_data(web::Data::new(db.clone()))
-                .app_data(web::Data::new(tokens.clone()))
-                .app_data(web::Data::new(throttle.clone()))
-                .app_data(web::Data::new(trust))
-                .app_data(web::Data::new(readiness.clone()))
-                .app_data(web::Data::new(metrics.clone()))
-                .app_data(http::path_config())
-                .app_data(http::query_config())
-                .default_service(web::to(http::not_found))
-                .wrap(from_fn(http::observe))
+        let configure: host::Configure = {
+            let (db, tokens) = (db.clone(), tokens.clone());
+            Arc::new(move |cfg| {
+                cfg.app_data(web::Data::new(db.clone()))
+                    .app_data(web::Data::new(tokens.clone()))
+                    .app_data(web::Data::new(throttle.clone()))
+                    .app_data(web::Data::new(trust))
+                    .configure(routes::routes);
             })
-            .workers(settings.http_workers)
-            .disable_signals()
-            .shutdown_timeout(settings.shutdown_grace.as_secs())
-            .listen(http_listener)?
-            .run()
         };
+        let server = host::http_server(
+            listeners.http,
+            &settings.host,
+            ApiDoc::openapi(),
+            readiness.clone(),
+            metrics,
+            configure,
+        )?;
         tracing::info!(http_port, grpc_port, "auth-svc bound");
         Ok(Self {
             http_port,
@@ -142,41 +116,13 @@ impl Application {
 
     /// Serves HTTP and gRPC until shutdown is triggered, then drains both.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Self {
-            server,
-            grpc_listener,
-            grpc_service,
-            settings,
-            readiness,
-            shutdown,
-            ..
-        } = self;
         let (reporter, health) = tonic_health::server::health_reporter();
-        grpc::sync_health(reporter, readiness, shutdown.clone());
-
-        let handle = server.handle();
-        let http_stop = {
-            let shutdown = shutdown.clone();
-            async move {
-                shutdown.wait().await;
-                handle.stop(true).await;
-            }
-        };
-        let grpc_server = grpc::server(settings.grpc_call_timeout)
+        grpc::sync_health(reporter, self.readiness, self.shutdown.clone());
+        let router = grpc::server(self.settings.host.grpc_call_timeout)
             .add_service(health)
-            .add_service(AuthServiceServer::new(grpc_service))
-            .serve_with_incoming_shutdown(
-                tonic::transport::server::TcpIncoming::from(grpc_listener),
-                {
-                    let shutdown = shutdown.clone();
-                    async move { shutdown.wait().await }
-                },
-            );
-        let (http_res, grpc_res, ()) = tokio::join!(server, grpc_server, http_stop);
-        http_res?;
-        grpc_res?;
-        tracing::info!("auth-svc stopped");
+            .add_service(AuthServiceServer::new(self.grpc_service));
+        let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
+        host::run("auth-svc", self.server, Some(grpc), self.shutdown).await?;
         Ok(())
     }
 }
-

@@ -20,7 +20,8 @@ impl LoginThrottle {
 
     fn keys(&self, account: &str, address: &str) -> (String, String) {
         (
-            self.redis.key(&format!("auth:login_fail:acct:{}", account.to_lowercase())),
+            self.redis
+                .key(&format!("auth:login_fail:acct:{}", account.to_lowercase())),
             self.redis.key(&format!("auth:login_fail:addr:{address}")),
         )
     }

@@ -8,9 +8,9 @@ pub fn username(v: &str) -> Result<(), ApiError> {
     let bytes = v.as_bytes();
     let ok = (3..=32).contains(&bytes.len())
         && bytes[0].is_ascii_lowercase() | bytes[0].is_ascii_digit()
-        && bytes[1..]
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'));
+        && bytes[1..].iter().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
     if ok {
         Ok(())
     } else {
@@ -27,7 +27,10 @@ pub fn password(v: &str) -> Result<(), ApiError> {
     if (8..=128).contains(&n) {
         Ok(())
     } else {
-        Err(ApiError::invalid_field("password", "must be 8 to 128 characters"))
+        Err(ApiError::invalid_field(
+            "password",
+            "must be 8 to 128 characters",
+        ))
     }
 }
 
@@ -76,7 +79,16 @@ mod tests {
         for ok in ["abc", "a.b", "user_1", "0day", "a-b-c", &"x".repeat(32)] {
             assert!(username(ok).is_ok(), "{ok} should be accepted");
         }
-        for bad in ["ab", "Abc", "_abc", ".abc", "a b", "ab€", &"x".repeat(33), ""] {
+        for bad in [
+            "ab",
+            "Abc",
+            "_abc",
+            ".abc",
+            "a b",
+            "ab€",
+            &"x".repeat(33),
+            "",
+        ] {
             assert!(username(bad).is_err(), "{bad} should be rejected");
         }
     }
@@ -92,7 +104,15 @@ mod tests {
     #[test]
     fn emails_need_a_local_part_and_a_dotted_domain() {
         assert!(email("amira@example.org").is_ok());
-        for bad in ["amira", "@example.org", "amira@example", "a@@b.c", "a b@c.d", "a@.c", "a@c."] {
+        for bad in [
+            "amira",
+            "@example.org",
+            "amira@example",
+            "a@@b.c",
+            "a b@c.d",
+            "a@.c",
+            "a@c.",
+        ] {
             assert!(email(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -91,7 +91,9 @@ impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         match e {
             TokenError::Expired => ApiError::unauthorized("token_expired", "the token has expired"),
-            TokenError::Invalid(_) => ApiError::unauthorized("invalid_token", "the token is invalid"),
+            TokenError::Invalid(_) => {
+                ApiError::unauthorized("invalid_token", "the token is invalid")
+            }
             TokenError::Revoked => {
                 ApiError::unauthorized("token_revoked", "the token has been revoked")
             }
@@ -118,7 +120,9 @@ struct Inner {
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokens").field("ttl", &self.inner.ttl).finish()
+        f.debug_struct("Tokens")
+            .field("ttl", &self.inner.ttl)
+            .finish()
     }
 }
 

@@ -50,9 +50,7 @@ impl From<DbError> for ApiError {
             DbError::Timeout(_) | DbError::Pool(_) | DbError::Connection(_) => {
                 ApiError::unavailable("postgres", e)
             }
-            DbError::Config(_) | DbError::Query(_) | DbError::Migration(_) => {
-                ApiError::internal(e)
-            }
+            DbError::Config(_) | DbError::Query(_) | DbError::Migration(_) => ApiError::internal(e),
         }
     }
 }
@@ -95,7 +93,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("timeout", &self.timeout).finish()
+        f.debug_struct("Db")
+            .field("timeout", &self.timeout)
+            .finish()
     }
 }
 
@@ -166,7 +166,9 @@ pub async fn run_migrations(url: &SecretString) -> Result<Vec<String>, DbError> 
 impl DbSettings {
     /// `MAJLIS_DATABASE_URL` (required), `MAJLIS_DATABASE_POOL_SIZE` (16),
     /// `MAJLIS_DATABASE_TIMEOUT_MS` (3000).
-    pub fn from_env(src: &dyn majlis_runtime::env::Source) -> Result<Self, majlis_runtime::env::SettingsError> {
+    pub fn from_env(
+        src: &dyn majlis_runtime::env::Source,
+    ) -> Result<Self, majlis_runtime::env::SettingsError> {
         use majlis_runtime::env;
         Ok(Self {
             url: env::secret(src, "MAJLIS_DATABASE_URL")?,

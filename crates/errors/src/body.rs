@@ -35,7 +35,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req
             .app_data::<JsonBodyLimit>()
-            .or_else(|| req.app_data::<web::Data<JsonBodyLimit>>().map(|d| d.get_ref()))
+            .or_else(|| {
+                req.app_data::<web::Data<JsonBodyLimit>>()
+                    .map(|d| d.get_ref())
+            })
             .map_or(DEFAULT_BODY_LIMIT, |l| l.0);
         // Reject on the declared length before reading a byte of an oversized body.
         let declared = req
@@ -139,7 +142,9 @@ mod tests {
     }
 
     fn status(r: Result<Login, ApiError>) -> (StatusCode, Option<String>) {
-        let e = r.err().map(|e| (e.status_code(), e.field().map(str::to_owned)));
+        let e = r
+            .err()
+            .map(|e| (e.status_code(), e.field().map(str::to_owned)));
         e.unwrap_or((StatusCode::OK, None))
     }
 
@@ -164,7 +169,9 @@ mod tests {
 
     #[test]
     fn a_wrongly_typed_field_is_422_naming_it() {
-        let (s, f) = status(parse(br#"{"login":"amira","password":"x","remember":"yes"}"#));
+        let (s, f) = status(parse(
+            br#"{"login":"amira","password":"x","remember":"yes"}"#,
+        ));
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(f.as_deref(), Some("remember"));
         let (s, f) = status(parse(br#"{"login":5,"password":"x"}"#));

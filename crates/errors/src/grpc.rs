@@ -64,8 +64,7 @@ pub fn from_status(dependency: &'static str, status: Status) -> ApiError {
 fn split(msg: &str) -> (Option<&str>, String) {
     match msg.split_once(": ") {
         Some((code, rest))
-            if !code.is_empty()
-                && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+            if !code.is_empty() && code.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
         {
             (Some(code), rest.to_owned())
         }
@@ -109,7 +108,10 @@ mod tests {
 
     #[test]
     fn a_typed_error_survives_a_grpc_hop() {
-        let status = to_status(ApiError::conflict("already_in_team", "you already have a team"));
+        let status = to_status(ApiError::conflict(
+            "already_in_team",
+            "you already have a team",
+        ));
         let back = from_status("auth-svc", status);
         assert_eq!(back.status_code(), StatusCode::CONFLICT);
         assert_eq!(back.code(), "already_in_team");

@@ -284,7 +284,10 @@ mod tests {
 
     #[test]
     fn unavailable_dependencies_are_503_without_internals() {
-        let err = ApiError::unavailable("postgres", std::io::Error::other("connection refused 127.0.0.1:5432"));
+        let err = ApiError::unavailable(
+            "postgres",
+            std::io::Error::other("connection refused 127.0.0.1:5432"),
+        );
         assert_eq!(err.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(!err.public_message().contains("5432"));
     }

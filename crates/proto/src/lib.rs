@@ -1,7 +1,14 @@
 //! Generated gRPC clients, servers and messages for every service in `proto/`.
 //! Nothing here is written by hand: change the `.proto` files instead.
 
-#![allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    missing_docs,
+    unreachable_pub
+)]
 
 pub mod auth {
     pub mod v1 {

@@ -57,7 +57,9 @@ pub struct Redis {
 
 impl std::fmt::Debug for Redis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Redis").field("prefix", &self.prefix).finish()
+        f.debug_struct("Redis")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -66,8 +68,7 @@ impl Redis {
     /// down and report not-ready until it answers.
     pub fn new(settings: &RedisSettings) -> Result<Self, RedisError> {
         let url = settings.url.expose_secret();
-        let client =
-            redis::Client::open(url).map_err(|e| RedisError::Config(e.to_string()))?;
+        let client = redis::Client::open(url).map_err(|e| RedisError::Config(e.to_string()))?;
         let pool = deadpool_redis::Config::from_url(url)
             .builder()
             .map_err(|e| RedisError::Config(e.to_string()))?
@@ -134,7 +135,9 @@ impl Redis {
         if pong == "PONG" {
             Ok(())
         } else {
-            Err(RedisError::Config(format!("unexpected PING reply {pong:?}")))
+            Err(RedisError::Config(format!(
+                "unexpected PING reply {pong:?}"
+            )))
         }
     }
 
@@ -168,7 +171,9 @@ impl RedisSettings {
         use majlis_runtime::env;
         Ok(Self {
             url: env::secret(src, "MAJLIS_REDIS_URL")?,
-            prefix: src.get("MAJLIS_REDIS_PREFIX").unwrap_or_else(|| "majlis:".to_owned()),
+            prefix: src
+                .get("MAJLIS_REDIS_PREFIX")
+                .unwrap_or_else(|| "majlis:".to_owned()),
             pool_size: env::parse(src, "MAJLIS_REDIS_POOL_SIZE", 16)?,
             timeout: env::millis(src, "MAJLIS_REDIS_TIMEOUT_MS", Duration::from_secs(2))?,
         })

@@ -65,18 +65,31 @@ where
     }
 }
 
-pub fn addr(src: &dyn Source, name: &'static str, default: &str) -> Result<SocketAddr, SettingsError> {
+pub fn addr(
+    src: &dyn Source,
+    name: &'static str,
+    default: &str,
+) -> Result<SocketAddr, SettingsError> {
     let v = src.get(name).unwrap_or_else(|| default.to_owned());
-    v.parse().map_err(|e: std::net::AddrParseError| SettingsError::Invalid {
-        name,
-        reason: e.to_string(),
-        value: v,
-    })
+    v.parse()
+        .map_err(|e: std::net::AddrParseError| SettingsError::Invalid {
+            name,
+            reason: e.to_string(),
+            value: v,
+        })
 }
 
 /// A duration in milliseconds.
-pub fn millis(src: &dyn Source, name: &'static str, default: Duration) -> Result<Duration, SettingsError> {
-    let ms: u64 = parse(src, name, u64::try_from(default.as_millis()).unwrap_or(u64::MAX))?;
+pub fn millis(
+    src: &dyn Source,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, SettingsError> {
+    let ms: u64 = parse(
+        src,
+        name,
+        u64::try_from(default.as_millis()).unwrap_or(u64::MAX),
+    )?;
     Ok(Duration::from_millis(ms))
 }
 
@@ -99,7 +112,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn src(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]

@@ -67,3 +67,17 @@ pub fn client_channel(
         .connect_lazy();
     Ok(InterceptedService::new(channel, GrpcClientInterceptor))
 }
+
+/// Serves a gRPC router on `listener` until shutdown, then drains in-flight calls.
+pub async fn serve(
+    router: tonic::transport::server::Router,
+    listener: tokio::net::TcpListener,
+    shutdown: Shutdown,
+) -> Result<(), tonic::transport::Error> {
+    router
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            async move { shutdown.wait().await },
+        )
+        .await
+}

@@ -92,12 +92,14 @@ pub async fn observe(
     );
     majlis_telemetry::propagation::set_parent_from_pairs(
         &span,
-        majlis_telemetry::propagation::FIELDS.iter().filter_map(|k| {
-            req.headers()
-                .get(*k)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| (*k, v))
-        }),
+        majlis_telemetry::propagation::FIELDS
+            .iter()
+            .filter_map(|k| {
+                req.headers()
+                    .get(*k)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| (*k, v))
+            }),
     );
     let registry = req.app_data::<web::Data<Metrics>>().cloned();
     let res = next.call(req).instrument(span.clone()).await;
@@ -119,4 +121,20 @@ pub async fn observe(
             .observe(started.elapsed().as_secs_f64());
     }
     res
+}
+
+/// Adds the `bearer` (JWT) security scheme the handlers' docs refer to.
+pub fn with_bearer_auth(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let components = openapi.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    openapi
 }

@@ -5,6 +5,7 @@
 
 pub mod env;
 pub mod grpc;
+pub mod host;
 pub mod http;
 pub mod metrics;
 pub mod readiness;

@@ -55,7 +55,9 @@ impl Metrics {
         );
         let http_requests = Family::<HttpLabels, Counter>::default();
         let http_latency =
-            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+            Family::<RouteLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
         registry.register(
             "http_requests",
             "HTTP requests served, by route and status",

@@ -53,11 +53,8 @@ impl Drop for TelemetryGuard {
 /// Log level comes from `RUST_LOG` (default `info`); `MAJLIS_LOG_FORMAT=json`
 /// switches to one JSON object per line, as log collectors want.
 pub fn init(service_name: &'static str) -> Result<TelemetryGuard, TelemetryError> {
-    let mut builder = SdkTracerProvider::builder().with_resource(
-        Resource::builder()
-            .with_service_name(service_name)
-            .build(),
-    );
+    let mut builder = SdkTracerProvider::builder()
+        .with_resource(Resource::builder().with_service_name(service_name).build());
     if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_some_and(|v| !v.is_empty()) {
         // The exporter reads the endpoint and headers from the standard OTEL_* variables.
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -74,7 +71,8 @@ pub fn init(service_name: &'static str) -> Result<TelemetryGuard, TelemetryError
 pub fn install_for_tests(provider: SdkTracerProvider) -> Result<TelemetryGuard, TelemetryError> {
     use tracing_subscriber::Layer;
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    let log_filter = EnvFilter::try_new(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".to_owned()))?;
+    let log_filter =
+        EnvFilter::try_new(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".to_owned()))?;
     let otel = tracing_opentelemetry::layer()
         .with_tracer(provider.tracer("test"))
         .with_filter(tracing_subscriber::filter::LevelFilter::INFO);
@@ -101,11 +99,19 @@ pub fn install(
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     if json {
         registry
-            .with(tracing_subscriber::fmt::layer().json().with_current_span(true))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true),
+            )
             .try_init()?;
     } else {
         registry
-            .with(tracing_subscriber::fmt::layer().compact().with_target(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .compact()
+                    .with_target(false),
+            )
             .try_init()?;
     }
     Ok(TelemetryGuard { provider })

@@ -60,7 +60,8 @@ pub async fn database_url() -> String {
 
 /// A Redis key prefix no other test uses.
 pub fn redis_prefix() -> String {
-    let base = std::env::var("MAJLIS_TEST_REDIS_PREFIX").unwrap_or_else(|_| "majlis_test:local".to_owned());
+    let base = std::env::var("MAJLIS_TEST_REDIS_PREFIX")
+        .unwrap_or_else(|_| "majlis_test:local".to_owned());
     format!("{base}:{}:", uuid::Uuid::new_v4().simple())
 }
 
@@ -98,7 +99,13 @@ mod tests {
     #[test]
     fn with_addr_swaps_only_host_and_port() {
         let a: std::net::SocketAddr = "127.0.0.1:7000".parse().expect("addr");
-        assert_eq!(with_addr("postgres://postgres@127.0.0.1:5432/db", a), "postgres://postgres@127.0.0.1:7000/db");
-        assert_eq!(with_addr("redis://127.0.0.1:6379", a), "redis://127.0.0.1:7000");
+        assert_eq!(
+            with_addr("postgres://postgres@127.0.0.1:5432/db", a),
+            "postgres://postgres@127.0.0.1:7000/db"
+        );
+        assert_eq!(
+            with_addr("redis://127.0.0.1:6379", a),
+            "redis://127.0.0.1:7000"
+        );
     }
 }

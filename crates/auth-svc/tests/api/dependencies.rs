@@ -15,11 +15,18 @@ async fn postgres_down_is_a_prompt_503_and_the_service_recovers() {
     let started = Instant::now();
     let reply = app.login(&name, &password).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(started.elapsed() < Duration::from_secs(8), "503 took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "503 took {:?}",
+        started.elapsed()
+    );
     assert_eq!(reply.code(), "service_unavailable");
     assert!(reply.headers.contains_key("retry-after"));
     assert_error_shape(&reply);
-    assert_eq!(app.get("/api/users/me", Some(&token)).await.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        app.get("/api/users/me", Some(&token)).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_ne!(ready.body["checks"]["postgres"], "ok");
@@ -46,7 +53,11 @@ async fn redis_down_is_a_prompt_503_and_the_service_recovers() {
     assert_eq!(me.status, StatusCode::SERVICE_UNAVAILABLE);
     let login = app.login(&name, &password).await;
     assert_eq!(login.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(started.elapsed() < Duration::from_secs(8), "503s took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "503s took {:?}",
+        started.elapsed()
+    );
     assert_error_shape(&login);
     let ready = app.get("/readyz", None).await;
     assert_eq!(ready.status, StatusCode::SERVICE_UNAVAILABLE);

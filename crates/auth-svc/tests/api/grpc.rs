@@ -30,12 +30,21 @@ async fn validate_token_returns_the_current_user() {
     let app = spawn_app().await;
     let (user, token, _) = app.register().await;
     let mut grpc = app.grpc_client().await;
-    let reply = grpc.validate_token(ValidateTokenRequest { token }).await.unwrap().into_inner();
+    let reply = grpc
+        .validate_token(ValidateTokenRequest { token })
+        .await
+        .unwrap()
+        .into_inner();
     let u = reply.user.unwrap();
     assert_eq!(u.id, user["id"].as_str().unwrap());
     assert_eq!(u.roles, vec!["system_user".to_owned()]);
     assert!(reply.expires_at > chrono::Utc::now().timestamp());
-    let bad = grpc.validate_token(ValidateTokenRequest { token: "nope".into() }).await.unwrap_err();
+    let bad = grpc
+        .validate_token(ValidateTokenRequest {
+            token: "nope".into(),
+        })
+        .await
+        .unwrap_err();
     assert_eq!(bad.code(), tonic::Code::Unauthenticated);
 }
 
@@ -73,35 +82,57 @@ async fn set_user_team_is_compare_and_set_and_issues_a_token_with_the_new_claims
         roles: vec!["system_user".into(), "team_admin".into()],
         expected_team_id: expected.map(str::to_owned),
     };
-    let set = grpc.set_user_team(req(Some(""))).await.unwrap().into_inner();
+    let set = grpc
+        .set_user_team(req(Some("")))
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(set.user.unwrap().team_id.as_deref(), Some(team.as_str()));
     let me = app.get("/api/users/me", Some(&set.token)).await;
     assert_eq!(me.body["team_id"], team);
-    assert_eq!(me.body["roles"], serde_json::json!(["system_user", "team_admin"]));
+    assert_eq!(
+        me.body["roles"],
+        serde_json::json!(["system_user", "team_admin"])
+    );
     // Expecting "no team" again fails: another flow already set it.
     let again = grpc.set_user_team(req(Some(""))).await.unwrap_err();
     assert_eq!(again.code(), tonic::Code::FailedPrecondition);
     // Unknown roles and users are rejected.
     let mut bad = req(None);
     bad.roles = vec!["emperor".into()];
-    assert_eq!(grpc.set_user_team(bad).await.unwrap_err().code(), tonic::Code::InvalidArgument);
+    assert_eq!(
+        grpc.set_user_team(bad).await.unwrap_err().code(),
+        tonic::Code::InvalidArgument
+    );
     let mut ghost = req(None);
     ghost.user_id = uuid::Uuid::new_v4().to_string();
-    assert_eq!(grpc.set_user_team(ghost).await.unwrap_err().code(), tonic::Code::NotFound);
+    assert_eq!(
+        grpc.set_user_team(ghost).await.unwrap_err().code(),
+        tonic::Code::NotFound
+    );
 }
 
 #[actix_web::test]
 async fn the_grpc_health_service_reports_serving() {
     let app = spawn_app().await;
-    let channel = tonic::transport::Endpoint::from_shared(app.grpc_url.clone()).unwrap().connect().await.unwrap();
+    let channel = tonic::transport::Endpoint::from_shared(app.grpc_url.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
     eventually(Duration::from_secs(5), || {
         let mut health = health.clone();
         async move {
             health
-                .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                .check(tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                })
                 .await
-                .is_ok_and(|r| r.into_inner().status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32)
+                .is_ok_and(|r| {
+                    r.into_inner().status
+                        == tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+                })
         }
     })
     .await;
@@ -115,7 +146,10 @@ async fn a_trace_id_crosses_the_grpc_hop() {
     let mut grpc = app.grpc_client().await;
     let span = tracing::info_span!("test.caller");
     let caller = span.context().span().span_context().clone();
-    assert!(caller.is_valid(), "the test subscriber gives spans real ids");
+    assert!(
+        caller.is_valid(),
+        "the test subscriber gives spans real ids"
+    );
     grpc.validate_token(ValidateTokenRequest { token })
         .instrument(span)
         .await

@@ -69,7 +69,9 @@ pub async fn spawn_app_with(
     configure(&mut env);
     let settings = Settings::from_env(&env).expect("test settings are valid");
     crate::grpc::init_test_telemetry();
-    let app = Application::build(settings.clone()).await.expect("app builds");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.http_port());
     let grpc_url = format!("http://127.0.0.1:{}", app.grpc_port());
     let shutdown = app.shutdown();
@@ -78,7 +80,9 @@ pub async fn spawn_app_with(
             eprintln!("auth-svc stopped with an error: {e:#}");
         }
     });
-    let client = awc::Client::builder().timeout(Duration::from_secs(10)).finish();
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .finish();
     TestApp {
         address,
         grpc_url,
@@ -118,7 +122,8 @@ impl TestApp {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Reply {
             status: res.status(),
@@ -128,17 +133,30 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
-        self.request(awc::http::Method::POST, path, None, Some(body.to_string().into_bytes()), &[])
-            .await
+        self.request(
+            awc::http::Method::POST,
+            path,
+            None,
+            Some(body.to_string().into_bytes()),
+            &[],
+        )
+        .await
     }
 
     pub async fn post_raw(&self, path: &str, body: &[u8]) -> Reply {
-        self.request(awc::http::Method::POST, path, None, Some(body.to_vec()), &[])
-            .await
+        self.request(
+            awc::http::Method::POST,
+            path,
+            None,
+            Some(body.to_vec()),
+            &[],
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
-        self.request(awc::http::Method::GET, path, token, None, &[]).await
+        self.request(awc::http::Method::GET, path, token, None, &[])
+            .await
     }
 
     /// Registers a fresh user; returns (user, token, password).
@@ -157,14 +175,18 @@ impl TestApp {
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Reply {
-        self.post("/api/auth/login", &json!({"login": login, "password": password}))
-            .await
+        self.post(
+            "/api/auth/login",
+            &json!({"login": login, "password": password}),
+        )
+        .await
     }
 
     pub async fn grpc_client(
         &self,
-    ) -> majlis_proto::auth::v1::auth_service_client::AuthServiceClient<majlis_runtime::grpc::TracedChannel>
-    {
+    ) -> majlis_proto::auth::v1::auth_service_client::AuthServiceClient<
+        majlis_runtime::grpc::TracedChannel,
+    > {
         let channel = majlis_runtime::grpc::client_channel(
             &self.grpc_url,
             Duration::from_secs(2),
@@ -186,21 +208,45 @@ where
         if check().await {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "condition not reached within {limit:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within {limit:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Every error body is exactly `{"error": {"code", "message"[, "field"]}}`.
 pub fn assert_error_shape(reply: &Reply) {
-    let err = reply.body["error"].as_object().unwrap_or_else(|| panic!("no error object in {:?}", reply.body));
-    assert!(reply.body.as_object().is_some_and(|o| o.len() == 1), "extra top-level keys: {:?}", reply.body);
-    assert!(err["code"].is_string() && err["message"].is_string(), "{:?}", reply.body);
+    let err = reply.body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no error object in {:?}", reply.body));
+    assert!(
+        reply.body.as_object().is_some_and(|o| o.len() == 1),
+        "extra top-level keys: {:?}",
+        reply.body
+    );
+    assert!(
+        err["code"].is_string() && err["message"].is_string(),
+        "{:?}",
+        reply.body
+    );
     for key in err.keys() {
-        assert!(["code", "message", "field"].contains(&key.as_str()), "unexpected key {key}");
+        assert!(
+            ["code", "message", "field"].contains(&key.as_str()),
+            "unexpected key {key}"
+        );
     }
     let text = reply.body.to_string().to_lowercase();
-    for leak in ["panicked", "diesel", "redis://", "postgres://", "src/", "stack", "backtrace"] {
+    for leak in [
+        "panicked",
+        "diesel",
+        "redis://",
+        "postgres://",
+        "src/",
+        "stack",
+        "backtrace",
+    ] {
         assert!(!text.contains(leak), "error body leaks {leak}: {text}");
     }
 }

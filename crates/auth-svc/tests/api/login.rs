@@ -5,7 +5,10 @@ use awc::http::StatusCode;
 async fn login_by_username_or_email_returns_the_user_and_a_token() {
     let app = spawn_app().await;
     let (user, _, password) = app.register().await;
-    for login in [user["username"].as_str().unwrap(), &user["email"].as_str().unwrap().to_uppercase()] {
+    for login in [
+        user["username"].as_str().unwrap(),
+        &user["email"].as_str().unwrap().to_uppercase(),
+    ] {
         let reply = app.login(login, &password).await;
         assert_eq!(reply.status, StatusCode::OK, "{login}");
         assert_eq!(reply.body["user"]["id"], user["id"]);
@@ -18,8 +21,12 @@ async fn login_by_username_or_email_returns_the_user_and_a_token() {
 async fn a_wrong_password_and_an_unknown_user_get_the_same_401() {
     let app = spawn_app().await;
     let (user, _, _) = app.register().await;
-    let wrong = app.login(user["username"].as_str().unwrap(), "not the password").await;
-    let unknown = app.login(&majlis_testkit::unique("ghost"), "not the password").await;
+    let wrong = app
+        .login(user["username"].as_str().unwrap(), "not the password")
+        .await;
+    let unknown = app
+        .login(&majlis_testkit::unique("ghost"), "not the password")
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.body, unknown.body);
@@ -33,13 +40,23 @@ async fn repeated_failed_logins_for_an_account_are_429_with_retry_after() {
     let (user, _, password) = app.register().await;
     let name = user["username"].as_str().unwrap();
     for _ in 0..5 {
-        assert_eq!(app.login(name, "wrong password!").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login(name, "wrong password!").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     // Even the right password is refused while throttled.
     let reply = app.login(name, &password).await;
     assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(reply.code(), "too_many_login_attempts");
-    let retry: u64 = reply.headers.get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    let retry: u64 = reply
+        .headers
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&retry), "retry-after {retry}");
     assert_error_shape(&reply);
 }
@@ -62,14 +79,23 @@ async fn failures_from_one_address_across_accounts_are_throttled() {
                 awc::http::Method::POST,
                 "/api/auth/login",
                 None,
-                Some(serde_json::json!({"login": login, "password": password}).to_string().into_bytes()),
+                Some(
+                    serde_json::json!({"login": login, "password": password})
+                        .to_string()
+                        .into_bytes(),
+                ),
                 &[("x-real-ip", ip)],
             )
             .await
         }
     };
     for _ in 0..3 {
-        let r = login(majlis_testkit::unique("nobody"), "guess guess".into(), "203.0.113.7").await;
+        let r = login(
+            majlis_testkit::unique("nobody"),
+            "guess guess".into(),
+            "203.0.113.7",
+        )
+        .await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
     let name = user["username"].as_str().unwrap().to_owned();
@@ -90,7 +116,10 @@ async fn a_successful_login_forgives_earlier_failures_of_the_account() {
     }
     assert_eq!(app.login(name, &password).await.status, StatusCode::OK);
     for _ in 0..4 {
-        assert_eq!(app.login(name, "wrong password!").await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.login(name, "wrong password!").await.status,
+            StatusCode::UNAUTHORIZED
+        );
     }
     assert_eq!(app.login(name, &password).await.status, StatusCode::OK);
 }
@@ -98,8 +127,13 @@ async fn a_successful_login_forgives_earlier_failures_of_the_account() {
 #[actix_web::test]
 async fn malformed_login_bodies_are_400_and_missing_fields_422() {
     let app = spawn_app().await;
-    assert_eq!(app.post_raw("/api/auth/login", b"{").await.status, StatusCode::BAD_REQUEST);
-    let reply = app.post("/api/auth/login", &serde_json::json!({"login": "abc"})).await;
+    assert_eq!(
+        app.post_raw("/api/auth/login", b"{").await.status,
+        StatusCode::BAD_REQUEST
+    );
+    let reply = app
+        .post("/api/auth/login", &serde_json::json!({"login": "abc"}))
+        .await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reply.body["error"]["field"], "password");
 }

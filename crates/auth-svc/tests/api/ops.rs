@@ -16,12 +16,19 @@ async fn healthz_and_readyz_answer_when_dependencies_are_up() {
 async fn metrics_count_requests_by_route_pattern() {
     let app = spawn_app().await;
     let (user, token, _) = app.register().await;
-    app.get(&format!("/api/users/{}", user["id"].as_str().unwrap()), Some(&token)).await;
+    app.get(
+        &format!("/api/users/{}", user["id"].as_str().unwrap()),
+        Some(&token),
+    )
+    .await;
     let res = app.get("/metrics", None).await;
     assert_eq!(res.status, StatusCode::OK);
     let text = res.body.as_str().unwrap().to_owned();
     assert!(text.contains("majlis_http_requests_total"), "{text}");
-    assert!(text.contains("route=\"/api/users/{id}\""), "route patterns, not raw paths: {text}");
+    assert!(
+        text.contains("route=\"/api/users/{id}\""),
+        "route patterns, not raw paths: {text}"
+    );
     assert!(text.contains("service=\"auth-svc\""));
 }
 
@@ -42,7 +49,10 @@ async fn the_openapi_document_lists_every_endpoint() {
         ("/readyz", "get"),
         ("/metrics", "get"),
     ] {
-        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing");
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path} missing"
+        );
     }
 }
 
@@ -53,7 +63,11 @@ async fn shutdown_makes_the_service_unready_and_then_stops_it() {
     app.shutdown.trigger();
     // The listener closes once in-flight requests are drained.
     eventually(Duration::from_secs(10), || async {
-        app.client.get(format!("{}/healthz", app.address)).send().await.is_err()
+        app.client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .is_err()
     })
     .await;
 }

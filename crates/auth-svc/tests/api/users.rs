@@ -7,7 +7,12 @@ use std::time::Duration;
 
 fn tokens(app: &crate::helpers::TestApp, secret: &str) -> Tokens {
     let redis = majlis_redis::Redis::new(&app.settings.redis).unwrap();
-    Tokens::new(&SecretString::from(secret.to_owned()), Duration::from_secs(60), redis).unwrap()
+    Tokens::new(
+        &SecretString::from(secret.to_owned()),
+        Duration::from_secs(60),
+        redis,
+    )
+    .unwrap()
 }
 
 #[actix_web::test]
@@ -39,7 +44,9 @@ async fn an_expired_token_is_401_token_expired() {
         team_id: None,
         roles: vec![Role::SystemUser],
     };
-    let expired = tokens(&app, majlis_testkit::JWT_SECRET).sign(&claims).unwrap();
+    let expired = tokens(&app, majlis_testkit::JWT_SECRET)
+        .sign(&claims)
+        .unwrap();
     let reply = app.get("/api/users/me", Some(&expired)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.code(), "token_expired");
@@ -51,14 +58,22 @@ async fn a_token_signed_with_another_key_is_401() {
     let (user, _, _) = app.register().await;
     let forger = tokens(&app, "another-secret-another-secret-another-secret!");
     let (forged, _) = forger
-        .issue(user["id"].as_str().unwrap().parse().unwrap(), None, vec![Role::SystemAdmin])
+        .issue(
+            user["id"].as_str().unwrap().parse().unwrap(),
+            None,
+            vec![Role::SystemAdmin],
+        )
         .unwrap();
     let reply = app.get("/api/users/me", Some(&forged)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.code(), "invalid_token");
 }
 
-async fn put_in_team(app: &crate::helpers::TestApp, user_id: &str, team: Option<uuid::Uuid>) -> String {
+async fn put_in_team(
+    app: &crate::helpers::TestApp,
+    user_id: &str,
+    team: Option<uuid::Uuid>,
+) -> String {
     let mut grpc = app.grpc_client().await;
     grpc.set_user_team(SetUserTeamRequest {
         user_id: user_id.to_owned(),
@@ -83,8 +98,18 @@ async fn users_see_teammates_and_nobody_else() {
     let c_id = c["id"].as_str().unwrap();
 
     // Without a team, only yourself.
-    assert_eq!(app.get(&format!("/api/users/{b_id}"), Some(&token_a)).await.status, StatusCode::NOT_FOUND);
-    assert_eq!(app.get(&format!("/api/users/{a_id}"), Some(&token_a)).await.status, StatusCode::OK);
+    assert_eq!(
+        app.get(&format!("/api/users/{b_id}"), Some(&token_a))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(&format!("/api/users/{a_id}"), Some(&token_a))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     let team = uuid::Uuid::new_v4();
     let other_team = uuid::Uuid::new_v4();
@@ -99,9 +124,17 @@ async fn users_see_teammates_and_nobody_else() {
     let stranger = app.get(&format!("/api/users/{c_id}"), Some(&token_a)).await;
     assert_eq!(stranger.status, StatusCode::NOT_FOUND);
     assert_error_shape(&stranger);
-    let nobody = app.get(&format!("/api/users/{}", uuid::Uuid::new_v4()), Some(&token_a)).await;
+    let nobody = app
+        .get(
+            &format!("/api/users/{}", uuid::Uuid::new_v4()),
+            Some(&token_a),
+        )
+        .await;
     assert_eq!(nobody.status, StatusCode::NOT_FOUND);
-    assert_eq!(stranger.body, nobody.body, "a stranger and a non-existent user look the same");
+    assert_eq!(
+        stranger.body, nobody.body,
+        "a stranger and a non-existent user look the same"
+    );
 }
 
 #[actix_web::test]

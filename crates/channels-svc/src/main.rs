@@ -1,0 +1,17 @@
+//! channels-svc's process entry: telemetry, settings, then serve until SIGTERM.
+
+use channels_svc::{Application, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = majlis_telemetry::init("channels-svc")?;
+    let settings = Settings::from_env(&majlis_runtime::env::ProcessEnv)?;
+    if majlis_runtime::is_migrate_command() {
+        let applied = majlis_db::run_migrations(&settings.db.url).await?;
+        tracing::info!(?applied, "migrations applied");
+        return Ok(());
+    }
+    let app = Application::build(settings).await?;
+    app.shutdown().listen_for_signals();
+    app.run_until_stopped().await
+}

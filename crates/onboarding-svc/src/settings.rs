@@ -1,0 +1,34 @@
+//! onboarding-svc's configuration, read once from `MAJLIS_*` variables at boot.
+
+use majlis_db::DbSettings;
+use majlis_redis::RedisSettings;
+use majlis_runtime::env::{self, SettingsError, Source};
+use majlis_runtime::host::HostSettings;
+use secrecy::SecretString;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub host: HostSettings,
+    pub db: DbSettings,
+    pub redis: RedisSettings,
+    /// Verifies access tokens (auth-svc signs them with the same key).
+    pub jwt_secret: SecretString,
+    pub token_ttl: Duration,
+}
+
+impl Settings {
+    pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
+        Ok(Self {
+            host: HostSettings::from_env(src, "127.0.0.1:8103", Some("127.0.0.1:9103"))?,
+            db: DbSettings::from_env(src)?,
+            redis: RedisSettings::from_env(src)?,
+            jwt_secret: env::secret(src, "MAJLIS_JWT_SECRET")?,
+            token_ttl: Duration::from_secs(env::parse(
+                src,
+                "MAJLIS_TOKEN_TTL_SECS",
+                7 * 24 * 3600,
+            )?),
+        })
+    }
+}

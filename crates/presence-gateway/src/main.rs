@@ -1,0 +1,17 @@
+//! presence-gateway's process entry: telemetry, settings, then serve until SIGTERM.
+
+use presence_gateway::{Application, Settings};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _telemetry = majlis_telemetry::init("presence-gateway")?;
+    let settings = Settings::from_env(&majlis_runtime::env::ProcessEnv)?;
+    if majlis_runtime::is_migrate_command() {
+        anyhow::bail!(
+            "presence-gateway owns no tables; run `auth-svc migrate` (or any service with a database)"
+        );
+    }
+    let app = Application::build(settings).await?;
+    app.shutdown().listen_for_signals();
+    app.run_until_stopped().await
+}

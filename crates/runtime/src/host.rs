@@ -1,0 +1,178 @@
+//! The HTTP (and optional gRPC) server of a service, built the same way in
+//! every process: ops routes, the service's routes, the OpenAPI document at
+//! `/openapi.json`, request spans and metrics, JSON 404s; then run until the
+//! shutdown owner says stop, draining both servers.
+
+use crate::metrics::Metrics;
+use crate::{Readiness, Shutdown, env, http};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa_actix_web::AppExt;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Registers a service's routes and app data on each HTTP worker.
+pub type Configure = Arc<dyn Fn(&mut ServiceConfig<'_>) + Send + Sync>;
+
+#[derive(Clone, Debug)]
+pub struct HostSettings {
+    pub http_addr: SocketAddr,
+    /// `None` for services without a gRPC server.
+    pub grpc_addr: Option<SocketAddr>,
+    pub http_workers: usize,
+    /// How long in-flight HTTP requests get to finish after SIGTERM.
+    pub shutdown_grace: Duration,
+    pub grpc_call_timeout: Duration,
+}
+
+impl HostSettings {
+    /// `MAJLIS_HTTP_ADDR`, `MAJLIS_GRPC_ADDR` (when `grpc_default` is given),
+    /// `MAJLIS_HTTP_WORKERS` (2), `MAJLIS_SHUTDOWN_GRACE_MS` (10000),
+    /// `MAJLIS_GRPC_CALL_TIMEOUT_MS` (5000).
+    pub fn from_env(
+        src: &dyn env::Source,
+        http_default: &str,
+        grpc_default: Option<&str>,
+    ) -> Result<Self, env::SettingsError> {
+        Ok(Self {
+            http_addr: env::addr(src, "MAJLIS_HTTP_ADDR", http_default)?,
+            grpc_addr: grpc_default
+                .map(|d| env::addr(src, "MAJLIS_GRPC_ADDR", d))
+                .transpose()?,
+            http_workers: env::parse(src, "MAJLIS_HTTP_WORKERS", 2)?,
+            shutdown_grace: env::millis(src, "MAJLIS_SHUTDOWN_GRACE_MS", Duration::from_secs(10))?,
+            grpc_call_timeout: env::millis(
+                src,
+                "MAJLIS_GRPC_CALL_TIMEOUT_MS",
+                Duration::from_secs(5),
+            )?,
+        })
+    }
+}
+
+/// The bound listeners of a service; ports are known before it runs.
+#[derive(Debug)]
+pub struct Listeners {
+    pub http: TcpListener,
+    pub grpc: Option<tokio::net::TcpListener>,
+}
+
+impl Listeners {
+    pub async fn bind(settings: &HostSettings) -> std::io::Result<Self> {
+        let http = TcpListener::bind(settings.http_addr)?;
+        let grpc = match settings.grpc_addr {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
+        Ok(Self { http, grpc })
+    }
+
+    pub fn http_port(&self) -> std::io::Result<u16> {
+        Ok(self.http.local_addr()?.port())
+    }
+
+    pub fn grpc_port(&self) -> std::io::Result<Option<u16>> {
+        self.grpc
+            .as_ref()
+            .map(|l| l.local_addr().map(|a| a.port()))
+            .transpose()
+    }
+}
+
+/// Builds the HTTP server around a service's `configure`.
+pub fn http_server(
+    listener: TcpListener,
+    settings: &HostSettings,
+    openapi: utoipa::openapi::OpenApi,
+    readiness: Readiness,
+    metrics: Metrics,
+    configure: Configure,
+) -> std::io::Result<actix_web::dev::Server> {
+    let openapi = http::with_bearer_auth(openapi);
+    Ok(HttpServer::new(move || {
+        let configure = configure.clone();
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(openapi.clone())
+            .configure(move |cfg| configure(cfg))
+            .configure(http::ops_routes)
+            .split_for_parts();
+        let api = web::Data::new(api);
+        app.route(
+            "/openapi.json",
+            web::get().to(|api: web::Data<utoipa::openapi::OpenApi>| async move {
+                web::Json(api.get_ref().clone())
+            }),
+        )
+        .app_data(api)
+        .app_data(web::Data::new(readiness.clone()))
+        .app_data(web::Data::new(metrics.clone()))
+        .app_data(http::path_config())
+        .app_data(http::query_config())
+        .default_service(web::to(http::not_found))
+        .wrap(from_fn(http::observe))
+    })
+    .workers(settings.http_workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_grace.as_secs())
+    .listen(listener)?
+    .run())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HostError {
+    #[error("HTTP server failed: {0}")]
+    Http(#[from] std::io::Error),
+    #[error("gRPC server failed: {0}")]
+    Grpc(#[from] tonic::transport::Error),
+}
+
+/// Serves until shutdown is triggered, then drains: HTTP stops accepting and
+/// finishes in-flight requests (up to the grace period), gRPC likewise.
+pub async fn run<G>(
+    service: &'static str,
+    server: actix_web::dev::Server,
+    grpc: Option<G>,
+    shutdown: Shutdown,
+) -> Result<(), HostError>
+where
+    G: Future<Output = Result<(), tonic::transport::Error>>,
+{
+    let handle = server.handle();
+    let stop_http = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown.wait().await;
+            handle.stop(true).await;
+        }
+    };
+    let grpc = async move {
+        match grpc {
+            Some(g) => g.await,
+            None => Ok(()),
+        }
+    };
+    let (http_res, grpc_res, ()) = tokio::join!(server, grpc, stop_http);
+    http_res?;
+    grpc_res?;
+    tracing::info!(service, "stopped");
+    Ok(())
+}
+
+/// [`run`] for services without a gRPC server.
+pub async fn run_http_only(
+    service: &'static str,
+    server: actix_web::dev::Server,
+    shutdown: Shutdown,
+) -> Result<(), HostError> {
+    run(
+        service,
+        server,
+        None::<std::future::Ready<Result<(), tonic::transport::Error>>>,
+        shutdown,
+    )
+    .await
+}
