@@ -219,16 +219,15 @@ async fn user_by_id(
 /// The client's address for throttling: the edge's `X-Real-IP` when trusted,
 /// else the TCP peer.
 fn client_address(req: &HttpRequest, trust_proxy_headers: bool) -> String {
-    if trust_proxy_headers {
-        if let Some(ip) = req
+    if trust_proxy_headers
+        && let Some(ip) = req
             .headers()
             .get("x-real-ip")
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        {
-            return ip.to_owned();
-        }
+    {
+        return ip.to_owned();
     }
     req.peer_addr()
         .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
