@@ -74,6 +74,14 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             "the request body is empty; a JSON object is expected",
         ));
     }
+    // Serde would accept an array for a struct (as a tuple); the contract's
+    // bodies are objects, so anything else is malformed.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request(
+            "malformed_body",
+            "the request body must be a JSON object",
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
         Ok(v) => Ok(v),
