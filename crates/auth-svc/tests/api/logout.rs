@@ -72,7 +72,10 @@ async fn logout_is_announced_on_the_revocations_stream_for_the_gateways() {
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].event_type, "token_revoked");
     assert!(
-        entries[0].trace.iter().any(|(k, v)| k == "traceparent" && v.starts_with("00-")),
+        entries[0]
+            .trace
+            .iter()
+            .any(|(k, v)| k == "traceparent" && v.starts_with("00-")),
         "stream entries carry the writer's trace context: {:?}",
         entries[0].trace
     );
