@@ -1,12 +1,20 @@
 //! channels-svc: channels, memberships, messages and reactions (the contract's "Channels and messages" section).
 //! Owns the `channels` schema: channels, memberships, messages and reactions.
 //!
-//! Today it serves the process surface every service has (`/healthz`,
-//! `/readyz`, `/metrics`, `/openapi.json`, gRPC health); its
-//! contract endpoints arrive with issue 3.
+//! REST per the contract for the SPA; gRPC `ChannelsService` for the chat
+//! gateway; `message`/`reaction_*` events on the chat stream and
+//! `channel_created`/`channel_member_added` on the presence stream.
 
+mod events;
+mod grpc;
+mod model;
+mod repo;
+mod routes;
+mod schema;
+mod service;
 mod settings;
 mod startup;
+mod users;
 
 pub use settings::Settings;
 pub use startup::Application;

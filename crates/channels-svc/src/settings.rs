@@ -15,6 +15,8 @@ pub struct Settings {
     /// Verifies access tokens (auth-svc signs them with the same key).
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    /// auth-svc's gRPC endpoint, for user lookups.
+    pub auth_grpc_url: String,
 }
 
 impl Settings {
@@ -29,6 +31,9 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            auth_grpc_url: src
+                .get("MAJLIS_AUTH_GRPC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),
         })
     }
 }

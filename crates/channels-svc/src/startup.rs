@@ -2,6 +2,11 @@
 //! for port 0) and runs it until the shutdown owner drains it.
 
 use crate::Settings;
+use crate::grpc::ChannelsGrpc;
+use crate::routes;
+use crate::service::Chat;
+use crate::users::Users;
+use majlis_proto::channels::v1::channels_service_server::ChannelsServiceServer;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
@@ -27,6 +32,7 @@ pub struct Application {
     grpc_port: u16,
     grpc_listener: tokio::net::TcpListener,
     server: actix_web::dev::Server,
+    grpc_service: ChannelsGrpc,
     settings: Settings,
     readiness: Readiness,
     shutdown: Shutdown,
@@ -54,6 +60,15 @@ impl Application {
             })
             .build();
         let shutdown = Shutdown::new(readiness.clone());
+        let chat = Chat {
+            db: db.clone(),
+            redis: redis.clone(),
+        };
+        let users = Users::new(grpc::client_channel(
+            &settings.auth_grpc_url,
+            std::time::Duration::from_secs(2),
+            settings.host.grpc_call_timeout,
+        )?);
         let metrics = Metrics::new("channels-svc");
 
         let listeners = Listeners::bind(&settings.host).await?;
@@ -64,9 +79,13 @@ impl Application {
         };
         let configure: host::Configure = {
             let db = db.clone();
+            let (chat, users) = (chat.clone(), users.clone());
             Arc::new(move |cfg| {
-                cfg.app_data(web::Data::new(db.clone()));
-                cfg.app_data(web::Data::new(tokens.clone()));
+                cfg.app_data(web::Data::new(db.clone()))
+                    .app_data(web::Data::new(tokens.clone()))
+                    .app_data(web::Data::new(chat.clone()))
+                    .app_data(web::Data::new(users.clone()))
+                    .configure(routes::routes);
             })
         };
         let server = host::http_server(
@@ -83,6 +102,7 @@ impl Application {
             grpc_port,
             grpc_listener,
             server,
+            grpc_service: ChannelsGrpc { chat },
             settings,
             readiness,
             shutdown,
@@ -106,7 +126,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (reporter, health) = tonic_health::server::health_reporter();
         grpc::sync_health(reporter, self.readiness, self.shutdown.clone());
-        let router = grpc::server(self.settings.host.grpc_call_timeout).add_service(health);
+        let router = grpc::server(self.settings.host.grpc_call_timeout)
+            .add_service(health)
+            .add_service(ChannelsServiceServer::new(self.grpc_service));
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
         host::run("channels-svc", self.server, Some(grpc), self.shutdown).await?;
         Ok(())

@@ -15,3 +15,9 @@ pub mod auth {
         tonic::include_proto!("majlis.auth.v1");
     }
 }
+
+pub mod channels {
+    pub mod v1 {
+        tonic::include_proto!("majlis.channels.v1");
+    }
+}

@@ -5,6 +5,17 @@
 
 pub mod streams;
 
+/// The stream topics majlis writes, one place so writers and readers agree.
+pub mod topics {
+    /// Every chat event of every channel (messages, reactions, typing), read by
+    /// every chat-gateway replica; entries carry `channel` (and `seq` for messages).
+    pub const CHAT_EVENTS: &str = "chat.events";
+    /// Low-volume presence-socket events (`channel_created`, `channel_member_added`),
+    /// written by channels-svc and read by every presence-gateway replica; entries
+    /// carry their audience (`audience_team` or `audience_users`).
+    pub const PRESENCE_EVENTS: &str = "presence.events";
+}
+
 use deadpool_redis::{Pool, Runtime};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! Redis streams as majlis's event bus. An entry is `type` (the event name),
-//! `data` (its JSON) and the W3C trace-context fields of the span that wrote it,
-//! so a consumer's span joins the producer's trace.
+//! `data` (its JSON, usually the exact frame clients receive), routing fields
+//! a consumer can read without parsing `data`, and the W3C trace-context fields
+//! of the span that wrote it, so a consumer's span joins the producer's trace.
 
 use crate::{Redis, RedisError};
 use redis::streams::{StreamReadOptions, StreamReadReply};
@@ -15,6 +16,18 @@ pub struct Entry {
     pub data: String,
     /// Trace-context fields (`traceparent`, `tracestate`) as written.
     pub trace: Vec<(String, String)>,
+    /// Routing fields (`channel`, `seq`, `audience`...), as written.
+    pub fields: Vec<(String, String)>,
+}
+
+impl Entry {
+    /// A routing field by name.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Entry {
@@ -38,6 +51,18 @@ pub async fn publish(
     data: &str,
     max_len: usize,
 ) -> Result<String, RedisError> {
+    publish_with(redis, topic, event_type, data, &[], max_len).await
+}
+
+/// [`publish`] with routing fields beside `data`.
+pub async fn publish_with(
+    redis: &Redis,
+    topic: &str,
+    event_type: &str,
+    data: &str,
+    fields: &[(&str, &str)],
+    max_len: usize,
+) -> Result<String, RedisError> {
     let mut cmd = redis::cmd("XADD");
     cmd.arg(redis.key(topic))
         .arg("MAXLEN")
@@ -48,6 +73,9 @@ pub async fn publish(
         .arg(event_type)
         .arg("data")
         .arg(data);
+    for (k, v) in fields {
+        cmd.arg(*k).arg(*v);
+    }
     for (k, v) in majlis_telemetry::propagation::current_fields() {
         cmd.arg(k).arg(v);
     }
@@ -84,6 +112,7 @@ pub async fn read(
                 event_type: String::new(),
                 data: String::new(),
                 trace: Vec::new(),
+                fields: Vec::new(),
             };
             for (field, value) in id.map {
                 let Ok(value) = redis::from_redis_value::<String>(value) else {
@@ -95,7 +124,7 @@ pub async fn read(
                     f if majlis_telemetry::propagation::FIELDS.contains(&f) => {
                         entry.trace.push((field, value));
                     }
-                    _ => {}
+                    _ => entry.fields.push((field, value)),
                 }
             }
             out.push(entry);

@@ -1,0 +1,117 @@
+//! The events channels-svc publishes, each serialized once here into the exact
+//! frame clients receive, so gateways forward bytes without re-encoding.
+//!
+//! A publish failure after the database commit is logged, not returned: the
+//! message is stored (the database is the source of truth) and gateways fill
+//! any seq gap from it, so live delivery heals on the next message.
+
+use crate::model::Channel;
+use majlis_redis::Redis;
+use majlis_redis::streams::publish_with;
+use majlis_redis::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Bound on each stream's length: ample for replicas to catch up after a
+/// hiccup; resumes beyond it come from the database.
+pub const CHAT_STREAM_MAX_LEN: usize = 100_000;
+pub const PRESENCE_STREAM_MAX_LEN: usize = 10_000;
+
+/// The message frame, as JSON text.
+pub fn message_frame(message_json: &str) -> String {
+    format!("{{\"type\":\"message\",\"message\":{message_json}}}")
+}
+
+pub async fn message_created(redis: &Redis, channel: Uuid, seq: i64, message_json: &str) {
+    let frame = message_frame(message_json);
+    let (channel, seq) = (channel.to_string(), seq.to_string());
+    if let Err(e) = publish_with(
+        redis,
+        CHAT_EVENTS,
+        "message",
+        &frame,
+        &[("channel", &channel), ("seq", &seq)],
+        CHAT_STREAM_MAX_LEN,
+    )
+    .await
+    {
+        tracing::error!(error = %e, %channel, %seq, "message stored but not published; gateways will fill the gap from the database");
+    }
+}
+
+pub async fn reaction_changed(
+    redis: &Redis,
+    channel: Uuid,
+    message: Uuid,
+    user: Uuid,
+    emoji: &str,
+    added: bool,
+) {
+    let kind = if added {
+        "reaction_added"
+    } else {
+        "reaction_removed"
+    };
+    let frame = json!({"type": kind, "message_id": message, "user_id": user, "emoji": emoji}).to_string();
+    let channel = channel.to_string();
+    if let Err(e) = publish_with(
+        redis,
+        CHAT_EVENTS,
+        kind,
+        &frame,
+        &[("channel", &channel)],
+        CHAT_STREAM_MAX_LEN,
+    )
+    .await
+    {
+        tracing::error!(error = %e, %channel, "reaction stored but not published");
+    }
+}
+
+/// Who receives a presence event.
+pub enum Audience<'a> {
+    /// Every member of a team (public channels).
+    Team(Uuid),
+    /// These users only (private channels, added members).
+    Users(&'a [Uuid]),
+}
+
+async fn presence_event(redis: &Redis, kind: &str, frame: &str, audience: Audience<'_>) {
+    let (key, value) = match audience {
+        Audience::Team(t) => ("audience_team", t.to_string()),
+        Audience::Users(u) => (
+            "audience_users",
+            u.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","),
+        ),
+    };
+    if let Err(e) = publish_with(
+        redis,
+        PRESENCE_EVENTS,
+        kind,
+        frame,
+        &[(key, &value)],
+        PRESENCE_STREAM_MAX_LEN,
+    )
+    .await
+    {
+        tracing::error!(error = %e, kind, "presence event not published");
+    }
+}
+
+/// `channel_created` to the channel's audience: the team for a public
+/// channel, its members for a private one.
+pub async fn channel_created(redis: &Redis, channel: &Channel, members: &[Uuid]) {
+    let frame = json!({"type": "channel_created", "channel": channel}).to_string();
+    let audience = if channel.kind == "public" {
+        Audience::Team(channel.team_id)
+    } else {
+        Audience::Users(members)
+    };
+    presence_event(redis, "channel_created", &frame, audience).await;
+}
+
+/// `channel_member_added` to the added user.
+pub async fn channel_member_added(redis: &Redis, channel: &Channel, user: Uuid) {
+    let frame = json!({"type": "channel_member_added", "channel": channel, "user_id": user}).to_string();
+    presence_event(redis, "channel_member_added", &frame, Audience::Users(&[user])).await;
+}

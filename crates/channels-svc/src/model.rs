@@ -1,0 +1,121 @@
+//! The contract's channel and message objects, and the rows they come from.
+
+use crate::schema::{channels, messages};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = channels)]
+pub struct ChannelRow {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    pub kind: String,
+    pub creator_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seq: i64,
+}
+
+impl ChannelRow {
+    pub fn is_public(&self) -> bool {
+        self.kind == "public"
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelType {
+    Public,
+    Private,
+}
+
+impl ChannelType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Private => "private",
+        }
+    }
+}
+
+/// The contract's channel object.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Channel {
+    pub id: Uuid,
+    pub team_id: Uuid,
+    pub name: String,
+    pub display_name: String,
+    #[serde(rename = "type")]
+    #[schema(value_type = ChannelType)]
+    pub kind: String,
+    pub creator_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    /// The seq of the newest message; 0 for a new channel.
+    pub last_seq: i64,
+}
+
+impl From<&ChannelRow> for Channel {
+    fn from(r: &ChannelRow) -> Self {
+        Self {
+            id: r.id,
+            team_id: r.team_id,
+            name: r.name.clone(),
+            display_name: r.display_name.clone(),
+            kind: r.kind.clone(),
+            creator_id: r.creator_id,
+            created_at: r.created_at,
+            last_seq: r.last_seq,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub content: String,
+    pub client_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct Reaction {
+    pub emoji: String,
+    /// In the order the reactions were added.
+    pub user_ids: Vec<Uuid>,
+}
+
+/// The contract's message object.
+#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Message {
+    pub id: Uuid,
+    pub channel_id: Uuid,
+    /// Per channel, from 1, without gaps.
+    pub seq: i64,
+    pub user_id: Uuid,
+    pub content: String,
+    pub created_at: DateTime<Utc>,
+    pub client_id: Option<String>,
+    pub reactions: Vec<Reaction>,
+}
+
+impl Message {
+    pub fn from_row(r: MessageRow, reactions: Vec<Reaction>) -> Self {
+        Self {
+            id: r.id,
+            channel_id: r.channel_id,
+            seq: r.seq,
+            user_id: r.user_id,
+            content: r.content,
+            created_at: r.created_at,
+            client_id: r.client_id,
+            reactions,
+        }
+    }
+}
