@@ -12,10 +12,9 @@ use majlis_redis::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
 use serde_json::json;
 use uuid::Uuid;
 
-/// Bound on each stream's length: ample for replicas to catch up after a
-/// hiccup; resumes beyond it come from the database.
-pub const CHAT_STREAM_MAX_LEN: usize = 100_000;
-pub const PRESENCE_STREAM_MAX_LEN: usize = 10_000;
+use majlis_redis::topics::{
+    CHAT_EVENTS_MAX_LEN as CHAT_STREAM_MAX_LEN, PRESENCE_EVENTS_MAX_LEN as PRESENCE_STREAM_MAX_LEN,
+};
 
 /// The message frame, as JSON text.
 pub fn message_frame(message_json: &str) -> String {
@@ -52,7 +51,8 @@ pub async fn reaction_changed(
     } else {
         "reaction_removed"
     };
-    let frame = json!({"type": kind, "message_id": message, "user_id": user, "emoji": emoji}).to_string();
+    let frame =
+        json!({"type": kind, "message_id": message, "user_id": user, "emoji": emoji}).to_string();
     let channel = channel.to_string();
     if let Err(e) = publish_with(
         redis,
@@ -112,6 +112,13 @@ pub async fn channel_created(redis: &Redis, channel: &Channel, members: &[Uuid])
 
 /// `channel_member_added` to the added user.
 pub async fn channel_member_added(redis: &Redis, channel: &Channel, user: Uuid) {
-    let frame = json!({"type": "channel_member_added", "channel": channel, "user_id": user}).to_string();
-    presence_event(redis, "channel_member_added", &frame, Audience::Users(&[user])).await;
+    let frame =
+        json!({"type": "channel_member_added", "channel": channel, "user_id": user}).to_string();
+    presence_event(
+        redis,
+        "channel_member_added",
+        &frame,
+        Audience::Users(&[user]),
+    )
+    .await;
 }

@@ -1,12 +1,26 @@
-//! chat-gateway: the per-channel chat WebSocket (`/ws/chat/{channel_id}`), fanned out across replicas through Redis streams.
-//! Owns no table: chat sockets, their send queues and the fan-out consumer.
+//! chat-gateway: the per-channel chat WebSocket (`/ws/chat/{channel_id}`),
+//! in a process of its own (never shared with presence). Owns no table: it
+//! asks channels-svc (gRPC) for membership, persistence and replay, and fans
+//! events out to its sockets from the `chat.events` Redis stream, which every
+//! replica reads, so a message reaches its subscribers whichever replica they
+//! are on.
 //!
-//! Today it serves the process surface every service has (`/healthz`,
-//! `/readyz`, `/metrics`, `/openapi.json`); its
-//! contract endpoints arrive with issue 3.
+//! Message path: client `message` → gRPC `PostMessage` (channels-svc takes the
+//! next seq and commits) → `ack` to the sender; channels-svc `XADD`s the frame
+//! → every replica's [`reader`] → the channel's [`hub`] (seq order, gaps filled
+//! from the database) → each subscriber's bounded queue → its socket.
 
+mod channels;
+mod fill;
+mod hub;
+mod metrics;
+mod protocol;
+mod reader;
+mod registry;
+mod routes;
 mod settings;
+mod socket;
 mod startup;
 
-pub use settings::Settings;
+pub use settings::{Limits, Settings};
 pub use startup::Application;

@@ -1,21 +1,30 @@
-//! Builds chat-gateway from its settings (binding its listeners, so tests can ask
-//! for port 0) and runs it until the shutdown owner drains it.
+//! Builds chat-gateway from its settings and runs it until the shutdown
+//! owner drains it: not ready, sockets closed with 1001 over the close
+//! window, then HTTP stopped.
 
 use crate::Settings;
+use crate::channels::Channels;
+use crate::hub::Hubs;
+use crate::metrics::GatewayMetrics;
+use crate::reader::Reader;
+use crate::registry::Registry;
+use crate::routes;
+use crate::socket::Ctx;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
-use majlis_runtime::{Readiness, Shutdown};
+use majlis_runtime::{Readiness, Shutdown, grpc};
 use std::sync::Arc;
+use std::time::Duration;
 use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "majlis chat-gateway",
-        description = "The per-channel chat WebSocket (`/ws/chat/{channel_id}`), fanned out across replicas through Redis streams."
+        description = "The per-channel chat WebSocket. See the contract's Chat socket section for frames."
     ),
     components(schemas(majlis_errors::ErrorBody))
 )]
@@ -24,6 +33,9 @@ struct ApiDoc;
 pub struct Application {
     http_port: u16,
     server: actix_web::dev::Server,
+    reader: Reader,
+    registry: Arc<Registry>,
+    close_window: Duration,
     shutdown: Shutdown,
 }
 
@@ -31,6 +43,12 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let redis = Redis::new(&settings.redis)?;
         let tokens = Tokens::new(&settings.jwt_secret, settings.token_ttl, redis.clone())?;
+        let channel = grpc::client_channel(
+            &settings.channels_grpc_url,
+            Duration::from_secs(2),
+            settings.host.grpc_call_timeout,
+        )?;
+        let channels = Channels::new(channel.clone(), settings.limits.membership_ttl);
         let readiness = Readiness::builder()
             .check("redis", {
                 let redis = redis.clone();
@@ -39,29 +57,72 @@ impl Application {
                     async move { redis.ping().await }
                 }
             })
+            .check("channels-svc", {
+                let channel = channel.clone();
+                move || {
+                    let mut health =
+                        tonic_health::pb::health_client::HealthClient::new(channel.clone());
+                    async move {
+                        let r = health
+                            .check(tonic_health::pb::HealthCheckRequest {
+                                service: String::new(),
+                            })
+                            .await
+                            .map_err(|s| s.message().to_owned())?;
+                        if r.into_inner().status
+                            == tonic_health::pb::health_check_response::ServingStatus::Serving
+                                as i32
+                        {
+                            Ok(())
+                        } else {
+                            Err("not serving".to_owned())
+                        }
+                    }
+                }
+            })
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("chat-gateway");
+        let hubs = Arc::new(Hubs::default());
+        let registry = Arc::new(Registry::default());
+        let gateway_metrics = GatewayMetrics::register(&metrics, &hubs);
+        let ctx = Arc::new(Ctx {
+            tokens,
+            channels: channels.clone(),
+            hubs: hubs.clone(),
+            registry: registry.clone(),
+            redis: redis.clone(),
+            limits: settings.limits,
+            metrics: gateway_metrics,
+        });
 
         let listeners = Listeners::bind(&settings.host).await?;
         let http_port = listeners.http_port()?;
-        let configure: host::Configure = {
-            Arc::new(move |cfg| {
-                cfg.app_data(web::Data::new(tokens.clone()));
-            })
-        };
+        let configure: host::Configure = Arc::new(move |cfg| {
+            cfg.app_data(web::Data::new(ctx.clone()))
+                .configure(routes::routes);
+        });
         let server = host::http_server(
             listeners.http,
             &settings.host,
             ApiDoc::openapi(),
-            readiness.clone(),
+            readiness,
             metrics,
             configure,
         )?;
-        tracing::info!(http_port, "chat-gateway bound");
+        tracing::info!(http_port, instance = %settings.instance_id, "chat-gateway bound");
         Ok(Self {
             http_port,
             server,
+            reader: Reader {
+                redis,
+                hubs,
+                registry: registry.clone(),
+                channels,
+                gap_fill_delay: settings.limits.gap_fill_delay,
+            },
+            registry,
+            close_window: settings.limits.close_window,
             shutdown,
         })
     }
@@ -75,9 +136,29 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Serves until shutdown is triggered, then drains.
+    /// Serves until shutdown, then closes every socket with 1001 over the
+    /// close window and stops.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        host::run_http_only("chat-gateway", self.server, self.shutdown).await?;
+        let reader = tokio::spawn(self.reader.run(self.shutdown.clone()));
+        let registry = self.registry.clone();
+        let window = self.close_window;
+        let drain = async move {
+            registry.close_all(window).await;
+            // Give the last close frames a moment to leave.
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+            while !registry.is_empty() && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        host::run_with_drain(
+            "chat-gateway",
+            self.server,
+            None::<std::future::Ready<Result<(), tonic::transport::Error>>>,
+            self.shutdown,
+            drain,
+        )
+        .await?;
+        reader.abort();
         Ok(())
     }
 }

@@ -47,6 +47,10 @@ pub fn from_status(dependency: &'static str, status: Status) -> ApiError {
         Code::AlreadyExists | Code::FailedPrecondition => {
             ApiError::conflict(leak(code, "conflict"), message)
         }
+        Code::InvalidArgument if code == Some("invalid_field") => match message.split_once(": ") {
+            Some((field, msg)) => ApiError::invalid_field(field.to_owned(), msg.to_owned()),
+            None => ApiError::invalid_field("request", message),
+        },
         Code::InvalidArgument => ApiError::bad_request(leak(code, "bad_request"), message),
         Code::ResourceExhausted => ApiError::RateLimited {
             code: "rate_limited",
@@ -82,6 +86,7 @@ fn leak(code: Option<&str>, default: &'static str) -> &'static str {
         "forbidden",
         "not_found",
         "user_not_found",
+        "message_not_found",
         "team_not_found",
         "channel_not_found",
         "invite_not_found",
@@ -116,6 +121,21 @@ mod tests {
         assert_eq!(back.status_code(), StatusCode::CONFLICT);
         assert_eq!(back.code(), "already_in_team");
         assert_eq!(back.public_message(), "you already have a team");
+    }
+
+    #[test]
+    fn an_invalid_field_keeps_its_field_across_the_hop() {
+        let status = to_status(ApiError::invalid_field(
+            "content",
+            "must be 1 to 16000 characters",
+        ));
+        let back = from_status("channels-svc", status);
+        assert_eq!(back.status_code(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(back.field(), Some("content"));
+        assert_eq!(
+            back.public_message(),
+            "content: must be 1 to 16000 characters"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@
 mod body;
 mod grpc;
 
-pub use body::{DEFAULT_BODY_LIMIT, Json, JsonBodyLimit};
+pub use body::{DEFAULT_BODY_LIMIT, Json, JsonBodyLimit, parse as parse_json};
 pub use grpc::{from_status, to_status};
 
 use actix_web::http::StatusCode;

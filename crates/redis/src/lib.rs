@@ -14,6 +14,10 @@ pub mod topics {
     /// written by channels-svc and read by every presence-gateway replica; entries
     /// carry their audience (`audience_team` or `audience_users`).
     pub const PRESENCE_EVENTS: &str = "presence.events";
+    /// Approximate bounds (`XADD MAXLEN ~`): ample for replicas to catch up
+    /// after a hiccup; anything older comes from the database.
+    pub const CHAT_EVENTS_MAX_LEN: usize = 100_000;
+    pub const PRESENCE_EVENTS_MAX_LEN: usize = 10_000;
 }
 
 use deadpool_redis::{Pool, Runtime};

@@ -93,19 +93,40 @@ pub async fn read(
     block: Duration,
     count: usize,
 ) -> Result<Vec<Entry>, RedisError> {
+    Ok(read_many(conn, redis, &[(topic, last_id)], block, count)
+        .await?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect())
+}
+
+/// [`read`] over several topics at once: `(topic index, entry)` pairs, each
+/// topic's entries in stream order.
+pub async fn read_many(
+    conn: &mut redis::aio::MultiplexedConnection,
+    redis: &Redis,
+    topics: &[(&str, &str)],
+    block: Duration,
+    count: usize,
+) -> Result<Vec<(usize, Entry)>, RedisError> {
     let opts = StreamReadOptions::default()
         .block(usize::try_from(block.as_millis()).unwrap_or(usize::MAX))
         .count(count);
-    let key = redis.key(topic);
-    let reply: Option<StreamReadReply> = redis::cmd("XREAD")
-        .arg(&opts)
-        .arg("STREAMS")
-        .arg(&key)
-        .arg(last_id)
-        .query_async(conn)
-        .await?;
+    let keys: Vec<String> = topics.iter().map(|(t, _)| redis.key(t)).collect();
+    let mut cmd = redis::cmd("XREAD");
+    cmd.arg(&opts).arg("STREAMS");
+    for k in &keys {
+        cmd.arg(k);
+    }
+    for (_, id) in topics {
+        cmd.arg(*id);
+    }
+    let reply: Option<StreamReadReply> = cmd.query_async(conn).await?;
     let mut out = Vec::new();
     for stream in reply.map(|r| r.keys).unwrap_or_default() {
+        let Some(index) = keys.iter().position(|k| *k == stream.key) else {
+            continue;
+        };
         for id in stream.ids {
             let mut entry = Entry {
                 id: id.id.clone(),
@@ -127,7 +148,7 @@ pub async fn read(
                     _ => entry.fields.push((field, value)),
                 }
             }
-            out.push(entry);
+            out.push((index, entry));
         }
     }
     Ok(out)

@@ -141,11 +141,29 @@ pub async fn run<G>(
 where
     G: Future<Output = Result<(), tonic::transport::Error>>,
 {
+    run_with_drain(service, server, grpc, shutdown, async {}).await
+}
+
+/// [`run`] with a `drain` step between "not ready" and stopping HTTP: the
+/// gateways close their sockets (with 1001, spread out) there, because a
+/// graceful HTTP stop would otherwise wait on every open socket.
+pub async fn run_with_drain<G, D>(
+    service: &'static str,
+    server: actix_web::dev::Server,
+    grpc: Option<G>,
+    shutdown: Shutdown,
+    drain: D,
+) -> Result<(), HostError>
+where
+    G: Future<Output = Result<(), tonic::transport::Error>>,
+    D: Future<Output = ()>,
+{
     let handle = server.handle();
     let stop_http = {
         let shutdown = shutdown.clone();
         async move {
             shutdown.wait().await;
+            drain.await;
             handle.stop(true).await;
         }
     };

@@ -1,58 +1,351 @@
-//! `spawn_app()`: chat-gateway exactly as `main` builds it, on port 0.
+//! `spawn_stack()`: auth-svc, channels-svc and two chat-gateway replicas,
+//! each exactly as its `main` builds it; and a small WebSocket test client.
 
-use chat_gateway::{Application, Settings};
+use awc::ws;
+use futures_util::{SinkExt, StreamExt};
+use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_runtime::Shutdown;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
+use uuid::Uuid;
 
-pub struct TestApp {
-    pub address: String,
-    pub shutdown: Shutdown,
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct Stack {
+    pub auth_http: String,
+    pub auth_grpc: String,
+    pub channels_http: String,
+    pub channels_grpc: String,
+    /// HTTP base of each gateway replica.
+    pub gateways: Vec<String>,
+    pub gateway_shutdowns: Vec<Shutdown>,
+    pub redis: majlis_redis::RedisSettings,
     pub client: awc::Client,
+    pub team: Uuid,
 }
 
-pub async fn spawn_app() -> TestApp {
-    let env: HashMap<String, String> = [
+fn env(pairs: &[(&str, String)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+pub async fn spawn_stack() -> Stack {
+    spawn_stack_with(|_| {}).await
+}
+
+/// The stack, with extra settings for the gateways.
+pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)) -> Stack {
+    let db = majlis_testkit::database_url().await;
+    let prefix = majlis_testkit::redis_prefix();
+    let common = [
         ("MAJLIS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
+        ("MAJLIS_GRPC_ADDR", "127.0.0.1:0".to_owned()),
+        ("MAJLIS_DATABASE_URL", db),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
-        ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
+        ("MAJLIS_REDIS_PREFIX", prefix),
         ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
         ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let settings = Settings::from_env(&env).expect("test settings are valid");
-    let app = Application::build(settings).await.expect("app builds");
-    let address = format!("http://127.0.0.1:{}", app.http_port());
-    let shutdown = app.shutdown();
-    actix_web::rt::spawn(async move {
-        if let Err(e) = app.run_until_stopped().await {
-            eprintln!("chat-gateway stopped with an error: {e:#}");
-        }
-    });
-    TestApp {
-        address,
-        shutdown,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish(),
+    ];
+
+    let auth_settings = auth_svc::Settings::from_env(&env(&common)).unwrap();
+    let redis = auth_settings.redis.clone();
+    let auth = auth_svc::Application::build(auth_settings).await.unwrap();
+    let (auth_http, auth_grpc) = (
+        format!("http://127.0.0.1:{}", auth.http_port()),
+        format!("http://127.0.0.1:{}", auth.grpc_port()),
+    );
+    actix_web::rt::spawn(async move { auth.run_until_stopped().await });
+
+    let mut ch_env = env(&common);
+    ch_env.insert("MAJLIS_AUTH_GRPC_URL".into(), auth_grpc.clone());
+    let channels =
+        channels_svc::Application::build(channels_svc::Settings::from_env(&ch_env).unwrap())
+            .await
+            .unwrap();
+    let (channels_http, channels_grpc) = (
+        format!("http://127.0.0.1:{}", channels.http_port()),
+        format!("http://127.0.0.1:{}", channels.grpc_port()),
+    );
+    actix_web::rt::spawn(async move { channels.run_until_stopped().await });
+
+    let mut gateways = Vec::new();
+    let mut gateway_shutdowns = Vec::new();
+    for i in 1..=2 {
+        let mut gw_env = env(&common);
+        gw_env.remove("MAJLIS_GRPC_ADDR");
+        gw_env.insert("MAJLIS_CHANNELS_GRPC_URL".into(), channels_grpc.clone());
+        gw_env.insert("MAJLIS_INSTANCE_ID".into(), format!("chat-{i}"));
+        gw_env.insert("MAJLIS_WS_CLOSE_WINDOW_MS".into(), "300".into());
+        gateway_env(&mut gw_env);
+        let gw =
+            chat_gateway::Application::build(chat_gateway::Settings::from_env(&gw_env).unwrap())
+                .await
+                .unwrap();
+        gateways.push(format!("http://127.0.0.1:{}", gw.http_port()));
+        gateway_shutdowns.push(gw.shutdown());
+        actix_web::rt::spawn(async move { gw.run_until_stopped().await });
+    }
+    Stack {
+        auth_http,
+        auth_grpc,
+        channels_http,
+        channels_grpc,
+        gateways,
+        gateway_shutdowns,
+        redis,
+        client: awc::Client::builder().timeout(WAIT).finish(),
+        team: Uuid::new_v4(),
     }
 }
 
-impl TestApp {
-    pub async fn get(&self, path: &str) -> (awc::http::StatusCode, serde_json::Value) {
+pub struct User {
+    pub id: Uuid,
+    pub token: String,
+}
+
+impl Stack {
+    pub async fn call(
+        &self,
+        method: awc::http::Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let mut res = match body {
+            Some(b) => req.send_json(&b).await,
+            None => req.send().await,
+        }
+        .expect("request");
+        let bytes = res.body().limit(8 << 20).await.expect("body");
+        (
+            res.status().as_u16(),
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        )
+    }
+
+    /// A registered user of the stack's team with the given role.
+    pub async fn user(&self, role: &str) -> User {
+        let name = majlis_testkit::unique("w");
+        let (status, body) = self
+            .call(
+                awc::http::Method::POST,
+                &format!("{}/api/auth/register", self.auth_http),
+                None,
+                Some(json!({"username": name, "email": format!("{name}@example.org"), "password": "chat-password-1"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id = body["user"]["id"].as_str().unwrap().to_owned();
+        let channel = majlis_runtime::grpc::client_channel(&self.auth_grpc, WAIT, WAIT).unwrap();
+        let mut grpc = majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel);
+        let token = grpc
+            .set_user_team(SetUserTeamRequest {
+                user_id: id.clone(),
+                team_id: Some(self.team.to_string()),
+                roles: vec!["system_user".into(), role.into()],
+                expected_team_id: None,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .token;
+        User {
+            id: id.parse().unwrap(),
+            token,
+        }
+    }
+
+    /// A public channel created by `admin`, with `members` joined.
+    pub async fn channel(&self, admin: &User, members: &[&User]) -> Uuid {
+        let (status, body) = self
+            .call(
+                awc::http::Method::POST,
+                &format!("{}/api/channels", self.channels_http),
+                Some(&admin.token),
+                Some(json!({"name": majlis_testkit::unique("c"), "display_name": "Chat", "type": "public"})),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let id: Uuid = body["id"].as_str().unwrap().parse().unwrap();
+        for m in members {
+            let (status, _) = self
+                .call(
+                    awc::http::Method::POST,
+                    &format!("{}/api/channels/{id}/join", self.channels_http),
+                    Some(&m.token),
+                    None,
+                )
+                .await;
+            assert_eq!(status, 200);
+        }
+        id
+    }
+
+    /// Sends over REST (the same path as a socket send).
+    pub async fn post(
+        &self,
+        user: &User,
+        channel: Uuid,
+        content: &str,
+        client_id: Option<&str>,
+    ) -> (u16, Value) {
+        self.call(
+            awc::http::Method::POST,
+            &format!("{}/api/channels/{channel}/messages", self.channels_http),
+            Some(&user.token),
+            Some(json!({"content": content, "client_id": client_id})),
+        )
+        .await
+    }
+
+    /// Opens a socket on replica `replica` (0 or 1) without authenticating.
+    pub async fn raw_socket(&self, replica: usize, channel: &str) -> Ws {
+        let url = format!(
+            "{}/ws/chat/{channel}",
+            self.gateways[replica].replace("http://", "ws://")
+        );
+        let (_, framed) = awc::Client::builder()
+            .timeout(WAIT)
+            .finish()
+            .ws(url)
+            .max_frame_size(4 << 20)
+            .connect()
+            .await
+            .expect("websocket handshake");
+        Ws { framed }
+    }
+
+    /// An authenticated socket; returns it with its `hello`.
+    pub async fn socket(
+        &self,
+        replica: usize,
+        channel: Uuid,
+        user: &User,
+        last_seq: Option<i64>,
+    ) -> (Ws, Value) {
+        let mut ws = self.raw_socket(replica, &channel.to_string()).await;
+        let mut auth = json!({"type": "auth", "token": user.token});
+        if let Some(s) = last_seq {
+            auth["last_seq"] = json!(s);
+        }
+        ws.send(&auth).await;
+        let hello = ws.recv().await;
+        assert_eq!(hello["type"], "hello", "{hello}");
+        (ws, hello)
+    }
+
+    pub async fn gateway_metric(&self, replica: usize, name: &str) -> f64 {
         let mut res = self
             .client
-            .get(format!("{}{}", self.address, path))
+            .get(format!("{}/metrics", self.gateways[replica]))
             .send()
             .await
-            .expect("request reaches the service");
-        let bytes = res.body().limit(1 << 20).await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        });
-        (res.status(), body)
+            .unwrap();
+        let text = String::from_utf8(res.body().await.unwrap().to_vec()).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with(name))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
+}
+
+pub struct Ws {
+    pub framed: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
+}
+
+/// What reading a socket produced.
+#[derive(Debug)]
+pub enum Event {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+impl Ws {
+    pub async fn send(&mut self, v: &Value) {
+        self.send_text(&v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.framed
+            .send(ws::Message::Text(text.to_owned().into()))
+            .await
+            .expect("send frame");
+    }
+
+    /// The next JSON frame or the close, within `limit`; `None` on timeout.
+    pub async fn next_within(&mut self, limit: Duration) -> Option<Event> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.framed.next())
+                .await
+                .ok()?;
+            match frame {
+                None => return Some(Event::Closed(None)),
+                Some(Err(_)) => return Some(Event::Closed(None)),
+                Some(Ok(ws::Frame::Text(b))) => {
+                    return Some(Event::Json(
+                        serde_json::from_slice(&b).expect("server frames are JSON"),
+                    ));
+                }
+                Some(Ok(ws::Frame::Close(reason))) => {
+                    return Some(Event::Closed(reason.map(|r| u16::from(r.code))));
+                }
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    /// The next JSON frame; panics on close or timeout.
+    pub async fn recv(&mut self) -> Value {
+        match self.next_within(WAIT).await {
+            Some(Event::Json(v)) => v,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+
+    /// The next frame of `kind`, skipping others (typing, acks...).
+    pub async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.recv().await;
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    /// Reads until the server closes; returns the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            match self.next_within(WAIT).await {
+                Some(Event::Json(_)) => {}
+                Some(Event::Closed(code)) => return code,
+                None => panic!("the socket was not closed within {WAIT:?}"),
+            }
+        }
+    }
+
+    /// Asserts nothing but pings arrives for `quiet`.
+    pub async fn silent_for(&mut self, quiet: Duration) {
+        if let Some(e) = self.next_within(quiet).await {
+            panic!("expected silence, got {e:?}");
+        }
+    }
+}
+
+/// The seqs of the next `n` message frames.
+pub async fn message_seqs(ws: &mut Ws, n: usize) -> Vec<i64> {
+    let mut seqs = Vec::with_capacity(n);
+    while seqs.len() < n {
+        let v = ws.recv_type("message").await;
+        seqs.push(v["message"]["seq"].as_i64().unwrap());
+    }
+    seqs
 }

@@ -1,7 +1,14 @@
-//! chat-gateway's integration tests: the real service on port 0 against the real
-//! PostgreSQL and Redis.
+//! chat-gateway's integration tests: the real stack (auth-svc, channels-svc
+//! and two chat-gateway replicas, on port 0) against the real PostgreSQL and
+//! Redis, driven over real WebSockets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod close_codes;
+mod delivery;
+mod frames;
 mod helpers;
 mod ops;
+mod resume;
+mod slow;
+mod typing_and_reactions;

@@ -1,0 +1,414 @@
+//! Fan-out on one replica. A [`Hub`] per channel with local subscribers puts
+//! the channel's events in seq order (holding early ones, filling gaps from
+//! the database) and hands each subscriber the same shared frame: an event is
+//! serialized once, never per recipient. Subscriber queues are bounded; a
+//! subscriber that cannot keep up is dropped and told to go (it resumes with
+//! `last_seq`), so one slow client never slows the others or grows memory.
+
+use bytestring::ByteString;
+use prometheus_client::metrics::counter::Counter;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// One outbound frame, shared by every recipient.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    /// The message seq for message events; `None` for typing and reactions.
+    pub seq: Option<i64>,
+    /// Typing events are not sent back to their author.
+    pub author: Option<Uuid>,
+    pub text: ByteString,
+}
+
+/// Why a socket must close, sent on its control channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kick {
+    /// Its queue overflowed (1013).
+    TooSlow,
+}
+
+enum Mode {
+    /// Replaying from the database: live frames wait here (bounded).
+    CatchingUp(Vec<Frame>),
+    Live,
+}
+
+struct Subscriber {
+    user: Uuid,
+    /// Frames with seq ≤ floor were (or will be) sent by the replay.
+    floor: i64,
+    mode: Mode,
+    tx: mpsc::Sender<Frame>,
+    kick: mpsc::Sender<Kick>,
+}
+
+struct State {
+    /// The seq the hub delivers next.
+    next_seq: i64,
+    /// Messages that arrived ahead of a gap, by seq (bounded).
+    pending: BTreeMap<i64, Frame>,
+    filling: bool,
+    subscribers: HashMap<u64, Subscriber>,
+}
+
+/// Most messages held while a gap is filled; beyond, the earliest wins and
+/// the rest come from the database on the next fill.
+const MAX_PENDING: usize = 10_000;
+
+pub struct Hub {
+    pub channel: Uuid,
+    state: Mutex<State>,
+    queue_limit: usize,
+}
+
+/// What [`Hub::subscribe`] hands back.
+pub struct Subscription {
+    pub id: u64,
+    /// The last seq this hub has delivered (or will replay up to).
+    pub hub_seq: i64,
+    pub frames: mpsc::Receiver<Frame>,
+    pub kicks: mpsc::Receiver<Kick>,
+}
+
+/// Counts for `/metrics`.
+#[derive(Debug, Default)]
+pub struct HubStats {
+    pub deliveries: Counter,
+    pub slow_disconnects: Counter,
+    pub gap_fills: Counter,
+}
+
+impl Hub {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Adds a subscriber that already has everything up to `client_seq` (or
+    /// wants only new messages when `None`). It starts catching up: the caller
+    /// replays `(client_seq, hub_seq]` from the database, then calls
+    /// [`Hub::go_live`].
+    pub fn subscribe(&self, id: u64, user: Uuid, client_seq: Option<i64>) -> Subscription {
+        let (tx, frames) = mpsc::channel(self.queue_limit);
+        let (kick, kicks) = mpsc::channel(1);
+        let mut st = self.lock();
+        let hub_seq = st.next_seq - 1;
+        let floor = client_seq.map_or(hub_seq, |c| c.max(hub_seq));
+        st.subscribers.insert(
+            id,
+            Subscriber {
+                user,
+                floor,
+                mode: Mode::CatchingUp(Vec::new()),
+                tx,
+                kick,
+            },
+        );
+        Subscription {
+            id,
+            hub_seq,
+            frames,
+            kicks,
+        }
+    }
+
+    /// Ends catch-up: returns the frames that arrived meanwhile (to send
+    /// first, in order) and switches the subscriber to the live queue.
+    pub fn go_live(&self, id: u64) -> Vec<Frame> {
+        let mut st = self.lock();
+        match st.subscribers.get_mut(&id) {
+            Some(sub) => match std::mem::replace(&mut sub.mode, Mode::Live) {
+                Mode::CatchingUp(buffered) => buffered,
+                Mode::Live => Vec::new(),
+            },
+            None => Vec::new(),
+        }
+    }
+
+    /// Removes a subscriber; true when the hub is now empty.
+    fn unsubscribe(&self, id: u64) -> bool {
+        let mut st = self.lock();
+        st.subscribers.remove(&id);
+        st.subscribers.is_empty()
+    }
+
+    /// A message event from the stream (or a gap fill). Returns true when a
+    /// gap is open and no fill is scheduled yet: the caller schedules one.
+    pub fn on_message(&self, seq: i64, frame: Frame, stats: &HubStats) -> bool {
+        let mut st = self.lock();
+        if seq < st.next_seq || st.pending.contains_key(&seq) {
+            return false; // already delivered or held: a duplicate
+        }
+        if seq > st.next_seq {
+            if st.pending.len() < MAX_PENDING {
+                st.pending.insert(seq, frame);
+            }
+            let schedule = !st.filling;
+            st.filling = true;
+            return schedule;
+        }
+        Self::deliver(&mut st, &frame, self.queue_limit, stats);
+        st.next_seq += 1;
+        loop {
+            let want = st.next_seq;
+            let Some(next) = st.pending.remove(&want) else {
+                break;
+            };
+            Self::deliver(&mut st, &next, self.queue_limit, stats);
+            st.next_seq += 1;
+        }
+        false
+    }
+
+    /// Typing and reaction events: no seq, delivered at once.
+    pub fn on_event(&self, frame: Frame, stats: &HubStats) {
+        let mut st = self.lock();
+        Self::deliver(&mut st, &frame, self.queue_limit, stats);
+    }
+
+    /// The seq range a gap fill must fetch, or `None` when the gap closed by
+    /// itself. Clears the scheduled flag when nothing is missing.
+    pub fn gap(&self) -> Option<(i64, i64)> {
+        let mut st = self.lock();
+        match st.pending.keys().next() {
+            Some(&first) if first > st.next_seq => Some((st.next_seq - 1, first - 1)),
+            _ => {
+                st.filling = false;
+                None
+            }
+        }
+    }
+
+    /// After a fill attempt: true when another is needed.
+    pub fn fill_done(&self) -> bool {
+        let mut st = self.lock();
+        let still = st.pending.keys().next().is_some_and(|&f| f > st.next_seq);
+        st.filling = still;
+        still
+    }
+
+    fn deliver(st: &mut State, frame: &Frame, queue_limit: usize, stats: &HubStats) {
+        let mut dropped = Vec::new();
+        for (id, sub) in &mut st.subscribers {
+            if frame.seq.is_some_and(|s| s <= sub.floor) {
+                continue;
+            }
+            if frame.author.is_some_and(|a| a == sub.user) {
+                continue;
+            }
+            let ok = match &mut sub.mode {
+                Mode::CatchingUp(buf) => {
+                    if buf.len() < queue_limit {
+                        buf.push(frame.clone());
+                        true
+                    } else {
+                        false
+                    }
+                }
+                Mode::Live => sub.tx.try_send(frame.clone()).is_ok(),
+            };
+            if ok {
+                stats.deliveries.inc();
+            } else {
+                dropped.push(*id);
+            }
+        }
+        for id in dropped {
+            if let Some(sub) = st.subscribers.remove(&id) {
+                stats.slow_disconnects.inc();
+                // A closed or full kick channel means the socket is already going.
+                let _ = sub.kick.try_send(Kick::TooSlow);
+            }
+        }
+    }
+}
+
+/// Every hub of this replica. Hubs exist only while they have subscribers.
+#[derive(Default)]
+pub struct Hubs {
+    hubs: Mutex<HashMap<Uuid, Arc<Hub>>>,
+    next_id: AtomicU64,
+    pub stats: HubStats,
+}
+
+impl std::fmt::Debug for Hubs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hubs").finish_non_exhaustive()
+    }
+}
+
+impl Hubs {
+    fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Arc<Hub>>> {
+        match self.hubs.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// Subscribes to `channel`, creating its hub at `last_seq` (the database's
+    /// current last seq) when this replica has none yet; `true` when created,
+    /// so the caller checks the database for messages the stream carried
+    /// before the hub existed.
+    pub fn subscribe(
+        &self,
+        channel: Uuid,
+        last_seq: i64,
+        user: Uuid,
+        client_seq: Option<i64>,
+        queue_limit: usize,
+    ) -> (Arc<Hub>, Subscription, bool) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut hubs = self.lock();
+        let mut created = false;
+        let hub = hubs
+            .entry(channel)
+            .or_insert_with(|| {
+                created = true;
+                Arc::new(Hub {
+                    channel,
+                    state: Mutex::new(State {
+                        next_seq: last_seq + 1,
+                        pending: BTreeMap::new(),
+                        filling: false,
+                        subscribers: HashMap::new(),
+                    }),
+                    queue_limit,
+                })
+            })
+            .clone();
+        // Subscribing under the registry lock keeps `unsubscribe` from
+        // removing a hub someone is joining.
+        let sub = hub.subscribe(id, user, client_seq);
+        (hub, sub, created)
+    }
+
+    pub fn unsubscribe(&self, hub: &Hub, id: u64) {
+        let mut hubs = self.lock();
+        if hub.unsubscribe(id) {
+            hubs.remove(&hub.channel);
+        }
+    }
+
+    pub fn get(&self, channel: &Uuid) -> Option<Arc<Hub>> {
+        self.lock().get(channel).cloned()
+    }
+
+    #[cfg(test)]
+    pub fn channels(&self) -> usize {
+        self.lock().len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(seq: i64) -> Frame {
+        Frame {
+            seq: Some(seq),
+            author: None,
+            text: ByteString::from(format!("m{seq}")),
+        }
+    }
+
+    fn drain(rx: &mut mpsc::Receiver<Frame>) -> Vec<i64> {
+        let mut out = Vec::new();
+        while let Ok(f) = rx.try_recv() {
+            out.push(f.seq.unwrap_or(-1));
+        }
+        out
+    }
+
+    #[test]
+    fn out_of_order_messages_are_delivered_in_seq_order() {
+        let hubs = Hubs::default();
+        let ch = Uuid::new_v4();
+        let (hub, mut sub, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 16);
+        assert!(hub.go_live(sub.id).is_empty());
+        assert!(
+            hub.on_message(2, frame(2), &hubs.stats),
+            "a gap schedules one fill"
+        );
+        assert!(
+            !hub.on_message(3, frame(3), &hubs.stats),
+            "only one fill at a time"
+        );
+        assert_eq!(hub.gap(), Some((0, 1)));
+        assert!(drain(&mut sub.frames).is_empty());
+        hub.on_message(1, frame(1), &hubs.stats);
+        assert_eq!(drain(&mut sub.frames), vec![1, 2, 3]);
+        assert!(!hub.fill_done());
+        hub.on_message(2, frame(2), &hubs.stats);
+        assert!(drain(&mut sub.frames).is_empty(), "duplicates are dropped");
+    }
+
+    #[test]
+    fn a_catching_up_subscriber_gets_live_frames_after_its_replay() {
+        let hubs = Hubs::default();
+        let ch = Uuid::new_v4();
+        let (hub, mut sub, _) = hubs.subscribe(ch, 5, Uuid::new_v4(), Some(2), 16);
+        assert_eq!(sub.hub_seq, 5);
+        hub.on_message(6, frame(6), &hubs.stats);
+        assert!(drain(&mut sub.frames).is_empty());
+        let buffered: Vec<i64> = hub.go_live(sub.id).iter().filter_map(|f| f.seq).collect();
+        assert_eq!(buffered, vec![6]);
+        hub.on_message(7, frame(7), &hubs.stats);
+        assert_eq!(drain(&mut sub.frames), vec![7]);
+    }
+
+    #[test]
+    fn a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_are_not() {
+        let hubs = Hubs::default();
+        let ch = Uuid::new_v4();
+        let (hub, mut slow, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 2);
+        let (_, mut fast, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 2);
+        hub.go_live(slow.id);
+        hub.go_live(fast.id);
+        for seq in 1..=3 {
+            hub.on_message(seq, frame(seq), &hubs.stats);
+            drain(&mut fast.frames);
+        }
+        assert_eq!(slow.kicks.try_recv().ok(), Some(Kick::TooSlow));
+        hub.on_message(4, frame(4), &hubs.stats);
+        assert_eq!(drain(&mut fast.frames), vec![4]);
+        assert_eq!(hubs.stats.slow_disconnects.get(), 1);
+    }
+
+    #[test]
+    fn typing_events_skip_their_author() {
+        let hubs = Hubs::default();
+        let ch = Uuid::new_v4();
+        let me = Uuid::new_v4();
+        let (hub, mut mine, _) = hubs.subscribe(ch, 0, me, None, 4);
+        let (_, mut theirs, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 4);
+        hub.go_live(mine.id);
+        hub.go_live(theirs.id);
+        hub.on_event(
+            Frame {
+                seq: None,
+                author: Some(me),
+                text: ByteString::from("t"),
+            },
+            &hubs.stats,
+        );
+        assert!(mine.frames.try_recv().is_err());
+        assert!(theirs.frames.try_recv().is_ok());
+    }
+
+    #[test]
+    fn the_last_unsubscribe_removes_the_hub() {
+        let hubs = Hubs::default();
+        let ch = Uuid::new_v4();
+        let (hub, a, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 4);
+        let (_, b, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 4);
+        hubs.unsubscribe(&hub, a.id);
+        assert_eq!(hubs.channels(), 1);
+        hubs.unsubscribe(&hub, b.id);
+        assert_eq!(hubs.channels(), 0);
+    }
+}

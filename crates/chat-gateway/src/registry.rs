@@ -1,0 +1,99 @@
+//! Every open socket of this replica, for what concerns them all: closing a
+//! logged-out token's sockets, and closing everything with 1001 at shutdown,
+//! spread over a window so clients do not reconnect in one storm.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+/// A request to close one socket with this code and reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloseRequest {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+struct Conn {
+    jti: Uuid,
+    ctl: mpsc::Sender<CloseRequest>,
+}
+
+#[derive(Default)]
+pub struct Registry {
+    conns: Mutex<HashMap<u64, Conn>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("open", &self.len())
+            .finish()
+    }
+}
+
+impl Registry {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Conn>> {
+        match self.conns.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    pub fn register(&self, id: u64, jti: Uuid) -> mpsc::Receiver<CloseRequest> {
+        let (ctl, rx) = mpsc::channel(2);
+        self.lock().insert(id, Conn { jti, ctl });
+        rx
+    }
+
+    pub fn unregister(&self, id: u64) {
+        self.lock().remove(&id);
+    }
+
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes every socket opened with token `jti` (4401). Returns how many.
+    pub fn revoke(&self, jti: Uuid) -> usize {
+        let conns = self.lock();
+        let mut n = 0;
+        for c in conns.values().filter(|c| c.jti == jti) {
+            let _ = c.ctl.try_send(CloseRequest {
+                code: 4401,
+                reason: "token revoked",
+            });
+            n += 1;
+        }
+        n
+    }
+
+    /// Closes every socket with 1001, evenly over `window`.
+    pub async fn close_all(&self, window: Duration) {
+        let targets: Vec<mpsc::Sender<CloseRequest>> =
+            self.lock().values().map(|c| c.ctl.clone()).collect();
+        if targets.is_empty() {
+            return;
+        }
+        let step = window / u32::try_from(targets.len()).unwrap_or(u32::MAX).max(1);
+        tracing::info!(
+            sockets = targets.len(),
+            ?window,
+            "closing sockets with 1001"
+        );
+        for ctl in targets {
+            let _ = ctl.try_send(CloseRequest {
+                code: 1001,
+                reason: "server going away",
+            });
+            if !step.is_zero() {
+                tokio::time::sleep(step).await;
+            }
+        }
+    }
+}

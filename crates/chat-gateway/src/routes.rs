@@ -1,0 +1,44 @@
+//! The WebSocket endpoint.
+
+use crate::socket::{self, Ctx};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The chat socket of one channel (contract: "Chat socket"). Upgrade with a
+/// WebSocket handshake, then send `{"type":"auth","token","last_seq"?}` within
+/// 5 s. Close codes: 4401 token, 4403 not a member, 4404 no such channel, 4408
+/// no auth in time or idle, 4429 flooding, 1009 frame too large, 1001 going
+/// away, 1013 too slow or a dependency is down (resume with `last_seq`).
+#[utoipa::path(
+    tag = "chat",
+    params(("channel_id" = String, Path, description = "channel id")),
+    responses(
+        (status = 101, description = "switching protocols: the chat socket"),
+        (status = 400, description = "not a WebSocket handshake"),
+    )
+)]
+#[get("/ws/chat/{channel_id}")]
+async fn chat_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    path: web::Path<String>,
+    ctx: web::Data<Arc<Ctx>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let limits = ctx.limits;
+    let stream = stream
+        .max_frame_size(limits.max_frame_bytes)
+        .aggregate_continuations()
+        .max_continuation_size(limits.max_frame_bytes);
+    let ctx = ctx.get_ref().clone();
+    // An id that is not an id names no channel: the socket opens and closes
+    // with 4404 after auth, like any unknown channel.
+    let channel = path.into_inner().parse::<Uuid>().unwrap_or(Uuid::nil());
+    actix_web::rt::spawn(socket::run(ctx, channel, session, stream));
+    Ok(response)
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(chat_socket);
+}

@@ -1,0 +1,475 @@
+//! One chat socket, from upgrade to close: the auth handshake, the replay
+//! from `last_seq`, then one loop that forwards hub frames, handles client
+//! frames, and enforces every bound (idle, flood, frame size, queue, token
+//! expiry). The contract's close codes are all decided here.
+
+use crate::channels::Channels;
+use crate::hub::{Hubs, Kick};
+use crate::metrics::GatewayMetrics;
+use crate::protocol::{self, ClientFrame};
+use crate::registry::{CloseRequest, Registry};
+use crate::settings::Limits;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use futures_util::stream::{FuturesOrdered, StreamExt};
+use majlis_auth_token::{Claims, TokenError, Tokens};
+use majlis_errors::ApiError;
+use majlis_redis::Redis;
+use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+use uuid::Uuid;
+
+/// What a socket shares with every other socket of the replica.
+pub struct Ctx {
+    pub tokens: Tokens,
+    pub channels: Channels,
+    pub hubs: Arc<Hubs>,
+    pub registry: Arc<Registry>,
+    pub redis: Redis,
+    pub limits: Limits,
+    pub metrics: GatewayMetrics,
+}
+
+/// How a socket ends.
+#[derive(Debug, Clone, Copy)]
+struct Exit {
+    code: u16,
+    reason: &'static str,
+}
+
+const fn exit(code: u16, reason: &'static str) -> Exit {
+    Exit { code, reason }
+}
+
+const GONE: Exit = exit(1000, "");
+
+/// A client send or reaction in flight; resolves to the frame to answer with.
+type Pending = Pin<Box<dyn Future<Output = Result<Option<String>, Exit>>>>;
+
+pub async fn run(
+    ctx: Arc<Ctx>,
+    channel: Uuid,
+    mut session: Session,
+    mut stream: AggregatedMessageStream,
+) {
+    ctx.metrics.open.inc();
+    let outcome = serve(&ctx, channel, &mut session, &mut stream).await;
+    ctx.metrics.open.dec();
+    let Exit { code, reason } = outcome;
+    ctx.metrics.closed(code);
+    if code != 1000 || !reason.is_empty() {
+        tracing::debug!(%channel, code, reason, "closing chat socket");
+    }
+    // The client may be gone or too slow to take a close frame: do not wait on it.
+    let close = session.close(Some(CloseReason {
+        code: CloseCode::from(code),
+        description: (!reason.is_empty()).then(|| reason.to_owned()),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+}
+
+async fn serve(
+    ctx: &Ctx,
+    channel: Uuid,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+) -> Exit {
+    let limits = ctx.limits;
+    // 1. The auth frame, within the deadline.
+    let (claims, client_seq) = match tokio::time::timeout(limits.auth_timeout, first_frame(stream))
+        .await
+    {
+        Err(_) => return exit(4408, "no auth frame in time"),
+        Ok(Err(e)) => return e,
+        Ok(Ok(ClientFrame::Auth { token, last_seq })) => match ctx.tokens.verify(&token).await {
+            Ok(claims) => (claims, last_seq),
+            Err(TokenError::Redis(e)) => {
+                tracing::warn!(error = %e, "cannot check token revocation");
+                return exit(1013, "try again later");
+            }
+            Err(_) => return exit(4401, "invalid token"),
+        },
+        Ok(Ok(_)) => return exit(4401, "the first frame must be auth"),
+    };
+    let user = claims.sub;
+    let span = tracing::info_span!("chat.socket", %channel, user_id = %user);
+    let _entered = span.enter();
+
+    // 2. Membership, then subscribe before replaying so nothing falls between.
+    let membership = match ctx.channels.membership(channel, user).await {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!(error = %e, "membership check failed");
+            return exit(1013, "try again later");
+        }
+    };
+    if !membership.exists {
+        return exit(4404, "no such channel");
+    }
+    if !membership.is_member {
+        return exit(4403, "not a member");
+    }
+    let (hub, mut sub, created) = ctx.hubs.subscribe(
+        channel,
+        membership.last_seq,
+        user,
+        client_seq,
+        limits.send_queue,
+    );
+    if created {
+        // Messages published between the membership read and the hub's
+        // creation went by before anyone here listened: read them back.
+        let (hub, channels, hubs) = (hub.clone(), ctx.channels.clone(), ctx.hubs.clone());
+        let after = membership.last_seq;
+        tokio::spawn(async move {
+            crate::fill::feed(&hub, &channels, after, None, &hubs.stats).await;
+        });
+    }
+    let mut ctl = ctx.registry.register(sub.id, claims.jti);
+    let outcome = session_loop(
+        ctx, channel, &claims, client_seq, &hub, &mut sub, &mut ctl, session, stream,
+    )
+    .await;
+    ctx.hubs.unsubscribe(&hub, sub.id);
+    ctx.registry.unregister(sub.id);
+    outcome
+}
+
+async fn first_frame(stream: &mut AggregatedMessageStream) -> Result<ClientFrame, Exit> {
+    loop {
+        match stream.recv().await {
+            None | Some(Ok(AggregatedMessage::Close(_))) => return Err(GONE),
+            Some(Err(e)) => return Err(protocol_error(&e)),
+            Some(Ok(AggregatedMessage::Text(text))) => {
+                return protocol::parse(&text)
+                    .map_err(|_| exit(4401, "the first frame must be auth"));
+            }
+            Some(Ok(AggregatedMessage::Binary(_))) => {
+                return Err(exit(4401, "the first frame must be auth"));
+            }
+            Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => {}
+        }
+    }
+}
+
+fn protocol_error(e: &actix_ws::ProtocolError) -> Exit {
+    match e {
+        actix_ws::ProtocolError::Overflow => exit(1009, "frame too large"),
+        actix_ws::ProtocolError::Io(io) if io.to_string().contains("maximum continuation size") => {
+            exit(1009, "frame too large")
+        }
+        _ => exit(1002, "protocol error"),
+    }
+}
+
+/// Sends `text`, giving up when the hub or the registry asks the socket to go.
+async fn write(
+    session: &mut Session,
+    text: impl Into<bytestring::ByteString>,
+    kicks: &mut tokio::sync::mpsc::Receiver<Kick>,
+    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+) -> Result<(), Exit> {
+    tokio::select! {
+        r = session.text(text) => r.map_err(|_| GONE),
+        Some(Kick::TooSlow) = kicks.recv() => Err(exit(1013, "too slow; resume with last_seq")),
+        Some(req) = ctl.recv() => Err(exit(req.code, req.reason)),
+    }
+}
+
+struct Flood {
+    tokens: f64,
+    rate: f64,
+    burst: f64,
+    at: Instant,
+}
+
+impl Flood {
+    fn allow(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn session_loop(
+    ctx: &Ctx,
+    channel: Uuid,
+    claims: &Claims,
+    client_seq: Option<i64>,
+    hub: &crate::hub::Hub,
+    sub: &mut crate::hub::Subscription,
+    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+) -> Exit {
+    let limits = ctx.limits;
+    let user = claims.sub;
+    let user_s = user.to_string();
+    let channel_s = channel.to_string();
+
+    // 3. hello, then the replay of (client_seq, hub_seq], then what arrived meanwhile.
+    let hello = protocol::hello_frame(
+        &channel_s,
+        &user_s,
+        sub.hub_seq,
+        limits.heartbeat_interval.as_millis(),
+    );
+    if let Err(e) = write(session, hello, &mut sub.kicks, ctl).await {
+        return e;
+    }
+    if let Some(mut after) = client_seq.filter(|c| *c < sub.hub_seq) {
+        while after < sub.hub_seq {
+            let want = u32::try_from((sub.hub_seq - after).min(200)).unwrap_or(200);
+            let (page, has_more) = match ctx.channels.page_after(channel, after, want).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "replay failed");
+                    return exit(1013, "try again later");
+                }
+            };
+            for (seq, json) in page {
+                if seq > sub.hub_seq {
+                    break;
+                }
+                after = seq;
+                if let Err(e) =
+                    write(session, protocol::message_frame(&json), &mut sub.kicks, ctl).await
+                {
+                    return e;
+                }
+            }
+            if !has_more {
+                break;
+            }
+        }
+    }
+    for frame in hub.go_live(sub.id) {
+        if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await {
+            return e;
+        }
+    }
+
+    // 4. Live.
+    let expires = claims
+        .exp
+        .saturating_sub(chrono::Utc::now().timestamp())
+        .max(0);
+    let token_deadline = Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
+    let mut idle_deadline = Instant::now() + limits.idle_timeout;
+    let mut typing_until: Option<Instant> = None;
+    let mut typing_published_at: Option<Instant> = None;
+    let mut flood = Flood {
+        tokens: f64::from(limits.flood_burst),
+        rate: f64::from(limits.flood_rate_per_sec),
+        burst: f64::from(limits.flood_burst),
+        at: Instant::now(),
+    };
+    let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
+
+    let result = loop {
+        let can_read = in_flight.len() < limits.max_in_flight;
+        let typing_deadline =
+            typing_until.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            biased;
+            Some(req) = ctl.recv() => break exit(req.code, req.reason),
+            Some(Kick::TooSlow) = sub.kicks.recv() => break exit(1013, "too slow; resume with last_seq"),
+            Some(done) = in_flight.next(), if !in_flight.is_empty() => match done {
+                Ok(Some(text)) => if let Err(e) = write(session, text, &mut sub.kicks, ctl).await { break e },
+                Ok(None) => {}
+                Err(e) => break e,
+            },
+            Some(frame) = sub.frames.recv() => {
+                if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await { break e }
+            }
+            msg = stream.recv(), if can_read => {
+                let text = match msg {
+                    None | Some(Ok(AggregatedMessage::Close(_))) => break GONE,
+                    Some(Err(e)) => break protocol_error(&e),
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        if !flood.allow() { break exit(4429, "flooding") }
+                        let _ = session.pong(&bytes).await;
+                        continue;
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => continue,
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        if !flood.allow() { break exit(4429, "flooding") }
+                        idle_deadline = Instant::now() + limits.idle_timeout;
+                        let err = protocol::error_frame("unsupported_frame", "frames are JSON text");
+                        if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
+                        continue;
+                    }
+                    Some(Ok(AggregatedMessage::Text(text))) => text,
+                };
+                if !flood.allow() {
+                    break exit(4429, "flooding");
+                }
+                idle_deadline = Instant::now() + limits.idle_timeout;
+                let frame = match protocol::parse(&text) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let err = protocol::error_frame(e.code, &e.message);
+                        if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
+                        continue;
+                    }
+                };
+                match frame {
+                    ClientFrame::Ping => {
+                        if let Err(e) = write(session, protocol::PONG, &mut sub.kicks, ctl).await { break e }
+                    }
+                    ClientFrame::Auth { .. } => {
+                        let err = protocol::error_frame("already_authenticated", "this socket is already authenticated");
+                        if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
+                    }
+                    ClientFrame::Message { content, client_id } => {
+                        in_flight.push_back(send_message(ctx, channel, user, content, client_id));
+                    }
+                    ClientFrame::Reaction { message_id, emoji, add } => {
+                        in_flight.push_back(react(ctx, channel, user, message_id, emoji, add));
+                    }
+                    ClientFrame::TypingStart => {
+                        let now = Instant::now();
+                        typing_until = Some(now + limits.typing_ttl);
+                        // Refreshes extend the state; the others hear at most one start per 2 s.
+                        if typing_published_at.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(2)) {
+                            typing_published_at = Some(now);
+                            in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_start"));
+                        }
+                    }
+                    ClientFrame::TypingStop => {
+                        if typing_until.take().is_some() {
+                            typing_published_at = None;
+                            in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_stop"));
+                        }
+                    }
+                }
+            }
+            () = sleep_until(typing_deadline), if typing_until.is_some() => {
+                typing_until = None;
+                typing_published_at = None;
+                in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_stop"));
+            }
+            () = sleep_until(idle_deadline) => break exit(4408, "idle: no frame for too long"),
+            () = sleep_until(token_deadline) => break exit(4401, "token expired"),
+        }
+    };
+    if typing_until.is_some() {
+        // The others must not see a ghost typing forever.
+        let _ = typing(ctx, &channel_s, &user_s, "typing_stop").await;
+    }
+    result
+}
+
+/// Failures that end the socket: a lost membership or a vanished channel.
+fn fatal(e: &ApiError) -> Option<Exit> {
+    match e {
+        ApiError::Forbidden { .. } => Some(exit(4403, "not a member")),
+        ApiError::NotFound { code, .. } if *code == "channel_not_found" => {
+            Some(exit(4404, "no such channel"))
+        }
+        _ => None,
+    }
+}
+
+/// An error frame for a failed call; the socket stays open. For a send it
+/// names the `client_id` (an additive field) so the client can mark it failed.
+fn error_frame_for(e: &ApiError, client_id: Option<&str>) -> String {
+    let (code, message) = match e {
+        ApiError::Unavailable { .. } => (
+            "unavailable",
+            std::borrow::Cow::Borrowed("not stored; retry with the same client_id"),
+        ),
+        other => (other.code(), other.public_message()),
+    };
+    let mut v = serde_json::json!({"type": "error", "code": code, "message": message});
+    if let Some(c) = client_id {
+        v["client_id"] = serde_json::Value::String(c.to_owned());
+    }
+    v.to_string()
+}
+
+fn refusal(e: &ApiError, client_id: Option<&str>) -> Result<Option<String>, Exit> {
+    match fatal(e) {
+        Some(x) => Err(x),
+        None => Ok(Some(error_frame_for(e, client_id))),
+    }
+}
+
+fn send_message(
+    ctx: &Ctx,
+    channel: Uuid,
+    user: Uuid,
+    content: String,
+    client_id: Option<String>,
+) -> Pending {
+    let channels = ctx.channels.clone();
+    Box::pin(async move {
+        match channels.is_member(channel, user).await {
+            Ok(true) => {}
+            Ok(false) => return Err(exit(4403, "not a member")),
+            Err(e) => return refusal(&e, client_id.as_deref()),
+        }
+        match channels
+            .post(channel, user, content, client_id.clone())
+            .await
+        {
+            Ok((json, _seq, _dup)) => Ok(Some(protocol::ack_frame(client_id.as_deref(), &json))),
+            Err(e) => refusal(&e, client_id.as_deref()),
+        }
+    })
+}
+
+fn react(
+    ctx: &Ctx,
+    channel: Uuid,
+    user: Uuid,
+    message_id: String,
+    emoji: String,
+    add: bool,
+) -> Pending {
+    let channels = ctx.channels.clone();
+    Box::pin(async move {
+        match channels.is_member(channel, user).await {
+            Ok(true) => {}
+            Ok(false) => return Err(exit(4403, "not a member")),
+            Err(e) => return refusal(&e, None),
+        }
+        match channels.react(channel, user, message_id, emoji, add).await {
+            Ok(_) => Ok(None),
+            Err(e) => refusal(&e, None),
+        }
+    })
+}
+
+fn typing(ctx: &Ctx, channel: &str, user: &str, kind: &'static str) -> Pending {
+    let redis = ctx.redis.clone();
+    let (channel, user) = (channel.to_owned(), user.to_owned());
+    Box::pin(async move {
+        let frame = protocol::typing_frame(kind, &user);
+        if let Err(e) = majlis_redis::streams::publish_with(
+            &redis,
+            CHAT_EVENTS,
+            kind,
+            &frame,
+            &[("channel", &channel), ("user", &user)],
+            CHAT_EVENTS_MAX_LEN,
+        )
+        .await
+        {
+            // Typing is best-effort: a lost indicator is not worth an error frame.
+            tracing::warn!(error = %e, kind, "typing event not published");
+        }
+        Ok(None)
+    })
+}
