@@ -1,0 +1,321 @@
+//! The chat contract through the nginx edge, as the browser sees it: REST
+//! under /api, the chat socket under /ws/chat, two gateway replicas behind
+//! round-robin. `MAJLIS_EDGE_URL` names the edge; `MAJLIS_EDGE_AUTH_GRPC` is
+//! auth-svc's gRPC port, used only to give test users a team until the
+//! onboarding endpoints exist.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use awc::ws;
+use futures_util::{SinkExt, StreamExt};
+use majlis_proto::auth::v1::SetUserTeamRequest;
+use serde_json::{Value, json};
+use std::time::Duration;
+use uuid::Uuid;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn edge() -> String {
+    std::env::var("MAJLIS_EDGE_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".to_owned())
+}
+
+fn client() -> awc::Client {
+    awc::Client::builder().timeout(WAIT).finish()
+}
+
+async fn call(
+    method: awc::http::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client().request(method, format!("{}{path}", edge()));
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let mut res = match body {
+        Some(b) => req.send_json(&b).await,
+        None => req.send().await,
+    }
+    .expect("the edge answers");
+    let bytes = res.body().limit(8 << 20).await.unwrap();
+    (
+        res.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+struct User {
+    id: String,
+    token: String,
+}
+
+async fn user(team: Uuid, role: &str) -> User {
+    let name = majlis_testkit::unique("edge");
+    let (status, body) = call(
+        awc::http::Method::POST,
+        "/api/auth/register",
+        None,
+        Some(json!({"username": name, "email": format!("{name}@example.org"), "password": "edge-password-1"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["user"]["id"].as_str().unwrap().to_owned();
+    let grpc_url = std::env::var("MAJLIS_EDGE_AUTH_GRPC")
+        .unwrap_or_else(|_| "http://127.0.0.1:9101".to_owned());
+    let channel = majlis_runtime::grpc::client_channel(&grpc_url, WAIT, WAIT).unwrap();
+    let mut grpc = majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel);
+    let token = grpc
+        .set_user_team(SetUserTeamRequest {
+            user_id: id.clone(),
+            team_id: Some(team.to_string()),
+            roles: vec!["system_user".into(), role.into()],
+            expected_team_id: None,
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .token;
+    User { id, token }
+}
+
+async fn channel(admin: &User, members: &[&User]) -> String {
+    let (status, body) = call(
+        awc::http::Method::POST,
+        "/api/channels",
+        Some(&admin.token),
+        Some(
+            json!({"name": majlis_testkit::unique("c"), "display_name": "Edge", "type": "public"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    for m in members {
+        let (status, _) = call(
+            awc::http::Method::POST,
+            &format!("/api/channels/{id}/join"),
+            Some(&m.token),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    id
+}
+
+struct Ws(actix_codec::Framed<awc::BoxedSocket, ws::Codec>);
+
+impl Ws {
+    async fn open(channel: &str) -> Self {
+        let url = format!("{}/ws/chat/{channel}", edge().replace("http://", "ws://"));
+        let (_, framed) = client()
+            .ws(url)
+            .max_frame_size(4 << 20)
+            .connect()
+            .await
+            .expect("upgrade through the edge");
+        Self(framed)
+    }
+
+    async fn authed(channel: &str, user: &User, last_seq: Option<i64>) -> (Self, Value) {
+        let mut ws = Self::open(channel).await;
+        let mut auth = json!({"type": "auth", "token": user.token});
+        if let Some(s) = last_seq {
+            auth["last_seq"] = json!(s);
+        }
+        ws.send(&auth).await;
+        let hello = ws.recv().await.expect("hello");
+        assert_eq!(hello["type"], "hello");
+        (ws, hello)
+    }
+
+    async fn send(&mut self, v: &Value) {
+        self.0
+            .send(ws::Message::Text(v.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// The next JSON frame, or `Err(close code)`.
+    async fn recv(&mut self) -> Result<Value, Option<u16>> {
+        loop {
+            match tokio::time::timeout(WAIT, self.0.next())
+                .await
+                .expect("a frame in time")
+            {
+                Some(Ok(ws::Frame::Text(b))) => return Ok(serde_json::from_slice(&b).unwrap()),
+                Some(Ok(ws::Frame::Close(r))) => return Err(r.map(|r| u16::from(r.code))),
+                None | Some(Err(_)) => return Err(None),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    async fn recv_type(&mut self, kind: &str) -> Value {
+        loop {
+            let v = self.recv().await.expect("open");
+            if v["type"] == kind {
+                return v;
+            }
+        }
+    }
+
+    async fn seqs(&mut self, n: usize) -> Vec<i64> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            out.push(
+                self.recv_type("message").await["message"]["seq"]
+                    .as_i64()
+                    .unwrap(),
+            );
+        }
+        out
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn chat_through_the_edge_acks_broadcasts_and_orders_across_replicas() {
+    let team = Uuid::new_v4();
+    let (a, b) = (
+        user(team, "team_admin").await,
+        user(team, "team_user").await,
+    );
+    let ch = channel(&a, &[&b]).await;
+    // Several sockets each, so round robin puts some on each replica.
+    let mut readers = Vec::new();
+    for _ in 0..3 {
+        readers.push(Ws::authed(&ch, &b, None).await.0);
+    }
+    let (mut sender, _) = Ws::authed(&ch, &a, None).await;
+    for i in 0..10 {
+        sender.send(&json!({"type": "message", "content": format!("m{i}"), "client_id": format!("k{i}")})).await;
+    }
+    let ack = sender.recv_type("ack").await;
+    assert_eq!(ack["client_id"], "k0");
+    for r in &mut readers {
+        assert_eq!(r.seqs(10).await, (1..=10).collect::<Vec<_>>());
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn resume_through_the_edge_delivers_exactly_what_was_missed() {
+    let team = Uuid::new_v4();
+    let (a, b) = (
+        user(team, "team_admin").await,
+        user(team, "team_user").await,
+    );
+    let ch = channel(&a, &[&b]).await;
+    let (mut ws, _) = Ws::authed(&ch, &b, None).await;
+    for i in 0..3 {
+        call(
+            awc::http::Method::POST,
+            &format!("/api/channels/{ch}/messages"),
+            Some(&a.token),
+            Some(json!({"content": format!("a{i}")})),
+        )
+        .await;
+    }
+    assert_eq!(ws.seqs(3).await, vec![1, 2, 3]);
+    drop(ws);
+    for i in 0..4 {
+        call(
+            awc::http::Method::POST,
+            &format!("/api/channels/{ch}/messages"),
+            Some(&a.token),
+            Some(json!({"content": format!("b{i}")})),
+        )
+        .await;
+    }
+    let (mut ws, hello) = Ws::authed(&ch, &b, Some(3)).await;
+    assert_eq!(hello["last_seq"], 7);
+    assert_eq!(ws.seqs(4).await, vec![4, 5, 6, 7]);
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn close_codes_survive_the_edge() {
+    let team = Uuid::new_v4();
+    let (a, outsider) = (
+        user(team, "team_admin").await,
+        user(team, "team_user").await,
+    );
+    let ch = channel(&a, &[]).await;
+    let mut ws = Ws::open(&ch).await;
+    ws.send(&json!({"type": "auth", "token": "nope"})).await;
+    assert_eq!(ws.recv().await.err(), Some(Some(4401)));
+    let mut ws = Ws::open(&ch).await;
+    ws.send(&json!({"type": "auth", "token": outsider.token}))
+        .await;
+    assert_eq!(ws.recv().await.err(), Some(Some(4403)));
+    let mut ws = Ws::open(&Uuid::new_v4().to_string()).await;
+    ws.send(&json!({"type": "auth", "token": a.token})).await;
+    assert_eq!(ws.recv().await.err(), Some(Some(4404)));
+    let (mut ws, _) = Ws::authed(&ch, &a, None).await;
+    ws.send(&json!({"type": "message", "content": "x".repeat(70_000), "client_id": "big"}))
+        .await;
+    assert_eq!(ws.recv().await.err(), Some(Some(1009)));
+    let (mut ws, _) = Ws::authed(&ch, &a, None).await;
+    ws.send(&json!({"type": "bogus"})).await;
+    assert_eq!(ws.recv().await.unwrap()["code"], "unknown_type");
+    let (status, _) = call(
+        awc::http::Method::POST,
+        "/api/auth/logout",
+        Some(&a.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        ws.recv().await.err(),
+        Some(Some(4401)),
+        "logout closes the open socket"
+    );
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn channels_rest_and_typing_work_through_the_edge() {
+    let team = Uuid::new_v4();
+    let (a, b) = (
+        user(team, "team_admin").await,
+        user(team, "team_user").await,
+    );
+    let (status, body) = call(
+        awc::http::Method::POST,
+        "/api/channels",
+        Some(&b.token),
+        Some(json!({"name": "nope", "display_name": "No", "type": "public"})),
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    let ch = channel(&a, &[&b]).await;
+    let (status, list) = call(
+        awc::http::Method::GET,
+        "/api/channels",
+        Some(&b.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["id"] == ch.as_str())
+    );
+    let (mut wa, _) = Ws::authed(&ch, &a, None).await;
+    let (mut wb, _) = Ws::authed(&ch, &b, None).await;
+    wa.send(&json!({"type": "typing_start"})).await;
+    assert_eq!(wb.recv_type("typing_start").await["user_id"], a.id.as_str());
+    let (status, page) = call(
+        awc::http::Method::GET,
+        &format!("/api/channels/{ch}/messages?limit=0"),
+        Some(&a.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 422, "{page}");
+}
