@@ -10,7 +10,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 /// A verified caller. Handlers that take it are unreachable without a valid,
-/// unexpired, unrevoked token.
+/// unexpired, unrevoked token, and past the per-user rate limit they get 429.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub claims: Claims,
@@ -33,6 +33,9 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let tokens = req.app_data::<web::Data<Tokens>>().cloned();
+        let limiter = req
+            .app_data::<web::Data<majlis_runtime::host::UserRateLimit>>()
+            .cloned();
         let token = bearer_token(req).map(str::to_owned);
         Box::pin(async move {
             let Some(tokens) = tokens else {
@@ -47,6 +50,14 @@ impl FromRequest for AuthUser {
                 ));
             };
             let claims = tokens.verify(&token).await?;
+            if let Some(limiter) = limiter
+                && let Err(wait) = limiter.check(&claims.sub)
+            {
+                return Err(ApiError::RateLimited {
+                    code: "rate_limited",
+                    retry_after_secs: wait,
+                });
+            }
             tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
             Ok(Self { claims, token })
         })

@@ -26,12 +26,18 @@ pub struct HostSettings {
     /// How long in-flight HTTP requests get to finish after SIGTERM.
     pub shutdown_grace: Duration,
     pub grpc_call_timeout: Duration,
+    /// Per-user request limit: sustained requests per second, and burst.
+    pub user_rate: (u32, u32),
 }
+
+/// The per-user limiter every authenticated request passes (see `AuthUser`).
+pub type UserRateLimit = crate::ratelimit::RateLimiter<uuid::Uuid>;
 
 impl HostSettings {
     /// `MAJLIS_HTTP_ADDR`, `MAJLIS_GRPC_ADDR` (when `grpc_default` is given),
     /// `MAJLIS_HTTP_WORKERS` (2), `MAJLIS_SHUTDOWN_GRACE_MS` (10000),
-    /// `MAJLIS_GRPC_CALL_TIMEOUT_MS` (5000).
+    /// `MAJLIS_GRPC_CALL_TIMEOUT_MS` (5000), `MAJLIS_USER_RATE_PER_SEC` (20),
+    /// `MAJLIS_USER_RATE_BURST` (60).
     pub fn from_env(
         src: &dyn env::Source,
         http_default: &str,
@@ -49,6 +55,10 @@ impl HostSettings {
                 "MAJLIS_GRPC_CALL_TIMEOUT_MS",
                 Duration::from_secs(5),
             )?,
+            user_rate: (
+                env::parse(src, "MAJLIS_USER_RATE_PER_SEC", 20)?,
+                env::parse(src, "MAJLIS_USER_RATE_BURST", 60)?,
+            ),
         })
     }
 }
@@ -92,6 +102,10 @@ pub fn http_server(
     configure: Configure,
 ) -> std::io::Result<actix_web::dev::Server> {
     let openapi = http::with_bearer_auth(openapi);
+    let user_rate = web::Data::new(UserRateLimit::new(
+        settings.user_rate.0,
+        settings.user_rate.1,
+    ));
     Ok(HttpServer::new(move || {
         let configure = configure.clone();
         let (app, api) = App::new()
@@ -108,6 +122,7 @@ pub fn http_server(
             }),
         )
         .app_data(api)
+        .app_data(user_rate.clone())
         .app_data(web::Data::new(readiness.clone()))
         .app_data(web::Data::new(metrics.clone()))
         .app_data(http::path_config())

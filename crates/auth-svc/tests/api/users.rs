@@ -154,3 +154,33 @@ async fn unknown_endpoints_are_a_json_404() {
     assert_eq!(reply.code(), "not_found");
     assert_error_shape(&reply);
 }
+
+#[actix_web::test]
+async fn requests_past_the_per_user_limit_are_429_with_retry_after() {
+    let app = crate::helpers::spawn_app_with(
+        |env| {
+            env.insert("MAJLIS_USER_RATE_PER_SEC".into(), "1".into());
+            env.insert("MAJLIS_USER_RATE_BURST".into(), "3".into());
+        },
+        false,
+    )
+    .await;
+    let (_, token, _) = app.register().await;
+    let (_, other, _) = app.register().await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/api/users/me", Some(&token)).await.status,
+            StatusCode::OK
+        );
+    }
+    let limited = app.get("/api/users/me", Some(&token)).await;
+    assert_eq!(limited.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.code(), "rate_limited");
+    assert!(limited.headers.contains_key("retry-after"));
+    assert_error_shape(&limited);
+    assert_eq!(
+        app.get("/api/users/me", Some(&other)).await.status,
+        StatusCode::OK,
+        "limits are per user"
+    );
+}
