@@ -70,9 +70,14 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         let req = request.into_inner();
         let channel = parse_id("channel_id", &req.channel_id)?;
         let limit = i64::from(req.limit.clamp(1, 200));
-        let (rows, has_more) = repo::messages_page(&self.chat.db, channel, Page::After(req.after_seq.max(0)), limit)
-            .await
-            .map_err(|e| to_status(e.into()))?;
+        let (rows, has_more) = repo::messages_page(
+            &self.chat.db,
+            channel,
+            Page::After(req.after_seq.max(0)),
+            limit,
+        )
+        .await
+        .map_err(|e| to_status(e.into()))?;
         let messages = self.chat.with_reactions(rows).await.map_err(to_status)?;
         let mut out = pb::ListMessagesResponse {
             has_more,

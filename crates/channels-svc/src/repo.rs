@@ -165,15 +165,13 @@ pub async fn post_message(
     match res {
         Ok(row) => Ok(Posted::New(row)),
         // Two concurrent sends of one client_id: the loser returns the winner's row.
-        Err(e) if is_unique_violation(&e, "messages_client_id_key") => {
-            match client_id {
-                Some(cid) => find_by_client_id(db, channel, user, cid)
-                    .await?
-                    .map(Posted::Duplicate)
-                    .ok_or(e),
-                None => Err(e),
-            }
-        }
+        Err(e) if is_unique_violation(&e, "messages_client_id_key") => match client_id {
+            Some(cid) => find_by_client_id(db, channel, user, cid)
+                .await?
+                .map(Posted::Duplicate)
+                .ok_or(e),
+            None => Err(e),
+        },
         Err(e) => Err(e),
     }
 }
@@ -223,11 +221,12 @@ pub async fn messages_page(
             .limit(limit + 1)
             .into_boxed();
         let mut rows: Vec<MessageRow> = match page {
-            Page::After(n) => base
-                .filter(messages::seq.gt(n))
-                .order(messages::seq.asc())
-                .load(&mut conn)
-                .await?,
+            Page::After(n) => {
+                base.filter(messages::seq.gt(n))
+                    .order(messages::seq.asc())
+                    .load(&mut conn)
+                    .await?
+            }
             Page::Before(n) => {
                 let q = match n {
                     Some(n) => base.filter(messages::seq.lt(n)),
@@ -332,4 +331,3 @@ pub async fn react(
     })
     .await
 }
-

@@ -87,7 +87,10 @@ pub fn validate_display_name(v: &str) -> Result<(), ApiError> {
     if (1..=64).contains(&n) && !v.chars().any(char::is_control) {
         Ok(())
     } else {
-        Err(ApiError::invalid_field("display_name", "must be 1 to 64 characters"))
+        Err(ApiError::invalid_field(
+            "display_name",
+            "must be 1 to 64 characters",
+        ))
     }
 }
 
@@ -111,13 +114,15 @@ async fn create_channel(
     chat: web::Data<Chat>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let team = team_of(&user)?;
+    // The role check comes first: anyone but an admin gets the contract's
+    // `forbidden`, a teamless user included.
     if !(user.claims.has_role(Role::TeamAdmin) || user.claims.has_role(Role::SystemAdmin)) {
         return Err(ApiError::forbidden(
             "forbidden",
             "only team admins can create channels",
         ));
     }
+    let team = team_of(&user)?;
     let display_name = body.display_name.trim();
     validate_channel_name(&body.name)?;
     validate_display_name(display_name)?;
@@ -132,7 +137,12 @@ async fn create_channel(
         },
     )
     .await?
-    .ok_or_else(|| ApiError::conflict("channel_exists", "a channel with that name exists in the team"))?;
+    .ok_or_else(|| {
+        ApiError::conflict(
+            "channel_exists",
+            "a channel with that name exists in the team",
+        )
+    })?;
     let channel = Channel::from(&row);
     events::channel_created(&chat.redis, &channel, &[user.claims.sub]).await;
     tracing::info!(channel_id = %row.id, "channel created");
@@ -142,7 +152,11 @@ async fn create_channel(
 /// A channel the caller can see.
 #[utoipa::path(tag = "channels", params(("id" = Uuid, Path)), responses((status = 200, body = Channel), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/{id}")]
-async fn get_channel(user: AuthUser, id: web::Path<Uuid>, db: web::Data<Db>) -> ApiResult<web::Json<Channel>> {
+async fn get_channel(
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<Channel>> {
     let (row, _) = visible(&db, id.into_inner(), &user).await?;
     Ok(web::Json(Channel::from(&row)))
 }
@@ -150,7 +164,11 @@ async fn get_channel(user: AuthUser, id: web::Path<Uuid>, db: web::Data<Db>) -> 
 /// Joins a public channel of the caller's team (idempotent).
 #[utoipa::path(tag = "channels", params(("id" = Uuid, Path)), responses((status = 200, body = Channel), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[post("/{id}/join")]
-async fn join_channel(user: AuthUser, id: web::Path<Uuid>, db: web::Data<Db>) -> ApiResult<web::Json<Channel>> {
+async fn join_channel(
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    db: web::Data<Db>,
+) -> ApiResult<web::Json<Channel>> {
     let (row, member) = visible(&db, id.into_inner(), &user).await?;
     if !member {
         repo::add_member(&db, row.id, user.claims.sub).await?;
@@ -195,7 +213,10 @@ async fn add_member(
     let found = users.get(&[target]).await?.pop();
     let team = row.team_id.to_string();
     let Some(added) = found.filter(|u| u.team_id.as_deref() == Some(team.as_str())) else {
-        return Err(ApiError::not_found("user_not_found", "no such user in this team"));
+        return Err(ApiError::not_found(
+            "user_not_found",
+            "no such user in this team",
+        ));
     };
     if repo::add_member(&db, row.id, target).await? {
         events::channel_member_added(&chat.redis, &Channel::from(&row), target).await;
@@ -217,14 +238,28 @@ async fn list_members(
     Ok(web::Json(users.get(&ids).await?))
 }
 
+/// Read as text and parsed here, so an unparseable value is a 422 naming its
+/// parameter (the query extractor's own error cannot say which one failed).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct HistoryQuery {
     /// The first `limit` messages above this seq.
-    pub after_seq: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub after_seq: Option<String>,
     /// The `limit` messages just below this seq; without either, the newest.
-    pub before_seq: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub before_seq: Option<String>,
     /// 1–200, default 50.
-    pub limit: Option<i64>,
+    #[param(value_type = Option<i64>)]
+    pub limit: Option<String>,
+}
+
+fn int_param(field: &'static str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    value
+        .map(|v| {
+            v.parse::<i64>()
+                .map_err(|_| ApiError::invalid_field(field, "must be an integer"))
+        })
+        .transpose()
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -250,19 +285,25 @@ async fn history(
     chat: web::Data<Chat>,
 ) -> ApiResult<web::Json<History>> {
     let q = query.into_inner();
-    let limit = q.limit.unwrap_or(50);
+    let limit = int_param("limit", q.limit.as_deref())?.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(ApiError::invalid_field("limit", "must be 1 to 200"));
     }
-    let page = match (q.after_seq, q.before_seq) {
+    let after_seq = int_param("after_seq", q.after_seq.as_deref())?;
+    let before_seq = int_param("before_seq", q.before_seq.as_deref())?;
+    let page = match (after_seq, before_seq) {
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid_field(
                 "before_seq",
                 "give after_seq or before_seq, not both",
             ));
         }
-        (Some(a), None) if a < 0 => return Err(ApiError::invalid_field("after_seq", "must be ≥ 0")),
-        (None, Some(b)) if b < 1 => return Err(ApiError::invalid_field("before_seq", "must be ≥ 1")),
+        (Some(a), None) if a < 0 => {
+            return Err(ApiError::invalid_field("after_seq", "must be ≥ 0"));
+        }
+        (None, Some(b)) if b < 1 => {
+            return Err(ApiError::invalid_field("before_seq", "must be ≥ 1"));
+        }
         (Some(a), None) => Page::After(a),
         (None, b) => Page::Before(b),
     };
@@ -301,7 +342,12 @@ async fn send_message(
     let body = body.into_inner();
     let row = member_of(&db, id.into_inner(), &user).await?;
     let stored = chat
-        .post(row.id, user.claims.sub, &body.content, body.client_id.as_deref())
+        .post(
+            row.id,
+            user.claims.sub,
+            &body.content,
+            body.client_id.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::Created()
         .content_type("application/json")

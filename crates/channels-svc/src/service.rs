@@ -5,7 +5,7 @@
 use crate::events;
 use crate::model::{Message, MessageRow};
 use crate::repo::{self, Posted};
-use majlis_db::Db;
+use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use uuid::Uuid;
@@ -73,7 +73,14 @@ impl Chat {
     ) -> Result<Stored, ApiError> {
         validate_content(content)?;
         validate_client_id(client_id)?;
-        match repo::post_message(&self.db, channel, user, content, client_id).await? {
+        let posted = match repo::post_message(&self.db, channel, user, content, client_id).await {
+            // The seq increment matched no channel, so nothing was inserted.
+            Err(DbError::Query(diesel::result::Error::NotFound)) => {
+                return Err(ApiError::not_found("channel_not_found", "no such channel"));
+            }
+            other => other?,
+        };
+        match posted {
             Posted::New(row) => {
                 let message = Message::from_row(row, Vec::new());
                 let json = to_json(&message)?;
@@ -124,7 +131,9 @@ impl Chat {
         validate_emoji(emoji)?;
         let changed = repo::react(&self.db, channel, message, user, emoji, add)
             .await?
-            .ok_or_else(|| ApiError::not_found("message_not_found", "no such message in this channel"))?;
+            .ok_or_else(|| {
+                ApiError::not_found("message_not_found", "no such message in this channel")
+            })?;
         if changed {
             events::reaction_changed(&self.redis, channel, message, user, emoji, add).await;
         }

@@ -22,10 +22,13 @@ pub struct Membership {
 /// One replay page: (seq, message JSON) ascending, and whether more exist.
 pub type Page = (Vec<(i64, String)>, bool);
 
+/// (channel, user) → (is member, when learned).
+type MembershipCache = HashMap<(Uuid, Uuid), (bool, Instant)>;
+
 #[derive(Clone)]
 pub struct Channels {
     client: ChannelsServiceClient<TracedChannel>,
-    cache: Arc<Mutex<HashMap<(Uuid, Uuid), (bool, Instant)>>>,
+    cache: Arc<Mutex<MembershipCache>>,
     ttl: Duration,
 }
 

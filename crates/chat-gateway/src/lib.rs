@@ -16,7 +16,6 @@ mod hub;
 mod metrics;
 mod protocol;
 mod reader;
-mod registry;
 mod routes;
 mod settings;
 mod socket;

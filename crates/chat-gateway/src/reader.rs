@@ -6,18 +6,15 @@
 use crate::channels::Channels;
 use crate::fill;
 use crate::hub::{Frame, Hubs};
-use crate::registry::Registry;
 use bytestring::ByteString;
+use majlis_redis::Redis;
 use majlis_redis::streams::{self, Entry};
 use majlis_redis::topics::CHAT_EVENTS;
-use majlis_redis::{Redis, RedisError};
 use majlis_runtime::Shutdown;
+use majlis_ws::Registry;
 use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
-
-const BLOCK: Duration = Duration::from_secs(2);
-const BATCH: usize = 1000;
 
 pub struct Reader {
     pub redis: Redis,
@@ -28,63 +25,17 @@ pub struct Reader {
 }
 
 impl Reader {
-    /// Runs until shutdown. Redis failures are logged and retried with capped
-    /// backoff; the reader resumes from the last entry it saw.
+    /// Runs until shutdown.
     pub async fn run(self, shutdown: Shutdown) {
         let topics = [CHAT_EVENTS, majlis_auth_token::REVOCATIONS_TOPIC];
-        let mut ids: Option<Vec<String>> = None;
-        let mut conn = None;
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            if shutdown.is_triggered() {
-                return;
+        streams::tail(&self.redis, &topics, shutdown.wait(), |topic, entry| {
+            if topic == 0 {
+                self.chat_event(entry);
+            } else {
+                majlis_ws::revocation(&self.registry, &entry);
             }
-            let step = async {
-                if ids.is_none() {
-                    let mut start = Vec::new();
-                    for t in topics {
-                        start.push(streams::last_id(&self.redis, t).await?);
-                    }
-                    ids = Some(start);
-                }
-                if conn.is_none() {
-                    conn = Some(self.redis.dedicated(BLOCK + Duration::from_secs(5)).await?);
-                }
-                let (Some(c), Some(last)) = (conn.as_mut(), ids.as_mut()) else {
-                    return Ok::<_, RedisError>(());
-                };
-                let pairs: Vec<(&str, &str)> = topics
-                    .iter()
-                    .copied()
-                    .zip(last.iter().map(String::as_str))
-                    .collect();
-                let entries = streams::read_many(c, &self.redis, &pairs, BLOCK, BATCH).await?;
-                for (topic, entry) in entries {
-                    if let Some(id) = last.get_mut(topic) {
-                        id.clone_from(&entry.id);
-                    }
-                    if topic == 0 {
-                        self.chat_event(entry);
-                    } else {
-                        self.revocation(&entry);
-                    }
-                }
-                Ok(())
-            };
-            let outcome = tokio::select! {
-                r = step => r,
-                () = shutdown.wait() => return,
-            };
-            match outcome {
-                Ok(()) => backoff = Duration::from_millis(100),
-                Err(e) => {
-                    tracing::warn!(error = %e, ?backoff, "chat stream read failed; retrying");
-                    conn = None;
-                    tokio::time::sleep(jitter(backoff)).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
+        })
+        .await;
     }
 
     fn chat_event(&self, entry: Entry) {
@@ -129,26 +80,4 @@ impl Reader {
             other => tracing::debug!(event = other, "unknown chat event; skipped"),
         }
     }
-
-    fn revocation(&self, entry: &Entry) {
-        #[derive(serde::Deserialize)]
-        struct Revoked {
-            jti: Uuid,
-        }
-        match serde_json::from_str::<Revoked>(&entry.data) {
-            Ok(r) => {
-                let n = self.registry.revoke(r.jti);
-                if n > 0 {
-                    tracing::info!(sockets = n, "closed the sockets of a revoked token");
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "unreadable revocation entry"),
-        }
-    }
-}
-
-/// ±25 % so replicas that failed together do not retry together.
-fn jitter(d: Duration) -> Duration {
-    let f: f64 = rand::random_range(0.75..1.25);
-    d.mul_f64(f)
 }

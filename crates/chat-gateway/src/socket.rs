@@ -7,7 +7,6 @@ use crate::channels::Channels;
 use crate::hub::{Hubs, Kick};
 use crate::metrics::GatewayMetrics;
 use crate::protocol::{self, ClientFrame};
-use crate::registry::{CloseRequest, Registry};
 use crate::settings::Limits;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use futures_util::stream::{FuturesOrdered, StreamExt};
@@ -15,6 +14,7 @@ use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
+use majlis_ws::{CloseRequest, Flood, Registry};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -156,12 +156,9 @@ async fn first_frame(stream: &mut AggregatedMessageStream) -> Result<ClientFrame
 }
 
 fn protocol_error(e: &actix_ws::ProtocolError) -> Exit {
-    match e {
-        actix_ws::ProtocolError::Overflow => exit(1009, "frame too large"),
-        actix_ws::ProtocolError::Io(io) if io.to_string().contains("maximum continuation size") => {
-            exit(1009, "frame too large")
-        }
-        _ => exit(1002, "protocol error"),
+    match majlis_ws::protocol_error_code(e) {
+        majlis_ws::close::TOO_LARGE => exit(1009, "frame too large"),
+        code => exit(code, "protocol error"),
     }
 }
 
@@ -176,28 +173,6 @@ async fn write(
         r = session.text(text) => r.map_err(|_| GONE),
         Some(Kick::TooSlow) = kicks.recv() => Err(exit(1013, "too slow; resume with last_seq")),
         Some(req) = ctl.recv() => Err(exit(req.code, req.reason)),
-    }
-}
-
-struct Flood {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    at: Instant,
-}
-
-impl Flood {
-    fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
     }
 }
 
@@ -269,12 +244,7 @@ async fn session_loop(
     let mut idle_deadline = Instant::now() + limits.idle_timeout;
     let mut typing_until: Option<Instant> = None;
     let mut typing_published_at: Option<Instant> = None;
-    let mut flood = Flood {
-        tokens: f64::from(limits.flood_burst),
-        rate: f64::from(limits.flood_rate_per_sec),
-        burst: f64::from(limits.flood_burst),
-        at: Instant::now(),
-    };
+    let mut flood = Flood::new(limits.flood_rate_per_sec, limits.flood_burst);
     let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
 
     let result = loop {

@@ -103,6 +103,18 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     }
                     Err(ApiError::invalid_field(field, strip_position(&msg)))
                 }
+                // Some type mismatches (a number where an enum's string belongs)
+                // surface as syntax errors; a document that parses as JSON is
+                // well-formed, so the failure is the field's.
+                serde_json::error::Category::Syntax
+                    if path != "."
+                        && serde_json::from_slice::<serde::de::IgnoredAny>(bytes).is_ok() =>
+                {
+                    Err(ApiError::invalid_field(
+                        path,
+                        strip_position(&inner.to_string()),
+                    ))
+                }
                 serde_json::error::Category::Syntax
                 | serde_json::error::Category::Eof
                 | serde_json::error::Category::Io => Err(ApiError::bad_request(
@@ -185,6 +197,36 @@ mod tests {
         let (s, f) = status(parse(br#"{"login":5,"password":"x"}"#));
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(f.as_deref(), Some("login"));
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct WithEnum {
+        kind: Kind,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Public,
+    }
+
+    #[test]
+    fn a_wrongly_typed_enum_field_is_422_naming_it() {
+        for body in [
+            &br#"{"kind": 1}"#[..],
+            br#"{"kind": null}"#,
+            br#"{"kind": "secret"}"#,
+        ] {
+            let err = parse::<WithEnum>(body).err();
+            assert_eq!(
+                err.as_ref().map(ApiError::status_code),
+                Some(StatusCode::UNPROCESSABLE_ENTITY),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+            assert_eq!(err.as_ref().and_then(ApiError::field), Some("kind"));
+        }
     }
 
     #[test]

@@ -173,3 +173,72 @@ pub async fn last_id(redis: &Redis, topic: &str) -> Result<String, RedisError> {
         .next()
         .map_or_else(|| "0-0".to_owned(), |(id, _)| id))
 }
+
+/// Follows `topics` from their current ends until `stop` resolves, calling
+/// `handle(topic index, entry)` for each entry in stream order. Redis failures
+/// are logged and retried with capped, jittered backoff; reading resumes after
+/// the last entry handled, so nothing still in the stream is skipped.
+pub async fn tail<F>(
+    redis: &Redis,
+    topics: &[&str],
+    stop: impl std::future::Future<Output = ()>,
+    mut handle: F,
+) where
+    F: FnMut(usize, Entry),
+{
+    const BLOCK: Duration = Duration::from_secs(2);
+    const BATCH: usize = 1000;
+    tokio::pin!(stop);
+    let mut ids: Option<Vec<String>> = None;
+    let mut conn = None;
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let step = async {
+            if ids.is_none() {
+                let mut start = Vec::with_capacity(topics.len());
+                for t in topics {
+                    start.push(last_id(redis, t).await?);
+                }
+                ids = Some(start);
+            }
+            if conn.is_none() {
+                conn = Some(redis.dedicated(BLOCK + Duration::from_secs(5)).await?);
+            }
+            let (Some(c), Some(last)) = (conn.as_mut(), ids.as_ref()) else {
+                return Ok::<_, RedisError>(Vec::new());
+            };
+            let pairs: Vec<(&str, &str)> = topics
+                .iter()
+                .copied()
+                .zip(last.iter().map(String::as_str))
+                .collect();
+            read_many(c, redis, &pairs, BLOCK, BATCH).await
+        };
+        let outcome = tokio::select! {
+            r = step => r,
+            () = &mut stop => return,
+        };
+        match outcome {
+            Ok(entries) => {
+                backoff = Duration::from_millis(100);
+                for (topic, entry) in entries {
+                    if let Some(id) = ids.as_mut().and_then(|ids| ids.get_mut(topic)) {
+                        id.clone_from(&entry.id);
+                    }
+                    handle(topic, entry);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, ?backoff, ?topics, "stream read failed; retrying");
+                conn = None;
+                // ±25 % so replicas that failed together do not retry together.
+                let jittered = backoff.mul_f64(0.75 + rand::random::<f64>() * 0.5);
+                tokio::select! {
+                    () = tokio::time::sleep(jittered) => {}
+                    () = &mut stop => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

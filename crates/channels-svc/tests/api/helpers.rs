@@ -1,60 +1,537 @@
-//! `spawn_app()`: channels-svc exactly as `main` builds it, on port 0.
+//! `spawn_app()`: auth-svc and channels-svc exactly as production wires them
+//! (channels-svc asks auth-svc over gRPC, both share the JWT secret, the Redis
+//! prefix and the database), each on port 0, plus the client helpers every
+//! test uses.
 
+use awc::http::{Method, StatusCode};
 use channels_svc::{Application, Settings};
+use majlis_proto::auth::v1::SetUserTeamRequest;
+use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
+use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
+use majlis_redis::Redis;
+use majlis_redis::streams::Entry;
 use majlis_runtime::Shutdown;
+use majlis_runtime::grpc::TracedChannel;
+use majlis_testkit::TcpProxy;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
 
+/// Upper bound for anything a test waits on that has no timeout of its own.
+pub const WAIT: Duration = Duration::from_secs(10);
+
 pub struct TestApp {
+    /// channels-svc's HTTP base URL.
     pub address: String,
+    /// channels-svc's gRPC URL.
+    pub grpc_url: String,
+    /// auth-svc's HTTP base URL.
+    pub auth_address: String,
+    /// auth-svc's gRPC URL (what channels-svc is configured with).
+    pub auth_grpc_url: String,
     pub shutdown: Shutdown,
+    pub auth_shutdown: Shutdown,
     pub client: awc::Client,
+    /// channels-svc's own way to PostgreSQL, when spawned with `proxied`.
+    pub db_proxy: Option<TcpProxy>,
+    /// The same Redis (and prefix) the services use, to read their streams.
+    pub redis: Redis,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.trigger();
+        self.auth_shutdown.trigger();
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: awc::http::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn field(&self) -> &str {
+        self.body["error"]["field"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        &self.body
+    }
+
+    /// Asserts an error reply: status, code and the contract's error shape.
+    #[track_caller]
+    pub fn expect_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.code(), code, "body: {}", self.body);
+        assert_error_shape(self);
+    }
+
+    /// Asserts a 422 naming `field` (in `error.field` and in the message).
+    #[track_caller]
+    pub fn expect_invalid(&self, field: &str) {
+        self.expect_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert_eq!(self.field(), field, "body: {}", self.body);
+        let message = self.body["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(field),
+            "the message does not name {field}: {}",
+            self.body
+        );
+    }
 }
 
 pub async fn spawn_app() -> TestApp {
-    let env: HashMap<String, String> = [
-        ("MAJLIS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
-        ("MAJLIS_GRPC_ADDR", "127.0.0.1:0".to_owned()),
-        ("MAJLIS_DATABASE_URL", majlis_testkit::database_url().await),
-        ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
-        ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
-        ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
-        ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let settings = Settings::from_env(&env).expect("test settings are valid");
-    let app = Application::build(settings).await.expect("app builds");
+    spawn_app_with(false).await
+}
+
+/// Spawns auth-svc, then channels-svc pointed at it. With `proxied`,
+/// channels-svc reaches PostgreSQL through a proxy the test can cut (auth-svc
+/// keeps its direct connection, so users can still be made).
+pub async fn spawn_app_with(proxied: bool) -> TestApp {
+    let database_url = majlis_testkit::database_url().await;
+    let redis_prefix = majlis_testkit::redis_prefix();
+    let common = |db_url: String| -> HashMap<String, String> {
+        [
+            ("MAJLIS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
+            ("MAJLIS_GRPC_ADDR", "127.0.0.1:0".to_owned()),
+            ("MAJLIS_DATABASE_URL", db_url),
+            ("MAJLIS_DATABASE_TIMEOUT_MS", "1500".to_owned()),
+            ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
+            ("MAJLIS_REDIS_PREFIX", redis_prefix.clone()),
+            ("MAJLIS_REDIS_TIMEOUT_MS", "1000".to_owned()),
+            ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
+            ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
+            ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    };
+
+    // auth-svc, as the users' owner.
+    let auth_settings =
+        auth_svc::Settings::from_env(&common(database_url.clone())).expect("auth settings");
+    let auth = auth_svc::Application::build(auth_settings)
+        .await
+        .expect("auth-svc builds");
+    let auth_address = format!("http://127.0.0.1:{}", auth.http_port());
+    let auth_grpc_url = format!("http://127.0.0.1:{}", auth.grpc_port());
+    let auth_shutdown = auth.shutdown();
+    actix_web::rt::spawn(async move {
+        if let Err(e) = auth.run_until_stopped().await {
+            eprintln!("auth-svc stopped with an error: {e:#}");
+        }
+    });
+
+    // channels-svc, configured as in production.
+    let mut db_url = database_url;
+    let mut db_proxy = None;
+    if proxied {
+        let p = TcpProxy::start("127.0.0.1:5432").await;
+        db_url = majlis_testkit::with_addr(&db_url, p.addr());
+        db_proxy = Some(p);
+    }
+    let mut env = common(db_url);
+    env.insert("MAJLIS_AUTH_GRPC_URL".to_owned(), auth_grpc_url.clone());
+    let settings = Settings::from_env(&env).expect("channels settings are valid");
+    let redis = Redis::new(&settings.redis).expect("redis handle");
+    let app = Application::build(settings)
+        .await
+        .expect("channels-svc builds");
     let address = format!("http://127.0.0.1:{}", app.http_port());
+    let grpc_url = format!("http://127.0.0.1:{}", app.grpc_port());
     let shutdown = app.shutdown();
     actix_web::rt::spawn(async move {
         if let Err(e) = app.run_until_stopped().await {
             eprintln!("channels-svc stopped with an error: {e:#}");
         }
     });
+
     TestApp {
         address,
+        grpc_url,
+        auth_address,
+        auth_grpc_url,
         shutdown,
-        client: awc::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .finish(),
+        auth_shutdown,
+        client: awc::Client::builder().timeout(WAIT).finish(),
+        db_proxy,
+        redis,
     }
 }
 
 impl TestApp {
-    pub async fn get(&self, path: &str) -> (awc::http::StatusCode, serde_json::Value) {
-        let mut res = self
+    /// One HTTP request to `base` + `path`; the body is parsed as JSON when it is.
+    pub async fn request_to(
+        &self,
+        base: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> Reply {
+        let mut req = self
             .client
-            .get(format!("{}{}", self.address, path))
-            .send()
-            .await
-            .expect("request reaches the service");
-        let bytes = res.body().limit(1 << 20).await.expect("body");
-        let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&bytes).into_owned())
-        });
-        (res.status(), body)
+            .request(method, format!("{base}{path}"))
+            .insert_header(("content-type", "application/json"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let mut res = match body {
+            Some(b) => req.send_body(b).await,
+            None => req.send().await,
+        }
+        .expect("request reaches the service");
+        let bytes = res.body().limit(4 * 1024 * 1024).await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status: res.status(),
+            headers: res.headers().clone(),
+            body,
+        }
     }
+
+    /// GET on channels-svc.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request_to(&self.address, Method::GET, path, token, None)
+            .await
+    }
+
+    /// POST of a JSON value on channels-svc.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.post_raw(path, token, body.to_string().as_bytes())
+            .await
+    }
+
+    /// POST of raw bytes on channels-svc.
+    pub async fn post_raw(&self, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
+        self.request_to(
+            &self.address,
+            Method::POST,
+            path,
+            token,
+            Some(body.to_vec()),
+        )
+        .await
+    }
+
+    /// Registers a fresh user through auth-svc's HTTP API; returns (user, token).
+    pub async fn register(&self) -> (Value, String) {
+        let username = majlis_testkit::unique("u");
+        let reply = self
+            .request_to(
+                &self.auth_address,
+                Method::POST,
+                "/api/auth/register",
+                None,
+                Some(
+                    json!({
+                        "username": username,
+                        "email": format!("{username}@example.org"),
+                        "password": "correct horse battery",
+                    })
+                    .to_string()
+                    .into_bytes(),
+                ),
+            )
+            .await;
+        reply.expect(StatusCode::CREATED);
+        let token = reply.body["token"].as_str().expect("token").to_owned();
+        (reply.body["user"].clone(), token)
+    }
+
+    pub fn auth_grpc(&self) -> AuthServiceClient<TracedChannel> {
+        AuthServiceClient::new(
+            majlis_runtime::grpc::client_channel(
+                &self.auth_grpc_url,
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+            )
+            .expect("auth channel"),
+        )
+    }
+
+    pub fn grpc(&self) -> ChannelsServiceClient<TracedChannel> {
+        ChannelsServiceClient::new(
+            majlis_runtime::grpc::client_channel(
+                &self.grpc_url,
+                Duration::from_secs(2),
+                Duration::from_secs(5),
+            )
+            .expect("channels channel"),
+        )
+    }
+
+    /// Puts a user in `team` with `roles` through auth-svc's `SetUserTeam`;
+    /// returns the fresh token that carries them.
+    pub async fn set_team(&self, user_id: &str, team: &str, roles: &[&str]) -> String {
+        self.auth_grpc()
+            .set_user_team(SetUserTeamRequest {
+                user_id: user_id.to_owned(),
+                team_id: Some(team.to_owned()),
+                roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+                expected_team_id: None,
+            })
+            .await
+            .expect("SetUserTeam")
+            .into_inner()
+            .token
+    }
+
+    /// A fresh user in `team` with `roles`: (user_id, token).
+    pub async fn user_in_team(&self, team: &str, roles: &[&str]) -> (String, String) {
+        let (user, _) = self.register().await;
+        let id = user["id"].as_str().expect("user id").to_owned();
+        let token = self.set_team(&id, team, roles).await;
+        (id, token)
+    }
+
+    pub async fn team_admin(&self, team: &str) -> (String, String) {
+        self.user_in_team(team, &["system_user", "team_admin"])
+            .await
+    }
+
+    pub async fn team_user(&self, team: &str) -> (String, String) {
+        self.user_in_team(team, &["system_user", "team_user"]).await
+    }
+
+    pub async fn system_admin(&self, team: &str) -> (String, String) {
+        self.user_in_team(team, &["system_admin", "team_user"])
+            .await
+    }
+
+    /// A user who has not joined any team yet: (user_id, token).
+    pub async fn teamless(&self) -> (String, String) {
+        let (user, token) = self.register().await;
+        (user["id"].as_str().expect("user id").to_owned(), token)
+    }
+
+    /// Creates a channel (asserting 201); returns the channel object.
+    pub async fn create_channel(&self, token: &str, name: &str, kind: &str) -> Value {
+        self.post(
+            "/api/channels",
+            Some(token),
+            &json!({"name": name, "display_name": format!("The {name}"), "type": kind}),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .clone()
+    }
+
+    /// Posts a message over REST (asserting 201); returns the message object.
+    pub async fn send(&self, token: &str, channel: &str, content: &str) -> Value {
+        self.post(
+            &format!("/api/channels/{channel}/messages"),
+            Some(token),
+            &json!({ "content": content }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .clone()
+    }
+
+    /// The ids of the channels `GET /api/channels` lists for `token`.
+    pub async fn my_channel_ids(&self, token: &str) -> Vec<String> {
+        let reply = self.get("/api/channels", Some(token)).await;
+        reply.expect(StatusCode::OK);
+        ids(&reply.body)
+    }
+
+    /// The member ids `GET /api/channels/{id}/members` lists.
+    pub async fn member_ids(&self, token: &str, channel: &str) -> Vec<String> {
+        let reply = self
+            .get(&format!("/api/channels/{channel}/members"), Some(token))
+            .await;
+        reply.expect(StatusCode::OK);
+        ids(&reply.body)
+    }
+
+    /// Every entry of `topic` under this test's prefix, from the beginning.
+    pub async fn stream(&self, topic: &str) -> Vec<Entry> {
+        let read = async {
+            let mut conn = self
+                .redis
+                .dedicated(Duration::from_secs(5))
+                .await
+                .expect("redis connection");
+            let mut out: Vec<Entry> = Vec::new();
+            loop {
+                let last = out
+                    .last()
+                    .map_or_else(|| "0-0".to_owned(), |e| e.id.clone());
+                let batch = majlis_redis::streams::read(
+                    &mut conn,
+                    &self.redis,
+                    topic,
+                    &last,
+                    Duration::from_millis(1),
+                    1000,
+                )
+                .await
+                .expect("XREAD");
+                if batch.is_empty() {
+                    return out;
+                }
+                out.extend(batch);
+            }
+        };
+        tokio::time::timeout(WAIT, read)
+            .await
+            .expect("reading the stream timed out")
+    }
+
+    /// The entries of `topic` of one event type, their `data` parsed.
+    pub async fn events(&self, topic: &str, event_type: &str) -> Vec<(Entry, Value)> {
+        self.stream(topic)
+            .await
+            .into_iter()
+            .filter(|e| e.event_type == event_type)
+            .map(|e| {
+                let data = serde_json::from_str(&e.data).expect("data is JSON");
+                (e, data)
+            })
+            .collect()
+    }
+}
+
+/// A fresh team id (teams belong to onboarding-svc, which these tests do not run).
+pub fn new_team() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// The `id` of every object in a JSON array.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("not a list: {list}"))
+        .iter()
+        .map(|v| v["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+/// The `seq` of every message of a history page.
+pub fn seqs(page: &Value) -> Vec<i64> {
+    page["messages"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no messages in {page}"))
+        .iter()
+        .map(|m| m["seq"].as_i64().expect("seq"))
+        .collect()
+}
+
+/// Polls `check` until it returns true, failing the test after `limit`.
+pub async fn eventually<F, Fut>(limit: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Every error body is exactly `{"error": {"code", "message"[, "field"]}}`.
+#[track_caller]
+pub fn assert_error_shape(reply: &Reply) {
+    let err = reply.body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no error object in {:?}", reply.body));
+    assert!(
+        reply.body.as_object().is_some_and(|o| o.len() == 1),
+        "extra top-level keys: {:?}",
+        reply.body
+    );
+    assert!(
+        err["code"].is_string() && err["message"].is_string(),
+        "{:?}",
+        reply.body
+    );
+    for key in err.keys() {
+        assert!(
+            ["code", "message", "field"].contains(&key.as_str()),
+            "unexpected key {key}"
+        );
+    }
+    let text = reply.body.to_string().to_lowercase();
+    for leak in [
+        "panicked",
+        "diesel",
+        "redis://",
+        "postgres://",
+        "src/",
+        "stack",
+        "backtrace",
+    ] {
+        assert!(!text.contains(leak), "error body leaks {leak}: {text}");
+    }
+}
+
+/// Asserts `channel` is the contract's channel object, exactly its keys.
+#[track_caller]
+pub fn assert_channel_shape(channel: &Value) {
+    let obj = channel
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {channel}"));
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "creator_id",
+            "display_name",
+            "id",
+            "last_seq",
+            "name",
+            "team_id",
+            "type"
+        ],
+        "{channel}"
+    );
+}
+
+/// Asserts `message` is the contract's message object, exactly its keys.
+#[track_caller]
+pub fn assert_message_shape(message: &Value) {
+    let obj = message
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {message}"));
+    let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "channel_id",
+            "client_id",
+            "content",
+            "created_at",
+            "id",
+            "reactions",
+            "seq",
+            "user_id"
+        ],
+        "{message}"
+    );
+    assert!(message["reactions"].is_array(), "{message}");
 }

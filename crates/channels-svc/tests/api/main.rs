@@ -1,7 +1,14 @@
-//! channels-svc's integration tests: the real service on port 0 against the real
-//! PostgreSQL and Redis.
+//! channels-svc's integration tests: the real service on port 0, with a real
+//! auth-svc beside it, against the real PostgreSQL and Redis (a fresh database
+//! per run, a fresh key prefix per test).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod channels;
+mod dependencies;
+mod grpc;
 mod helpers;
+mod history;
+mod members;
+mod messages;
 mod ops;

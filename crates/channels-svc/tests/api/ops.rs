@@ -5,30 +5,50 @@ use std::time::Duration;
 #[actix_web::test]
 async fn healthz_readyz_and_metrics_answer() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/healthz").await.0, StatusCode::OK);
-    let (status, body) = app.get("/readyz").await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = app.get("/metrics").await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(body.as_str().unwrap().contains("service=\"channels-svc\""));
+    assert_eq!(app.get("/healthz", None).await.status, StatusCode::OK);
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, StatusCode::OK);
+    assert!(
+        metrics
+            .body
+            .as_str()
+            .unwrap()
+            .contains("service=\"channels-svc\"")
+    );
 }
 
 #[actix_web::test]
-async fn the_openapi_document_lists_the_ops_endpoints() {
+async fn the_openapi_document_lists_the_ops_and_channel_endpoints() {
     let app = spawn_app().await;
-    let (status, doc) = app.get("/openapi.json").await;
-    assert_eq!(status, StatusCode::OK);
+    let reply = app.get("/openapi.json", None).await;
+    let doc = reply.expect(StatusCode::OK);
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+    }
+    for (path, method) in [
+        ("/api/channels", "get"),
+        ("/api/channels", "post"),
+        ("/api/channels/{id}", "get"),
+        ("/api/channels/{id}/join", "post"),
+        ("/api/channels/{id}/members", "get"),
+        ("/api/channels/{id}/members", "post"),
+        ("/api/channels/{id}/messages", "get"),
+        ("/api/channels/{id}/messages", "post"),
+    ] {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} missing"
+        );
     }
 }
 
 #[actix_web::test]
 async fn unknown_paths_are_a_json_404() {
     let app = spawn_app().await;
-    let (status, body) = app.get("/api/nope").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(body["error"]["code"], "not_found");
+    let reply = app.get("/api/nope", None).await;
+    reply.expect_error(StatusCode::NOT_FOUND, "not_found");
 }
 
 #[actix_web::test]

@@ -1,0 +1,410 @@
+//! `majlis.channels.v1.ChannelsService`, as the chat gateway uses it.
+
+use crate::helpers::{TestApp, assert_message_shape, new_team, seqs, spawn_app};
+use awc::http::StatusCode;
+use majlis_proto::channels::v1::{
+    CheckMembershipRequest, ListMessagesRequest, PostMessageRequest, ReactRequest,
+};
+use majlis_redis::topics::CHAT_EVENTS;
+use serde_json::{Value, json};
+
+/// A team with an admin, a teammate (not yet a member), and an admin-made
+/// public channel.
+struct Setup {
+    app: TestApp,
+    team: String,
+    admin_id: String,
+    admin: String,
+    user_id: String,
+    user: String,
+    channel: String,
+}
+
+async fn setup() -> Setup {
+    let app = spawn_app().await;
+    let team = new_team();
+    let (admin_id, admin) = app.team_admin(&team).await;
+    let (user_id, user) = app.team_user(&team).await;
+    let channel = app.create_channel(&admin, "general", "public").await;
+    let channel = channel["id"].as_str().unwrap().to_owned();
+    Setup {
+        app,
+        team,
+        admin_id,
+        admin,
+        user_id,
+        user,
+        channel,
+    }
+}
+
+fn post(channel: &str, user: &str, content: &str, client_id: Option<&str>) -> PostMessageRequest {
+    PostMessageRequest {
+        channel_id: channel.to_owned(),
+        user_id: user.to_owned(),
+        content: content.to_owned(),
+        client_id: client_id.map(str::to_owned),
+    }
+}
+
+fn react(channel: &str, user: &str, message: &str, emoji: &str, add: bool) -> ReactRequest {
+    ReactRequest {
+        channel_id: channel.to_owned(),
+        user_id: user.to_owned(),
+        message_id: message.to_owned(),
+        emoji: emoji.to_owned(),
+        add,
+    }
+}
+
+#[actix_web::test]
+async fn check_membership_answers_for_members_non_members_and_unknown_channels() {
+    let s = setup().await;
+    s.app.send(&s.admin, &s.channel, "one").await;
+    s.app.send(&s.admin, &s.channel, "two").await;
+    let mut grpc = s.app.grpc();
+    let check = |channel: &str, user: &str| CheckMembershipRequest {
+        channel_id: channel.to_owned(),
+        user_id: user.to_owned(),
+    };
+
+    let member = grpc
+        .check_membership(check(&s.channel, &s.admin_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(member.exists && member.is_member);
+    assert_eq!(member.team_id, s.team);
+    assert_eq!(member.last_seq, 2);
+
+    let outsider = grpc
+        .check_membership(check(&s.channel, &s.user_id))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(outsider.exists && !outsider.is_member);
+    assert_eq!(outsider.team_id, s.team);
+    assert_eq!(outsider.last_seq, 2);
+
+    for channel in [
+        uuid::Uuid::new_v4().to_string(),
+        "garbage".to_owned(),
+        String::new(),
+    ] {
+        let none = grpc
+            .check_membership(check(&channel, &s.admin_id))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!none.exists && !none.is_member, "{channel}: {none:?}");
+        assert_eq!(none.team_id, "");
+        assert_eq!(none.last_seq, 0);
+    }
+
+    let bad_user = grpc
+        .check_membership(check(&s.channel, "garbage"))
+        .await
+        .unwrap_err();
+    assert_eq!(bad_user.code(), tonic::Code::InvalidArgument);
+}
+
+#[actix_web::test]
+async fn post_message_stores_publishes_and_flags_a_repeated_client_id() {
+    let s = setup().await;
+    let mut grpc = s.app.grpc();
+    let first = grpc
+        .post_message(post(&s.channel, &s.admin_id, "over the socket", Some("k1")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.seq, 1);
+    assert!(!first.duplicate);
+    let message: Value = serde_json::from_str(&first.message_json).unwrap();
+    assert_message_shape(&message);
+    assert_eq!(message["seq"], 1);
+    assert_eq!(message["content"], "over the socket");
+    assert_eq!(message["client_id"], "k1");
+    assert_eq!(message["user_id"], s.admin_id);
+    assert_eq!(message["channel_id"], s.channel);
+
+    let again = grpc
+        .post_message(post(&s.channel, &s.admin_id, "over the socket", Some("k1")))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.duplicate);
+    assert_eq!(again.seq, 1);
+    let again_message: Value = serde_json::from_str(&again.message_json).unwrap();
+    assert_eq!(again_message, message);
+
+    // The socket path and the REST path share one sequence and one stream.
+    let rest = s.app.send(&s.admin, &s.channel, "over REST").await;
+    assert_eq!(rest["seq"], 2);
+    let entries = s.app.stream(CHAT_EVENTS).await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(entries[0].field("seq"), Some("1"));
+    assert_eq!(entries[0].field("channel"), Some(s.channel.as_str()));
+    let data: Value = serde_json::from_str(&entries[0].data).unwrap();
+    assert_eq!(data, json!({"type": "message", "message": message}));
+
+    let history = s
+        .app
+        .get(
+            &format!("/api/channels/{}/messages", s.channel),
+            Some(&s.admin),
+        )
+        .await;
+    let page = history.expect(StatusCode::OK);
+    assert_eq!(seqs(page), vec![1, 2]);
+    assert_eq!(page["messages"][0], message);
+}
+
+#[actix_web::test]
+async fn post_message_rejects_invalid_input() {
+    let s = setup().await;
+    let mut grpc = s.app.grpc();
+    for req in [
+        post(&s.channel, &s.admin_id, "", None),
+        post(&s.channel, &s.admin_id, "   ", None),
+        post(&s.channel, &s.admin_id, &"x".repeat(16_001), None),
+        post(&s.channel, &s.admin_id, "ok", Some("")),
+        post("garbage", &s.admin_id, "ok", None),
+        post(&s.channel, "garbage", "ok", None),
+    ] {
+        let err = grpc.post_message(req).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    }
+    assert!(s.app.stream(CHAT_EVENTS).await.is_empty());
+    assert_eq!(s.app.send(&s.admin, &s.channel, "first").await["seq"], 1);
+}
+
+#[actix_web::test]
+async fn list_messages_pages_after_a_seq_with_has_more() {
+    let s = setup().await;
+    for i in 1..=5 {
+        s.app.send(&s.admin, &s.channel, &format!("m{i}")).await;
+    }
+    let mut grpc = s.app.grpc();
+    let list = |after_seq: i64, limit: u32| {
+        let req = ListMessagesRequest {
+            channel_id: s.channel.clone(),
+            after_seq,
+            limit,
+        };
+        let mut grpc = grpc.clone();
+        async move { grpc.list_messages(req).await.unwrap().into_inner() }
+    };
+    let mut after = 0;
+    let mut pages = Vec::new();
+    loop {
+        let page = list(after, 2).await;
+        assert_eq!(page.seqs.len(), page.messages_json.len());
+        for (seq, json) in page.seqs.iter().zip(&page.messages_json) {
+            let m: Value = serde_json::from_str(json).unwrap();
+            assert_message_shape(&m);
+            assert_eq!(m["seq"], *seq);
+            assert_eq!(m["content"], format!("m{seq}"));
+        }
+        pages.push((page.seqs.clone(), page.has_more));
+        after = page.seqs.last().copied().unwrap_or(after);
+        if !page.has_more {
+            break;
+        }
+        assert!(pages.len() < 10, "paging does not end");
+    }
+    assert_eq!(
+        pages,
+        vec![(vec![1, 2], true), (vec![3, 4], true), (vec![5], false)]
+    );
+    let tail = list(5, 50).await;
+    assert!(tail.seqs.is_empty() && !tail.has_more);
+    let all = list(0, 200).await;
+    assert_eq!(all.seqs, vec![1, 2, 3, 4, 5]);
+    assert!(!all.has_more);
+    let err = grpc
+        .list_messages(ListMessagesRequest {
+            channel_id: "garbage".into(),
+            after_seq: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+}
+
+#[actix_web::test]
+async fn reactions_count_once_per_user_show_in_history_and_are_published_when_they_change() {
+    let s = setup().await;
+    s.app
+        .post(
+            &format!("/api/channels/{}/join", s.channel),
+            Some(&s.user),
+            &json!({}),
+        )
+        .await
+        .expect(StatusCode::OK);
+    let message = s.app.send(&s.admin, &s.channel, "react to me").await;
+    let mid = message["id"].as_str().unwrap().to_owned();
+    let grpc = s.app.grpc();
+    let changed = |user: &str, emoji: &str, add: bool| {
+        let req = react(&s.channel, user, &mid, emoji, add);
+        let mut grpc = grpc.clone();
+        async move { grpc.react(req).await.unwrap().into_inner().changed }
+    };
+    let history = || async {
+        let reply = s
+            .app
+            .get(
+                &format!("/api/channels/{}/messages", s.channel),
+                Some(&s.user),
+            )
+            .await;
+        reply.expect(StatusCode::OK)["messages"][0]["reactions"].clone()
+    };
+
+    assert!(changed(&s.admin_id, "👍", true).await);
+    assert!(
+        !changed(&s.admin_id, "👍", true).await,
+        "adding twice counts once"
+    );
+    assert!(changed(&s.user_id, "👍", true).await);
+    assert!(changed(&s.user_id, "🎉", true).await);
+    assert_eq!(
+        history().await,
+        json!([
+            {"emoji": "👍", "user_ids": [s.admin_id, s.user_id]},
+            {"emoji": "🎉", "user_ids": [s.user_id]},
+        ])
+    );
+    // The gateway's replay carries them too.
+    let listed = grpc
+        .clone()
+        .list_messages(ListMessagesRequest {
+            channel_id: s.channel.clone(),
+            after_seq: 0,
+            limit: 10,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let replayed: Value = serde_json::from_str(&listed.messages_json[0]).unwrap();
+    assert_eq!(replayed["reactions"], history().await);
+
+    assert!(changed(&s.admin_id, "👍", false).await);
+    assert!(
+        !changed(&s.admin_id, "👍", false).await,
+        "removing twice is a no-op"
+    );
+    assert!(!changed(&s.admin_id, "🚀", false).await, "never added");
+    assert_eq!(
+        history().await,
+        json!([
+            {"emoji": "👍", "user_ids": [s.user_id]},
+            {"emoji": "🎉", "user_ids": [s.user_id]},
+        ])
+    );
+
+    let entries: Vec<_> = s
+        .app
+        .stream(CHAT_EVENTS)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type != "message")
+        .collect();
+    let got: Vec<(String, Value)> = entries
+        .iter()
+        .map(|e| {
+            assert_eq!(e.field("channel"), Some(s.channel.as_str()));
+            (e.event_type.clone(), serde_json::from_str(&e.data).unwrap())
+        })
+        .collect();
+    let frame = |kind: &str, user: &str, emoji: &str| {
+        (
+            kind.to_owned(),
+            json!({"type": kind, "message_id": mid, "user_id": user, "emoji": emoji}),
+        )
+    };
+    assert_eq!(
+        got,
+        vec![
+            frame("reaction_added", &s.admin_id, "👍"),
+            frame("reaction_added", &s.user_id, "👍"),
+            frame("reaction_added", &s.user_id, "🎉"),
+            frame("reaction_removed", &s.admin_id, "👍"),
+        ]
+    );
+}
+
+#[actix_web::test]
+async fn reacting_to_a_message_of_another_channel_or_an_unknown_message_is_not_found() {
+    let s = setup().await;
+    let here = s.app.send(&s.admin, &s.channel, "here").await;
+    let other = s.app.create_channel(&s.admin, "other", "public").await;
+    let other_id = other["id"].as_str().unwrap();
+    let there = s.app.send(&s.admin, other_id, "there").await;
+    let mut grpc = s.app.grpc();
+    let there_id = there["id"].as_str().unwrap();
+    for (channel, message) in [
+        (s.channel.as_str(), there_id.to_owned()),
+        (other_id, here["id"].as_str().unwrap().to_owned()),
+        (s.channel.as_str(), uuid::Uuid::new_v4().to_string()),
+        (s.channel.as_str(), "garbage".to_owned()),
+        (&uuid::Uuid::new_v4().to_string(), there_id.to_owned()),
+    ] {
+        let err = grpc
+            .react(react(channel, &s.admin_id, &message, "👍", true))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
+    }
+    for emoji in ["", "two words", &"x".repeat(65)] {
+        let err = grpc
+            .react(react(
+                &s.channel,
+                &s.admin_id,
+                here["id"].as_str().unwrap(),
+                emoji,
+                true,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{emoji}: {err:?}");
+    }
+    // Nothing was stored or published.
+    let history = s
+        .app
+        .get(
+            &format!("/api/channels/{other_id}/messages"),
+            Some(&s.admin),
+        )
+        .await;
+    assert_eq!(
+        history.expect(StatusCode::OK)["messages"][0]["reactions"],
+        json!([])
+    );
+    assert!(
+        s.app
+            .stream(CHAT_EVENTS)
+            .await
+            .iter()
+            .all(|e| e.event_type == "message")
+    );
+}
+
+#[actix_web::test]
+async fn posting_to_an_unknown_channel_over_grpc_is_not_found() {
+    let s = setup().await;
+    let err = s
+        .app
+        .grpc()
+        .post_message(post(
+            &uuid::Uuid::new_v4().to_string(),
+            &s.admin_id,
+            "hi",
+            None,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
+    assert!(s.app.stream(CHAT_EVENTS).await.is_empty());
+}
