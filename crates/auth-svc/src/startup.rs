@@ -94,7 +94,7 @@ impl Application {
             grpc_port,
             server,
             grpc_listener,
-            grpc_service: AuthGrpc { db, tokens },
+            grpc_service: AuthGrpc { db, tokens, redis },
             settings,
             readiness,
             shutdown,

@@ -68,28 +68,34 @@ pub async fn reaction_changed(
     }
 }
 
-/// Who receives a presence event.
-pub enum Audience<'a> {
-    /// Every member of a team (public channels).
-    Team(Uuid),
-    /// These users only (private channels, added members).
-    Users(&'a [Uuid]),
-}
-
-async fn presence_event(redis: &Redis, kind: &str, frame: &str, audience: Audience<'_>) {
-    let (key, value) = match audience {
-        Audience::Team(t) => ("audience_team", t.to_string()),
-        Audience::Users(u) => (
-            "audience_users",
-            u.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","),
-        ),
-    };
+/// Sends a presence-socket event to `team`'s sockets and to `users`' sockets
+/// (each socket once).
+async fn presence_event(
+    redis: &Redis,
+    kind: &str,
+    frame: &str,
+    team: Option<Uuid>,
+    users: &[Uuid],
+) {
+    let team = team.map(|t| t.to_string());
+    let users = users
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut fields: Vec<(&str, &str)> = Vec::with_capacity(2);
+    if let Some(t) = &team {
+        fields.push(("audience_team", t));
+    }
+    if !users.is_empty() {
+        fields.push(("audience_users", &users));
+    }
     if let Err(e) = publish_with(
         redis,
         PRESENCE_EVENTS,
         kind,
         frame,
-        &[(key, &value)],
+        &fields,
         PRESENCE_STREAM_MAX_LEN,
     )
     .await
@@ -99,26 +105,18 @@ async fn presence_event(redis: &Redis, kind: &str, frame: &str, audience: Audien
 }
 
 /// `channel_created` to the channel's audience: the team for a public
-/// channel, its members for a private one.
+/// channel, its members for a private one. The members are named for a public
+/// channel too: a creator whose presence socket has not joined the team yet
+/// (onboarding makes the channels before the team is set) still hears it.
 pub async fn channel_created(redis: &Redis, channel: &Channel, members: &[Uuid]) {
     let frame = json!({"type": "channel_created", "channel": channel}).to_string();
-    let audience = if channel.kind == "public" {
-        Audience::Team(channel.team_id)
-    } else {
-        Audience::Users(members)
-    };
-    presence_event(redis, "channel_created", &frame, audience).await;
+    let team = (channel.kind == "public").then_some(channel.team_id);
+    presence_event(redis, "channel_created", &frame, team, members).await;
 }
 
 /// `channel_member_added` to the added user.
 pub async fn channel_member_added(redis: &Redis, channel: &Channel, user: Uuid) {
     let frame =
         json!({"type": "channel_member_added", "channel": channel, "user_id": user}).to_string();
-    presence_event(
-        redis,
-        "channel_member_added",
-        &frame,
-        Audience::Users(&[user]),
-    )
-    .await;
+    presence_event(redis, "channel_member_added", &frame, None, &[user]).await;
 }

@@ -1,12 +1,18 @@
-//! presence-gateway: the global presence WebSocket (`/ws/presence`): presence state in Redis and low-volume events such as `channel_created`.
-//! Owns no table: presence sockets and the presence state in Redis.
-//!
-//! Today it serves the process surface every service has (`/healthz`,
-//! `/readyz`, `/metrics`, `/openapi.json`); its
-//! contract endpoints arrive with issue 4.
+//! presence-gateway: the global presence WebSocket (`/ws/presence`), in a
+//! process of its own (never shared with chat). Owns no table; presence
+//! state lives in Redis ([`state`]) so every replica sees every socket, and
+//! low-volume events (`presence_update`, `channel_created`,
+//! `channel_member_added`, team changes) travel on the `presence.events`
+//! stream, which every replica reads and routes to exactly their audience.
 
+mod events;
+mod local;
+mod protocol;
+mod routes;
 mod settings;
+mod socket;
 mod startup;
+mod state;
 
-pub use settings::Settings;
+pub use settings::{Limits, Settings};
 pub use startup::Application;

@@ -13,10 +13,64 @@ pub struct Settings {
     /// Verifies access tokens (auth-svc signs them with the same key).
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    /// auth-svc's gRPC endpoint: a teamless token's user may have a team by now.
+    pub auth_grpc_url: String,
+    /// Unique per replica: its sockets are registered under it, and survivors
+    /// clean them up if it dies. Defaults to a random id.
+    pub instance_id: String,
+    pub limits: Limits,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub auth_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub heartbeat_interval: Duration,
+    pub max_frame_bytes: usize,
+    pub flood_rate_per_sec: u32,
+    pub flood_burst: u32,
+    /// Event frames waiting for a slow client; past this it is cut off (1013).
+    pub send_queue: usize,
+    /// A user whose last socket closed is reported offline only after this,
+    /// so a reconnect (a reload, a replica restart) makes no offline/online pair.
+    pub offline_grace: Duration,
+    /// Presence updates to one socket are coalesced over this tick.
+    pub coalesce_tick: Duration,
+    /// This replica's liveness key lives this long without a refresh; a dead
+    /// replica's users are cleaned up by the survivors after it lapses.
+    pub instance_ttl: Duration,
+    /// How often each replica sweeps expired offline graces and dead replicas.
+    pub sweep_interval: Duration,
+    pub close_window: Duration,
 }
 
 impl Settings {
     pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
+        let ms = |name, default_ms: u64| env::millis(src, name, Duration::from_millis(default_ms));
+        let limits = Limits {
+            auth_timeout: ms("MAJLIS_WS_AUTH_TIMEOUT_MS", 5_000)?,
+            idle_timeout: ms("MAJLIS_WS_IDLE_TIMEOUT_MS", 60_000)?,
+            heartbeat_interval: ms("MAJLIS_WS_HEARTBEAT_MS", 25_000)?,
+            max_frame_bytes: env::parse(src, "MAJLIS_WS_MAX_FRAME_BYTES", 64 * 1024)?,
+            flood_rate_per_sec: env::parse(src, "MAJLIS_WS_FLOOD_RATE", 20)?,
+            flood_burst: env::parse(src, "MAJLIS_WS_FLOOD_BURST", 60)?,
+            send_queue: env::parse(src, "MAJLIS_WS_SEND_QUEUE", 256)?,
+            offline_grace: ms("MAJLIS_PRESENCE_OFFLINE_GRACE_MS", 10_000)?,
+            coalesce_tick: ms("MAJLIS_PRESENCE_COALESCE_MS", 100)?,
+            instance_ttl: ms("MAJLIS_PRESENCE_INSTANCE_TTL_MS", 30_000)?,
+            sweep_interval: ms("MAJLIS_PRESENCE_SWEEP_MS", 5_000)?,
+            close_window: ms("MAJLIS_WS_CLOSE_WINDOW_MS", 5_000)?,
+        };
+        if limits.send_queue == 0
+            || limits.flood_burst == 0
+            || limits.instance_ttl.as_millis() < 300
+        {
+            return Err(SettingsError::Invalid {
+                name: "MAJLIS_PRESENCE_INSTANCE_TTL_MS",
+                value: format!("{:?}", limits.instance_ttl),
+                reason: "queues and bursts must be ≥ 1 and the instance TTL ≥ 300 ms".to_owned(),
+            });
+        }
         Ok(Self {
             host: HostSettings::from_env(src, "127.0.0.1:8105", None)?,
             redis: RedisSettings::from_env(src)?,
@@ -26,6 +80,13 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            auth_grpc_url: src
+                .get("MAJLIS_AUTH_GRPC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),
+            instance_id: src
+                .get("MAJLIS_INSTANCE_ID")
+                .unwrap_or_else(|| format!("presence-{}", uuid::Uuid::new_v4().simple())),
+            limits,
         })
     }
 }

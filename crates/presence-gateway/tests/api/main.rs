@@ -1,7 +1,11 @@
-//! presence-gateway's integration tests: the real service on port 0 against the real
-//! PostgreSQL and Redis.
+//! presence-gateway's integration tests: auth-svc, channels-svc and two
+//! presence-gateway replicas (one more as a real process where a test kills
+//! it), against the real PostgreSQL and Redis, over real WebSockets.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audience;
 mod helpers;
-mod ops;
+mod lifecycle;
+mod presence;
+mod separation;

@@ -1,0 +1,121 @@
+//! The presence socket's wire format (contract: "Presence socket").
+
+use serde::Deserialize;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientFrame {
+    Auth { token: String },
+    Ping,
+    SetStatus(&'static str),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct FrameError {
+    pub code: &'static str,
+    pub message: &'static str,
+}
+
+#[derive(Deserialize)]
+struct Envelope {
+    #[serde(rename = "type")]
+    kind: String,
+    token: Option<serde_json::Value>,
+    status: Option<serde_json::Value>,
+}
+
+pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
+    let bad = |code, message| FrameError { code, message };
+    if !text.trim_start().starts_with('{') {
+        return Err(bad("malformed_frame", "the frame is not a JSON object"));
+    }
+    let env: Envelope = serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            bad("invalid_field", "type: a string `type` field is required")
+        } else {
+            bad("malformed_frame", "the frame is not valid JSON")
+        }
+    })?;
+    match env.kind.as_str() {
+        "auth" => match env.token {
+            Some(serde_json::Value::String(token)) => Ok(ClientFrame::Auth { token }),
+            _ => Err(bad("invalid_field", "token: a string is required")),
+        },
+        "ping" => Ok(ClientFrame::Ping),
+        "set_status" => match env.status.as_ref().and_then(|s| s.as_str()) {
+            Some("online") => Ok(ClientFrame::SetStatus("online")),
+            Some("away") => Ok(ClientFrame::SetStatus("away")),
+            _ => Err(bad(
+                "invalid_field",
+                "status: must be \"online\" or \"away\"",
+            )),
+        },
+        _ => Err(bad("unknown_type", "unknown frame type")),
+    }
+}
+
+pub fn error_frame(e: &FrameError) -> String {
+    serde_json::json!({"type": "error", "code": e.code, "message": e.message}).to_string()
+}
+
+pub const PONG: &str = r#"{"type":"pong"}"#;
+
+pub fn hello_frame(user: &str, heartbeat_ms: u128) -> String {
+    serde_json::json!({"type": "hello", "user_id": user, "heartbeat_interval_ms": heartbeat_ms})
+        .to_string()
+}
+
+pub fn list_frame(users: &[(String, String)]) -> String {
+    let users: Vec<serde_json::Value> = users
+        .iter()
+        .map(|(u, s)| serde_json::json!({"user_id": u, "status": s}))
+        .collect();
+    serde_json::json!({"type": "presence_list", "users": users}).to_string()
+}
+
+/// One change as `presence_update`, several as one `presence_batch`.
+pub fn presence_frame(changes: &[(String, String)]) -> String {
+    match changes {
+        [(u, s)] => {
+            serde_json::json!({"type": "presence_update", "user_id": u, "status": s}).to_string()
+        }
+        many => {
+            let updates: Vec<serde_json::Value> = many
+                .iter()
+                .map(|(u, s)| serde_json::json!({"user_id": u, "status": s}))
+                .collect();
+            serde_json::json!({"type": "presence_batch", "updates": updates}).to_string()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_parse_and_bad_ones_are_classified() {
+        assert_eq!(parse(r#"{"type":"ping"}"#), Ok(ClientFrame::Ping));
+        assert_eq!(
+            parse(r#"{"type":"set_status","status":"away"}"#),
+            Ok(ClientFrame::SetStatus("away"))
+        );
+        assert_eq!(
+            parse(r#"{"type":"set_status","status":"offline"}"#).map_err(|e| e.code),
+            Err("invalid_field")
+        );
+        assert_eq!(parse("{x").map_err(|e| e.code), Err("malformed_frame"));
+        assert_eq!(parse("[]").map_err(|e| e.code), Err("malformed_frame"));
+        assert_eq!(
+            parse(r#"{"type":"message","content":"hi"}"#).map_err(|e| e.code),
+            Err("unknown_type")
+        );
+    }
+
+    #[test]
+    fn one_change_is_an_update_and_several_a_batch() {
+        let one = presence_frame(&[("u".into(), "online".into())]);
+        assert!(one.contains("presence_update"));
+        let two = presence_frame(&[("u".into(), "online".into()), ("v".into(), "away".into())]);
+        assert!(two.contains("presence_batch"));
+    }
+}

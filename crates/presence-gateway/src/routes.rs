@@ -1,0 +1,37 @@
+//! The WebSocket endpoint.
+
+use crate::socket::{self, Ctx};
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use std::sync::Arc;
+
+/// The presence socket, one per browser tab (contract: "Presence socket").
+/// Upgrade, then send `{"type":"auth","token"}` within 5 s; the server
+/// answers `hello` and `presence_list`, then sends `presence_update` /
+/// `presence_batch`, `channel_created` and `channel_member_added`. Never chat
+/// traffic. Close codes: 4401, 4408, 4429, 1009, 1001, 1013.
+#[utoipa::path(
+    tag = "presence",
+    responses(
+        (status = 101, description = "switching protocols: the presence socket"),
+        (status = 400, description = "not a WebSocket handshake"),
+    )
+)]
+#[get("/ws/presence")]
+async fn presence_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    ctx: web::Data<Arc<Ctx>>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    let max = ctx.limits.max_frame_bytes;
+    let stream = stream
+        .max_frame_size(max)
+        .aggregate_continuations()
+        .max_continuation_size(max);
+    actix_web::rt::spawn(socket::run(ctx.get_ref().clone(), session, stream));
+    Ok(response)
+}
+
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(presence_socket);
+}

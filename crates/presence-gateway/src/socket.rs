@@ -1,0 +1,339 @@
+//! One presence socket, from upgrade to close: auth, `hello`, the team's
+//! `presence_list`, then one loop that sends events and coalesced presence
+//! changes, answers pings and `set_status`, follows the user into a new team,
+//! and enforces the bounds (idle, flood, frame size, queue, token expiry).
+
+use crate::events;
+use crate::local::{Command, Inbox, Local, Outbox};
+use crate::protocol::{self, ClientFrame};
+use crate::settings::Limits;
+use crate::state::PresenceState;
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use majlis_auth_token::{Claims, TokenError, Tokens};
+use majlis_proto::auth::v1 as pb;
+use majlis_redis::Redis;
+use majlis_runtime::grpc::TracedChannel;
+use majlis_ws::{CloseRequest, Flood, Registry, close};
+use prometheus_client::metrics::gauge::Gauge;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::time::{Instant, sleep_until};
+use uuid::Uuid;
+
+pub struct Ctx {
+    pub tokens: Tokens,
+    pub auth: pb::auth_service_client::AuthServiceClient<TracedChannel>,
+    pub redis: Redis,
+    pub state: PresenceState,
+    pub local: Arc<Local>,
+    pub registry: Arc<Registry>,
+    pub limits: Limits,
+    pub open: Gauge,
+    pub next_id: AtomicU64,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Exit(u16, &'static str);
+
+pub async fn run(ctx: Arc<Ctx>, mut session: Session, mut stream: AggregatedMessageStream) {
+    ctx.open.inc();
+    let Exit(code, reason) = serve(&ctx, &mut session, &mut stream).await;
+    ctx.open.dec();
+    let close = session.close(Some(CloseReason {
+        code: CloseCode::from(code),
+        description: (!reason.is_empty()).then(|| reason.to_owned()),
+    }));
+    let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
+}
+
+async fn first_frame(stream: &mut AggregatedMessageStream) -> Result<String, Exit> {
+    let not_auth = Exit(close::UNAUTHORIZED, "the first frame must be auth");
+    loop {
+        match stream.recv().await {
+            None | Some(Ok(AggregatedMessage::Close(_))) => return Err(Exit(close::NORMAL, "")),
+            Some(Err(e)) => return Err(Exit(majlis_ws::protocol_error_code(&e), "protocol error")),
+            Some(Ok(AggregatedMessage::Text(text))) => {
+                return match protocol::parse(&text) {
+                    Ok(ClientFrame::Auth { token }) => Ok(token),
+                    _ => Err(not_auth),
+                };
+            }
+            Some(Ok(AggregatedMessage::Binary(_))) => return Err(not_auth),
+            Some(Ok(AggregatedMessage::Ping(_) | AggregatedMessage::Pong(_))) => {}
+        }
+    }
+}
+
+/// The user's team now: a teamless token may predate onboarding.
+async fn current_team(ctx: &Ctx, claims: &Claims) -> Option<Uuid> {
+    if claims.team_id.is_some() {
+        return claims.team_id;
+    }
+    let reply = ctx
+        .auth
+        .clone()
+        .get_users(pb::GetUsersRequest {
+            ids: vec![claims.sub.to_string()],
+        })
+        .await;
+    match reply {
+        Ok(r) => r
+            .into_inner()
+            .users
+            .first()
+            .and_then(|u| u.team_id.as_deref()?.parse().ok()),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot look the user's team up; using the token's");
+            None
+        }
+    }
+}
+
+async fn serve(ctx: &Ctx, session: &mut Session, stream: &mut AggregatedMessageStream) -> Exit {
+    let limits = ctx.limits;
+    let token = match tokio::time::timeout(limits.auth_timeout, first_frame(stream)).await {
+        Err(_) => return Exit(close::TIMEOUT, "no auth frame in time"),
+        Ok(Err(e)) => return e,
+        Ok(Ok(t)) => t,
+    };
+    let claims = match ctx.tokens.verify(&token).await {
+        Ok(c) => c,
+        Err(TokenError::Redis(e)) => {
+            tracing::warn!(error = %e, "cannot check token revocation");
+            return Exit(close::TRY_AGAIN_LATER, "try again later");
+        }
+        Err(_) => return Exit(close::UNAUTHORIZED, "invalid token"),
+    };
+    let user = claims.sub;
+    let team = current_team(ctx, &claims).await;
+    let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
+    let conn = format!("{}:{id}", ctx.state.instance());
+
+    // Listen before reading the list, so no change falls between the two.
+    let mut inbox = ctx.local.register(id, user, team, limits.send_queue);
+    let mut ctl = ctx.registry.register(id, claims.jti);
+    let mut live = Presence {
+        team,
+        status: "online",
+    };
+    let outcome = match ctx.state.connect(&conn, user, team, "online").await {
+        Ok(change) => {
+            if let Some(c) = change {
+                events::announce(&ctx.redis, &c).await;
+            }
+            session_loop(
+                ctx, &claims, id, &conn, &mut live, &mut inbox, &mut ctl, session, stream,
+            )
+            .await
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record presence");
+            Exit(close::TRY_AGAIN_LATER, "try again later")
+        }
+    };
+    ctx.local.unregister(id);
+    ctx.registry.unregister(id);
+    match ctx
+        .state
+        .disconnect(&conn, user, live.team, limits.offline_grace)
+        .await
+    {
+        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+        Ok(None) => {}
+        // The replica's heartbeat will lapse for nobody, so this socket's entry
+        // would linger: it is cleaned when this replica restarts or the user's
+        // next disconnect settles it.
+        Err(e) => tracing::warn!(error = %e, "cannot record the disconnect"),
+    }
+    outcome
+}
+
+struct Presence {
+    team: Option<Uuid>,
+    status: &'static str,
+}
+
+/// Sends `text`, giving up when the registry closes the socket or its event
+/// queue overflowed (the client stopped reading).
+async fn write(
+    session: &mut Session,
+    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+    outbox: &Outbox,
+    text: impl Into<bytestring::ByteString>,
+) -> Result<(), Exit> {
+    let send = session.text(text);
+    tokio::pin!(send);
+    let mut woken = false;
+    let result = loop {
+        tokio::select! {
+            r = &mut send => break r.map_err(|_| Exit(close::NORMAL, "")),
+            Some(req) = ctl.recv() => break Err(Exit(req.code, req.reason)),
+            () = outbox.notify.notified() => {
+                if outbox.overflowed.load(Ordering::SeqCst) {
+                    break Err(Exit(close::TRY_AGAIN_LATER, "too slow"));
+                }
+                woken = true;
+            }
+        }
+    };
+    if woken {
+        // The wake-up was a presence change for the main loop: hand it back.
+        outbox.notify.notify_one();
+    }
+    result
+}
+
+async fn send_list(
+    ctx: &Ctx,
+    session: &mut Session,
+    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+    outbox: &Outbox,
+    team: Option<Uuid>,
+) -> Result<(), Exit> {
+    let users = match team {
+        Some(t) => ctx.state.team_list(t).await.map_err(|e| {
+            tracing::warn!(error = %e, "cannot read the presence list");
+            Exit(close::TRY_AGAIN_LATER, "try again later")
+        })?,
+        None => Vec::new(),
+    };
+    write(session, ctl, outbox, protocol::list_frame(&users)).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn session_loop(
+    ctx: &Ctx,
+    claims: &Claims,
+    id: u64,
+    conn: &str,
+    live: &mut Presence,
+    inbox: &mut Inbox,
+    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+    session: &mut Session,
+    stream: &mut AggregatedMessageStream,
+) -> Exit {
+    let limits = ctx.limits;
+    let user = claims.sub;
+    if let Err(e) = write(
+        session,
+        ctl,
+        &inbox.outbox,
+        protocol::hello_frame(&user.to_string(), limits.heartbeat_interval.as_millis()),
+    )
+    .await
+    {
+        return e;
+    }
+    if let Err(e) = send_list(ctx, session, ctl, &inbox.outbox, live.team).await {
+        return e;
+    }
+    let expires = claims
+        .exp
+        .saturating_sub(chrono::Utc::now().timestamp())
+        .max(0);
+    let token_deadline = Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
+    let mut idle_deadline = Instant::now() + limits.idle_timeout;
+    let mut flush_at: Option<Instant> = None;
+    let mut flood = Flood::new(limits.flood_rate_per_sec, limits.flood_burst);
+    let far = || Instant::now() + Duration::from_secs(3600);
+    loop {
+        let flush_deadline = flush_at.unwrap_or_else(far);
+        tokio::select! {
+            biased;
+            Some(req) = ctl.recv() => return Exit(req.code, req.reason),
+            Some(frame) = inbox.frames.recv() => {
+                if let Err(e) = write(session, ctl, &inbox.outbox, frame).await { return e }
+            }
+            () = inbox.outbox.notify.notified() => {
+                if inbox.outbox.overflowed.load(Ordering::SeqCst) {
+                    return Exit(close::TRY_AGAIN_LATER, "too slow");
+                }
+                // Coalesce: the first change of a tick opens it; the tick's end sends all.
+                if flush_at.is_none() {
+                    flush_at = Some(Instant::now() + limits.coalesce_tick);
+                }
+            }
+            () = sleep_until(flush_deadline), if flush_at.is_some() => {
+                flush_at = None;
+                let changes: Vec<(String, String)> = {
+                    let mut pending = match inbox.outbox.presence.lock() {
+                        Ok(p) => p,
+                        Err(p) => p.into_inner(),
+                    };
+                    pending.drain().map(|(u, s)| (u.to_string(), s)).collect()
+                };
+                if !changes.is_empty()
+                    && let Err(e) = write(session, ctl, &inbox.outbox, protocol::presence_frame(&changes)).await
+                {
+                    return e;
+                }
+            }
+            Some(cmd) = inbox.commands.recv() => match cmd {
+                Command::TeamChanged(team) if live.team != Some(team) => {
+                    // Leave the old registration, join the new team's.
+                    let _ = ctx.state.disconnect(conn, user, live.team, Duration::ZERO).await;
+                    live.team = Some(team);
+                    ctx.local.retag(id, team);
+                    match ctx.state.connect(conn, user, live.team, live.status).await {
+                        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
+                    }
+                    if let Err(e) = send_list(ctx, session, ctl, &inbox.outbox, live.team).await { return e }
+                }
+                Command::TeamChanged(_) => {}
+            },
+            msg = stream.recv() => {
+                let text = match msg {
+                    None | Some(Ok(AggregatedMessage::Close(_))) => return Exit(close::NORMAL, ""),
+                    Some(Err(e)) => return Exit(majlis_ws::protocol_error_code(&e), "protocol error"),
+                    Some(Ok(AggregatedMessage::Ping(bytes))) => {
+                        if !flood.allow() { return Exit(close::FLOODING, "flooding") }
+                        let _ = session.pong(&bytes).await;
+                        continue;
+                    }
+                    Some(Ok(AggregatedMessage::Pong(_))) => continue,
+                    Some(Ok(AggregatedMessage::Binary(_))) => {
+                        if !flood.allow() { return Exit(close::FLOODING, "flooding") }
+                        idle_deadline = Instant::now() + limits.idle_timeout;
+                        let err = protocol::error_frame(&protocol::FrameError { code: "unsupported_frame", message: "frames are JSON text" });
+                        if let Err(e) = write(session, ctl, &inbox.outbox, err).await { return e }
+                        continue;
+                    }
+                    Some(Ok(AggregatedMessage::Text(t))) => t,
+                };
+                if !flood.allow() {
+                    return Exit(close::FLOODING, "flooding");
+                }
+                idle_deadline = Instant::now() + limits.idle_timeout;
+                let reply = match protocol::parse(&text) {
+                    Ok(ClientFrame::Ping) => Some(protocol::PONG.to_owned()),
+                    Ok(ClientFrame::Auth { .. }) => Some(protocol::error_frame(&protocol::FrameError {
+                        code: "already_authenticated",
+                        message: "this socket is already authenticated",
+                    })),
+                    Ok(ClientFrame::SetStatus(status)) => {
+                        live.status = status;
+                        match ctx.state.set_status(conn, user, live.team, status).await {
+                            Ok(Some(c)) => { events::announce(&ctx.redis, &c).await; None }
+                            Ok(None) => None,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cannot record the status");
+                                Some(protocol::error_frame(&protocol::FrameError { code: "unavailable", message: "status not saved; retry" }))
+                            }
+                        }
+                    }
+                    Err(e) => Some(protocol::error_frame(&e)),
+                };
+                if let Some(r) = reply
+                    && let Err(e) = write(session, ctl, &inbox.outbox, r).await
+                {
+                    return e;
+                }
+            }
+            () = sleep_until(idle_deadline) => return Exit(close::TIMEOUT, "idle: no frame for too long"),
+            () = sleep_until(token_deadline) => return Exit(close::UNAUTHORIZED, "token expired"),
+        }
+    }
+}
