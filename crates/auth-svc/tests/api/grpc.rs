@@ -164,3 +164,36 @@ async fn a_trace_id_crosses_the_grpc_hop() {
     })
     .await;
 }
+
+#[actix_web::test]
+async fn set_user_team_announces_the_change_to_presence_sockets() {
+    let app = spawn_app().await;
+    let (user, _, _) = app.register().await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let team = uuid::Uuid::new_v4().to_string();
+    let mut grpc = app.grpc_client().await;
+    grpc.set_user_team(SetUserTeamRequest {
+        user_id: id.clone(),
+        team_id: Some(team.clone()),
+        roles: vec!["system_user".into(), "team_user".into()],
+        expected_team_id: None,
+    })
+    .await
+    .unwrap();
+    let redis = majlis_redis::Redis::new(&app.settings.redis).unwrap();
+    let mut conn = redis.dedicated(Duration::from_secs(5)).await.unwrap();
+    let entries = majlis_redis::streams::read(
+        &mut conn,
+        &redis,
+        majlis_redis::topics::PRESENCE_EVENTS,
+        "0-0",
+        Duration::from_millis(100),
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].event_type, "user_team_changed");
+    assert_eq!(entries[0].field("audience_users"), Some(id.as_str()));
+    assert_eq!(entries[0].field("team"), Some(team.as_str()));
+}

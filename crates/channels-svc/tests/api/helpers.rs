@@ -360,8 +360,16 @@ impl TestApp {
         ids(&reply.body)
     }
 
-    /// Every entry of `topic` under this test's prefix, from the beginning.
+    /// Every entry channels-svc wrote to `topic` under this test's prefix,
+    /// from the beginning. (auth-svc's `user_team_changed` entries, written
+    /// when a test user is put in a team, are left out: not ours.)
     pub async fn stream(&self, topic: &str) -> Vec<Entry> {
+        let mut entries = self.raw_stream(topic).await;
+        entries.retain(|e| e.event_type != "user_team_changed");
+        entries
+    }
+
+    async fn raw_stream(&self, topic: &str) -> Vec<Entry> {
         let read = async {
             let mut conn = self
                 .redis
