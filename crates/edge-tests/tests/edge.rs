@@ -319,3 +319,100 @@ async fn channels_rest_and_typing_work_through_the_edge() {
     .await;
     assert_eq!(status, 422, "{page}");
 }
+
+impl Ws {
+    async fn presence(user: &User) -> (Self, Value) {
+        let url = format!("{}/ws/presence", edge().replace("http://", "ws://"));
+        let (_, framed) = client()
+            .ws(url)
+            .connect()
+            .await
+            .expect("presence upgrade through the edge");
+        let mut ws = Self(framed);
+        ws.send(&json!({"type": "auth", "token": user.token})).await;
+        assert_eq!(ws.recv().await.expect("hello")["type"], "hello");
+        let list = ws.recv().await.expect("presence_list");
+        assert_eq!(list["type"], "presence_list");
+        (ws, list)
+    }
+
+    /// Waits for a presence frame that says `user` is `status`.
+    async fn until_status(&mut self, user: &str, status: &str) {
+        loop {
+            let v = self.recv().await.expect("open");
+            let hit = |x: &Value| x["user_id"] == user && x["status"] == status;
+            let found = match v["type"].as_str() {
+                Some("presence_update") => hit(&v),
+                Some("presence_batch") => {
+                    v["updates"].as_array().is_some_and(|a| a.iter().any(hit))
+                }
+                _ => false,
+            };
+            if found {
+                return;
+            }
+        }
+    }
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn presence_and_channel_created_work_through_the_edge() {
+    let team = Uuid::new_v4();
+    let (a, b) = (
+        user(team, "team_admin").await,
+        user(team, "team_user").await,
+    );
+    let (mut pa, _) = Ws::presence(&a).await;
+    let (mut pb, list) = Ws::presence(&b).await;
+    assert!(
+        list["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["user_id"] == a.id.as_str()),
+        "{list}"
+    );
+    pa.until_status(&b.id, "online").await;
+    let ch = channel(&a, &[]).await;
+    for ws in [&mut pa, &mut pb] {
+        let ev = ws.recv_type("channel_created").await;
+        assert_eq!(ev["channel"]["id"], ch.as_str());
+    }
+    pb.send(&json!({"type": "set_status", "status": "away"}))
+        .await;
+    pa.until_status(&b.id, "away").await;
+    let mut bad = Ws::open_path("/ws/presence").await;
+    bad.send(&json!({"type": "auth", "token": "nope"})).await;
+    assert_eq!(bad.recv().await.err(), Some(Some(4401)));
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn presence_sockets_reconnecting_never_touch_the_chat_socket_through_the_edge() {
+    let team = Uuid::new_v4();
+    let a = user(team, "team_admin").await;
+    let ch = channel(&a, &[]).await;
+    let (mut chat, _) = Ws::authed(&ch, &a, None).await;
+    for _ in 0..6 {
+        let (p, _) = Ws::presence(&a).await;
+        drop(p);
+    }
+    chat.send(&json!({"type": "message", "content": "still here", "client_id": "stay"}))
+        .await;
+    // The ack and the broadcast may come in either order.
+    let (mut acked, mut delivered) = (false, false);
+    while !(acked && delivered) {
+        let v = chat.recv().await.expect("the chat socket is still open");
+        acked |= v["type"] == "ack" && v["client_id"] == "stay";
+        delivered |= v["type"] == "message" && v["message"]["content"] == "still here";
+    }
+}
+
+impl Ws {
+    async fn open_path(path: &str) -> Self {
+        let url = format!("{}{path}", edge().replace("http://", "ws://"));
+        let (_, framed) = client().ws(url).connect().await.expect("upgrade");
+        Self(framed)
+    }
+}
