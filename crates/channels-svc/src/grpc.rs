@@ -1,7 +1,10 @@
 //! `majlis.channels.v1.ChannelsService`: what the chat gateway (and later
 //! onboarding-svc) asks channels-svc.
 
-use crate::repo::{self, Page};
+use crate::events;
+use crate::model::Channel;
+use crate::repo::{self, NewChannel, Page};
+use crate::routes::{validate_channel_name, validate_display_name};
 use crate::service::Chat;
 use majlis_errors::{ApiError, to_status};
 use majlis_proto::channels::v1 as pb;
@@ -108,5 +111,106 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
             .await
             .map_err(to_status)?;
         Ok(Response::new(pb::ReactResponse { changed }))
+    }
+
+    async fn create_channel(
+        &self,
+        request: Request<pb::CreateChannelRequest>,
+    ) -> Result<Response<pb::CreateChannelResponse>, Status> {
+        let req = request.into_inner();
+        let team = parse_id("team_id", &req.team_id)?;
+        let creator = parse_id("creator_id", &req.creator_id)?;
+        validate_channel_name(&req.name).map_err(to_status)?;
+        validate_display_name(&req.display_name).map_err(to_status)?;
+        if req.r#type != "public" && req.r#type != "private" {
+            return Err(to_status(ApiError::invalid_field(
+                "type",
+                "must be public or private",
+            )));
+        }
+        let db = &self.chat.db;
+        let created = repo::create_channel(
+            db,
+            NewChannel {
+                team_id: team,
+                name: &req.name,
+                display_name: &req.display_name,
+                kind: &req.r#type,
+                creator_id: creator,
+            },
+        )
+        .await
+        .map_err(|e| to_status(e.into()))?;
+        let (row, created) = match created {
+            Some(row) => (row, true),
+            None => {
+                let row = repo::channel_by_name(db, team, &req.name)
+                    .await
+                    .map_err(|e| to_status(e.into()))?
+                    .ok_or_else(|| {
+                        to_status(ApiError::conflict("channel_exists", "the channel exists"))
+                    })?;
+                if row.creator_id != creator {
+                    return Err(to_status(ApiError::conflict(
+                        "channel_exists",
+                        "the channel exists",
+                    )));
+                }
+                (row, false)
+            }
+        };
+        let json = serde_json::to_string(&Channel::from(&row))
+            .map_err(|e| to_status(ApiError::internal(e)))?;
+        Ok(Response::new(pb::CreateChannelResponse {
+            channel_json: json,
+            created,
+        }))
+    }
+
+    async fn delete_team_channels(
+        &self,
+        request: Request<pb::DeleteTeamChannelsRequest>,
+    ) -> Result<Response<pb::DeleteTeamChannelsResponse>, Status> {
+        let team = parse_id("team_id", &request.into_inner().team_id)?;
+        let deleted = repo::delete_team_channels(&self.chat.db, team)
+            .await
+            .map_err(|e| to_status(e.into()))?;
+        tracing::info!(%team, deleted, "team channels deleted");
+        Ok(Response::new(pb::DeleteTeamChannelsResponse {
+            deleted: u32::try_from(deleted).unwrap_or(u32::MAX),
+        }))
+    }
+
+    async fn join_channels(
+        &self,
+        request: Request<pb::JoinChannelsRequest>,
+    ) -> Result<Response<pb::JoinChannelsResponse>, Status> {
+        let req = request.into_inner();
+        let team = parse_id("team_id", &req.team_id)?;
+        let user = parse_id("user_id", &req.user_id)?;
+        let db = &self.chat.db;
+        let mut out = Vec::new();
+        for name in req.names.iter().take(32) {
+            let Some(row) = repo::channel_by_name(db, team, name)
+                .await
+                .map_err(|e| to_status(e.into()))?
+                .filter(|r| r.is_public())
+            else {
+                continue;
+            };
+            let added = repo::add_member(db, row.id, user)
+                .await
+                .map_err(|e| to_status(e.into()))?;
+            let channel = Channel::from(&row);
+            if added {
+                events::channel_member_added(&self.chat.redis, &channel, user).await;
+            }
+            out.push(
+                serde_json::to_string(&channel).map_err(|e| to_status(ApiError::internal(e)))?,
+            );
+        }
+        Ok(Response::new(pb::JoinChannelsResponse {
+            channels_json: out,
+        }))
     }
 }

@@ -331,3 +331,35 @@ pub async fn react(
     })
     .await
 }
+
+/// A team's channel by name.
+pub async fn channel_by_name(
+    db: &Db,
+    team: Uuid,
+    name: &str,
+) -> Result<Option<ChannelRow>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(channels::table
+            .filter(channels::team_id.eq(team))
+            .filter(channels::name.eq(name))
+            .select(ChannelRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
+    })
+    .await
+}
+
+/// Deletes a team's channels (members, messages and reactions cascade).
+pub async fn delete_team_channels(db: &Db, team: Uuid) -> Result<usize, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(
+            diesel::delete(channels::table.filter(channels::team_id.eq(team)))
+                .execute(&mut conn)
+                .await?,
+        )
+    })
+    .await
+}

@@ -1,10 +1,12 @@
-//! onboarding-svc: teams, team membership and invites, and the team-creation saga (the contract's "Onboarding and teams" section).
-//! Owns the `onboarding` schema: teams, invites and the team-creation saga log.
-//!
-//! Today it serves the process surface every service has (`/healthz`,
-//! `/readyz`, `/metrics`, `/openapi.json`, gRPC health); its
-//! contract endpoints arrive with issue 5.
+//! onboarding-svc: teams, team membership and invites (the contract's
+//! "Onboarding and teams" section). Owns the `onboarding` schema. Team
+//! creation is a saga across auth-svc and channels-svc ([`saga`]) that leaves
+//! nothing half-made; a recovery loop finishes what a crash interrupted.
 
+mod repo;
+mod routes;
+mod saga;
+mod schema;
 mod settings;
 mod startup;
 

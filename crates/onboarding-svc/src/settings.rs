@@ -15,6 +15,15 @@ pub struct Settings {
     /// Verifies access tokens (auth-svc signs them with the same key).
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    pub auth_grpc_url: String,
+    pub channels_grpc_url: String,
+    /// `MAJLIS_TEAM_CREATION`: `everyone` (default) or `admins`.
+    pub admins_only_team_creation: bool,
+    pub invite_ttl: Duration,
+    /// How often the saga recovery loop runs, and how old a `started`
+    /// creation must be before it is considered interrupted.
+    pub recovery_interval: Duration,
+    pub recovery_stale_after: Duration,
 }
 
 impl Settings {
@@ -29,6 +38,38 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            auth_grpc_url: src
+                .get("MAJLIS_AUTH_GRPC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),
+            channels_grpc_url: src
+                .get("MAJLIS_CHANNELS_GRPC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:9102".to_owned()),
+            admins_only_team_creation: match src.get("MAJLIS_TEAM_CREATION").as_deref() {
+                None | Some("everyone") => false,
+                Some("admins") => true,
+                Some(other) => {
+                    return Err(SettingsError::Invalid {
+                        name: "MAJLIS_TEAM_CREATION",
+                        value: other.to_owned(),
+                        reason: "expected everyone or admins".to_owned(),
+                    });
+                }
+            },
+            invite_ttl: Duration::from_secs(env::parse(
+                src,
+                "MAJLIS_INVITE_TTL_SECS",
+                7 * 24 * 3600,
+            )?),
+            recovery_interval: env::millis(
+                src,
+                "MAJLIS_SAGA_RECOVERY_INTERVAL_MS",
+                Duration::from_secs(5),
+            )?,
+            recovery_stale_after: env::millis(
+                src,
+                "MAJLIS_SAGA_STALE_AFTER_MS",
+                Duration::from_secs(30),
+            )?,
         })
     }
 }

@@ -2,9 +2,13 @@
 //! for port 0) and runs it until the shutdown owner drains it.
 
 use crate::Settings;
+use crate::routes::{self, InviteTtl, TeamCreation};
+use crate::saga::Onboarding;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
+use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
+use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
@@ -27,6 +31,7 @@ pub struct Application {
     grpc_port: u16,
     grpc_listener: tokio::net::TcpListener,
     server: actix_web::dev::Server,
+    onboarding: Onboarding,
     settings: Settings,
     readiness: Readiness,
     shutdown: Shutdown,
@@ -54,6 +59,27 @@ impl Application {
             })
             .build();
         let shutdown = Shutdown::new(readiness.clone());
+        let connect = std::time::Duration::from_secs(2);
+        let onboarding = Onboarding {
+            db: db.clone(),
+            redis: redis.clone(),
+            auth: AuthServiceClient::new(grpc::client_channel(
+                &settings.auth_grpc_url,
+                connect,
+                settings.host.grpc_call_timeout,
+            )?),
+            channels: ChannelsServiceClient::new(grpc::client_channel(
+                &settings.channels_grpc_url,
+                connect,
+                settings.host.grpc_call_timeout,
+            )?),
+        };
+        let policy = if settings.admins_only_team_creation {
+            TeamCreation::AdminsOnly
+        } else {
+            TeamCreation::Everyone
+        };
+        let invite_ttl = InviteTtl(settings.invite_ttl);
         let metrics = Metrics::new("onboarding-svc");
 
         let listeners = Listeners::bind(&settings.host).await?;
@@ -63,10 +89,13 @@ impl Application {
             anyhow::bail!("onboarding-svc needs MAJLIS_GRPC_ADDR");
         };
         let configure: host::Configure = {
-            let db = db.clone();
+            let onboarding = onboarding.clone();
             Arc::new(move |cfg| {
-                cfg.app_data(web::Data::new(db.clone()));
-                cfg.app_data(web::Data::new(tokens.clone()));
+                cfg.app_data(web::Data::new(tokens.clone()))
+                    .app_data(web::Data::new(onboarding.clone()))
+                    .app_data(web::Data::new(policy))
+                    .app_data(web::Data::new(invite_ttl))
+                    .configure(routes::routes);
             })
         };
         let server = host::http_server(
@@ -83,6 +112,7 @@ impl Application {
             grpc_port,
             grpc_listener,
             server,
+            onboarding,
             settings,
             readiness,
             shutdown,
@@ -108,7 +138,23 @@ impl Application {
         grpc::sync_health(reporter, self.readiness, self.shutdown.clone());
         let router = grpc::server(self.settings.host.grpc_call_timeout).add_service(health);
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
+        let recovery = tokio::spawn({
+            let (ob, shutdown) = (self.onboarding.clone(), self.shutdown.clone());
+            let (every, stale) = (
+                self.settings.recovery_interval,
+                self.settings.recovery_stale_after,
+            );
+            async move {
+                loop {
+                    tokio::select! {
+                        () = shutdown.wait() => return,
+                        () = tokio::time::sleep(every) => ob.recover(stale).await,
+                    }
+                }
+            }
+        });
         host::run("onboarding-svc", self.server, Some(grpc), self.shutdown).await?;
+        recovery.abort();
         Ok(())
     }
 }

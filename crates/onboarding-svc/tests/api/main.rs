@@ -1,7 +1,11 @@
-//! onboarding-svc's integration tests: the real service on port 0 against the real
-//! PostgreSQL and Redis.
+//! onboarding-svc's integration tests: auth-svc, channels-svc and
+//! onboarding-svc on port 0 (the two gRPC links through proxies that tests
+//! cut), against the real PostgreSQL and Redis.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod failures;
 mod helpers;
+mod invites;
 mod ops;
+mod teams;
