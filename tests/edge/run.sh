@@ -39,7 +39,7 @@ curl -fsS -o /dev/null "http://127.0.0.1:$EDGE_PORT/healthz" || { tail -n 60 "$M
 
 status=0
 python3 tests/edge/test_edge.py "http://127.0.0.1:$EDGE_PORT" || status=$?
-MAJLIS_EDGE_URL="http://127.0.0.1:$EDGE_PORT" MAJLIS_EDGE_AUTH_GRPC="http://127.0.0.1:$((PORT_BASE + 1001))" \
+MAJLIS_EDGE_URL="http://127.0.0.1:$EDGE_PORT" \
     cargo test -q --locked -p edge-tests -- --ignored || status=$?
 if [[ $status -ne 0 ]]; then
     echo "edge: failures; service logs in $MAJLIS_RUN_DIR/logs" >&2

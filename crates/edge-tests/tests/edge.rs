@@ -1,14 +1,12 @@
 //! The chat contract through the nginx edge, as the browser sees it: REST
 //! under /api, the chat socket under /ws/chat, two gateway replicas behind
-//! round-robin. `MAJLIS_EDGE_URL` names the edge; `MAJLIS_EDGE_AUTH_GRPC` is
-//! auth-svc's gRPC port, used only to give test users a team until the
-//! onboarding endpoints exist.
+//! round-robin. `MAJLIS_EDGE_URL` names the edge. Users get their teams the
+//! way the SPA gives them one: POST /api/teams, or an invite.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use awc::ws;
 use futures_util::{SinkExt, StreamExt};
-use majlis_proto::auth::v1::SetUserTeamRequest;
 use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
@@ -50,7 +48,7 @@ struct User {
     token: String,
 }
 
-async fn user(team: Uuid, role: &str) -> User {
+async fn register() -> User {
     let name = majlis_testkit::unique("edge");
     let (status, body) = call(
         awc::http::Method::POST,
@@ -60,23 +58,57 @@ async fn user(team: Uuid, role: &str) -> User {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let id = body["user"]["id"].as_str().unwrap().to_owned();
-    let grpc_url = std::env::var("MAJLIS_EDGE_AUTH_GRPC")
-        .unwrap_or_else(|_| "http://127.0.0.1:9101".to_owned());
-    let channel = majlis_runtime::grpc::client_channel(&grpc_url, WAIT, WAIT).unwrap();
-    let mut grpc = majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel);
-    let token = grpc
-        .set_user_team(SetUserTeamRequest {
-            user_id: id.clone(),
-            team_id: Some(team.to_string()),
-            roles: vec!["system_user".into(), role.into()],
-            expected_team_id: None,
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .token;
-    User { id, token }
+    User {
+        id: body["user"]["id"].as_str().unwrap().to_owned(),
+        token: body["token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A new team through onboarding: its founder (team_admin, with the token
+/// POST /api/teams returned) and the team id.
+async fn team() -> (User, String) {
+    let founder = register().await;
+    let (status, body) = call(
+        awc::http::Method::POST,
+        "/api/teams",
+        Some(&founder.token),
+        Some(json!({"name": majlis_testkit::unique("team"), "display_name": "Edge Team"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let team = body["team"]["id"].as_str().unwrap().to_owned();
+    (
+        User {
+            id: founder.id,
+            token: body["token"].as_str().unwrap().to_owned(),
+        },
+        team,
+    )
+}
+
+/// A new member of `team`, joined by an invite from `admin`.
+async fn member(admin: &User, team: &str) -> User {
+    let (status, invite) = call(
+        awc::http::Method::POST,
+        &format!("/api/teams/{team}/invites"),
+        Some(&admin.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{invite}");
+    let u = register().await;
+    let (status, body) = call(
+        awc::http::Method::POST,
+        "/api/teams/join",
+        Some(&u.token),
+        Some(json!({"invite_token": invite["invite_token"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    User {
+        id: u.id,
+        token: body["token"].as_str().unwrap().to_owned(),
+    }
 }
 
 async fn channel(admin: &User, members: &[&User]) -> String {
@@ -177,11 +209,8 @@ impl Ws {
 #[actix_web::test]
 #[ignore = "needs a running stack: tests/edge/run.sh"]
 async fn chat_through_the_edge_acks_broadcasts_and_orders_across_replicas() {
-    let team = Uuid::new_v4();
-    let (a, b) = (
-        user(team, "team_admin").await,
-        user(team, "team_user").await,
-    );
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
     let ch = channel(&a, &[&b]).await;
     // Several sockets each, so round robin puts some on each replica.
     let mut readers = Vec::new();
@@ -202,11 +231,8 @@ async fn chat_through_the_edge_acks_broadcasts_and_orders_across_replicas() {
 #[actix_web::test]
 #[ignore = "needs a running stack: tests/edge/run.sh"]
 async fn resume_through_the_edge_delivers_exactly_what_was_missed() {
-    let team = Uuid::new_v4();
-    let (a, b) = (
-        user(team, "team_admin").await,
-        user(team, "team_user").await,
-    );
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
     let ch = channel(&a, &[&b]).await;
     let (mut ws, _) = Ws::authed(&ch, &b, None).await;
     for i in 0..3 {
@@ -237,11 +263,8 @@ async fn resume_through_the_edge_delivers_exactly_what_was_missed() {
 #[actix_web::test]
 #[ignore = "needs a running stack: tests/edge/run.sh"]
 async fn close_codes_survive_the_edge() {
-    let team = Uuid::new_v4();
-    let (a, outsider) = (
-        user(team, "team_admin").await,
-        user(team, "team_user").await,
-    );
+    let (a, team) = team().await;
+    let outsider = member(&a, &team).await;
     let ch = channel(&a, &[]).await;
     let mut ws = Ws::open(&ch).await;
     ws.send(&json!({"type": "auth", "token": "nope"})).await;
@@ -278,11 +301,8 @@ async fn close_codes_survive_the_edge() {
 #[actix_web::test]
 #[ignore = "needs a running stack: tests/edge/run.sh"]
 async fn channels_rest_and_typing_work_through_the_edge() {
-    let team = Uuid::new_v4();
-    let (a, b) = (
-        user(team, "team_admin").await,
-        user(team, "team_user").await,
-    );
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
     let (status, body) = call(
         awc::http::Method::POST,
         "/api/channels",
@@ -358,11 +378,8 @@ impl Ws {
 #[actix_web::test]
 #[ignore = "needs a running stack: tests/edge/run.sh"]
 async fn presence_and_channel_created_work_through_the_edge() {
-    let team = Uuid::new_v4();
-    let (a, b) = (
-        user(team, "team_admin").await,
-        user(team, "team_user").await,
-    );
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
     let (mut pa, _) = Ws::presence(&a).await;
     let (mut pb, list) = Ws::presence(&b).await;
     assert!(
@@ -390,8 +407,7 @@ async fn presence_and_channel_created_work_through_the_edge() {
 #[actix_web::test]
 #[ignore = "needs a running stack: tests/edge/run.sh"]
 async fn presence_sockets_reconnecting_never_touch_the_chat_socket_through_the_edge() {
-    let team = Uuid::new_v4();
-    let a = user(team, "team_admin").await;
+    let (a, _) = team().await;
     let ch = channel(&a, &[]).await;
     let (mut chat, _) = Ws::authed(&ch, &a, None).await;
     for _ in 0..6 {
@@ -415,4 +431,66 @@ impl Ws {
         let (_, framed) = client().ws(url).connect().await.expect("upgrade");
         Self(framed)
     }
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn onboarding_through_the_edge_creates_a_team_and_lets_an_invitee_in() {
+    let newcomer = register().await;
+    let (status, state) = call(
+        awc::http::Method::GET,
+        "/api/onboarding",
+        Some(&newcomer.token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, state.clone()),
+        (200, json!({"required": true, "team_id": null}))
+    );
+    let (status, created) = call(
+        awc::http::Method::POST,
+        "/api/teams",
+        Some(&newcomer.token),
+        Some(json!({"name": majlis_testkit::unique("t"), "display_name": "T"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let token = created["token"].as_str().unwrap();
+    let names: Vec<&str> = created["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["town-square", "off-topic"]);
+    let (_, state) = call(awc::http::Method::GET, "/api/onboarding", Some(token), None).await;
+    assert_eq!(state["required"], false);
+    let admin = User {
+        id: newcomer.id.clone(),
+        token: token.to_owned(),
+    };
+    let team_id = created["team"]["id"].as_str().unwrap();
+    let invitee = member(&admin, team_id).await;
+    let (status, members) = call(
+        awc::http::Method::GET,
+        &format!("/api/teams/{team_id}/members"),
+        Some(&invitee.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(members.as_array().unwrap().len(), 2);
+    let (_, chans) = call(
+        awc::http::Method::GET,
+        "/api/channels",
+        Some(&invitee.token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        chans.as_array().unwrap().len(),
+        2,
+        "the invitee is in both default channels"
+    );
 }
