@@ -494,3 +494,78 @@ async fn onboarding_through_the_edge_creates_a_team_and_lets_an_invitee_in() {
         "the invitee is in both default channels"
     );
 }
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn dedupe_reactions_history_and_flooding_through_the_edge() {
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
+    let ch = channel(&a, &[&b]).await;
+    let (mut wa, _) = Ws::authed(&ch, &a, None).await;
+    let (mut wb, _) = Ws::authed(&ch, &b, None).await;
+    // A repeated client_id is acked twice and stored once.
+    let send = json!({"type": "message", "content": "once", "client_id": "same"});
+    wa.send(&send).await;
+    wa.send(&send).await;
+    let first = wa.recv_type("ack").await;
+    let second = wa.recv_type("ack").await;
+    assert_eq!(first["message"]["id"], second["message"]["id"]);
+    let id = first["message"]["id"].as_str().unwrap().to_owned();
+    // Reactions reach everyone; adding twice counts once.
+    let react = json!({"type": "reaction", "message_id": id, "emoji": "👍", "action": "add"});
+    wb.send(&react).await;
+    wb.send(&react).await;
+    assert_eq!(
+        wa.recv_type("reaction_added").await["user_id"],
+        b.id.as_str()
+    );
+    // History through REST: one message, one reaction by b.
+    for i in 0..4 {
+        call(
+            awc::http::Method::POST,
+            &format!("/api/channels/{ch}/messages"),
+            Some(&a.token),
+            Some(json!({"content": format!("h{i}")})),
+        )
+        .await;
+    }
+    let (status, page) = call(
+        awc::http::Method::GET,
+        &format!("/api/channels/{ch}/messages?limit=2"),
+        Some(&b.token),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let seqs: Vec<i64> = page["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!((seqs, page["has_more"].clone()), (vec![4, 5], json!(true)));
+    let (_, older) = call(
+        awc::http::Method::GET,
+        &format!("/api/channels/{ch}/messages?before_seq=2"),
+        Some(&b.token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        older["messages"][0]["reactions"],
+        json!([{"emoji": "👍", "user_ids": [b.id]}])
+    );
+    // Flooding closes with 4429.
+    for _ in 0..200 {
+        wb.send(&json!({"type": "ping"})).await;
+    }
+    loop {
+        match wb.recv().await {
+            Ok(_) => {}
+            Err(code) => {
+                assert_eq!(code, Some(4429));
+                break;
+            }
+        }
+    }
+}
