@@ -44,20 +44,8 @@ impl Application {
         let tokens = Tokens::new(&settings.jwt_secret, settings.token_ttl, redis.clone())?;
         let throttle = LoginThrottle::new(redis.clone(), settings.login);
         let readiness = Readiness::builder()
-            .check("postgres", {
-                let db = db.clone();
-                move || {
-                    let db = db.clone();
-                    async move { db.ping().await }
-                }
-            })
-            .check("redis", {
-                let redis = redis.clone();
-                move || {
-                    let redis = redis.clone();
-                    async move { redis.ping().await }
-                }
-            })
+            .check("postgres", db.readiness_check())
+            .check("redis", redis.readiness_check())
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("auth-svc");

@@ -50,13 +50,7 @@ impl Application {
         )?;
         let channels = Channels::new(channel.clone(), settings.limits.membership_ttl);
         let readiness = Readiness::builder()
-            .check("redis", {
-                let redis = redis.clone();
-                move || {
-                    let redis = redis.clone();
-                    async move { redis.ping().await }
-                }
-            })
+            .check("redis", redis.readiness_check())
             .check("channels-svc", {
                 let channel = channel.clone();
                 move || {
@@ -142,14 +136,7 @@ impl Application {
         let reader = tokio::spawn(self.reader.run(self.shutdown.clone()));
         let registry = self.registry.clone();
         let window = self.close_window;
-        let drain = async move {
-            registry.close_all(window).await;
-            // Give the last close frames a moment to leave.
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-            while !registry.is_empty() && tokio::time::Instant::now() < deadline {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
+        let drain = async move { registry.drain(window).await };
         host::run_with_drain(
             "chat-gateway",
             self.server,

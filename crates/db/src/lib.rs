@@ -134,6 +134,20 @@ impl Db {
             .map_err(|_| DbError::Timeout(self.timeout))?
     }
 
+    /// A readiness check (`SELECT 1`) for `Readiness::builder().check(..)`.
+    pub fn readiness_check(
+        &self,
+    ) -> impl Fn() -> std::pin::Pin<Box<dyn Future<Output = Result<(), DbError>> + Send>>
+    + Send
+    + Sync
+    + 'static {
+        let db = self.clone();
+        move || {
+            let db = db.clone();
+            Box::pin(async move { db.ping().await })
+        }
+    }
+
     /// `SELECT 1`, for readiness checks.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.timed(async {

@@ -51,13 +51,7 @@ impl Application {
             settings.host.grpc_call_timeout,
         )?;
         let readiness = Readiness::builder()
-            .check("redis", {
-                let redis = redis.clone();
-                move || {
-                    let redis = redis.clone();
-                    async move { redis.ping().await }
-                }
-            })
+            .check("redis", redis.readiness_check())
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("presence-gateway");
@@ -133,13 +127,7 @@ impl Application {
         let janitor = tokio::spawn(janitor(ctx.clone(), self.shutdown.clone()));
         let drain = {
             let ctx = ctx.clone();
-            async move {
-                ctx.registry.close_all(ctx.limits.close_window).await;
-                let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-                while !ctx.registry.is_empty() && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-            }
+            async move { ctx.registry.drain(ctx.limits.close_window).await }
         };
         host::run_with_drain(
             "presence-gateway",

@@ -144,6 +144,21 @@ impl Redis {
             .map_err(|_| RedisError::Timeout(self.timeout))?
     }
 
+    /// A readiness check (`PING`) for `Readiness::builder().check(..)`.
+    pub fn readiness_check(
+        &self,
+    ) -> impl Fn() -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<(), RedisError>> + Send>,
+    > + Send
+    + Sync
+    + 'static {
+        let redis = self.clone();
+        move || {
+            let redis = redis.clone();
+            Box::pin(async move { redis.ping().await })
+        }
+    }
+
     /// `PING`, for readiness checks.
     pub async fn ping(&self) -> Result<(), RedisError> {
         let pong: String = self.run(&redis::cmd("PING")).await?;

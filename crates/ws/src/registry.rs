@@ -96,4 +96,14 @@ impl Registry {
             }
         }
     }
+
+    /// The gateway's shutdown drain: closes every socket with 1001 over
+    /// `window`, then waits (up to 2 s) for the last close frames to leave.
+    pub async fn drain(&self, window: Duration) {
+        self.close_all(window).await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+        while !self.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
 }
