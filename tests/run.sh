@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test harness behind `make test`.
 #
-#   tests/run.sh all     fmt + clippy + cargo tests + edge tests (what CI runs)
+#   tests/run.sh all     fmt + clippy + cargo tests + edge tests + web tests (what CI runs)
 #   tests/run.sh rust    fmt + clippy + cargo tests
 #   tests/run.sh edge    the tests through the nginx edge only
+#   tests/run.sh web     the SPA: typecheck, Vitest, build, browser e2e (Debian chromium)
 #   tests/run.sh clean   drop leftovers of interrupted runs
 #
 # Each run gets its own PostgreSQL database (majlis_test_<run>) and Redis key
@@ -56,10 +57,16 @@ edge_tests() {
     bash tests/edge/run.sh "$RUN_ID"
 }
 
+web_tests() {
+    log "web tests (typecheck, unit, build, browser e2e against a stack on spare ports)"
+    bash tests/web/run.sh
+}
+
 case "$mode" in
-    all) rust_tests; edge_tests ;;
+    all) rust_tests; edge_tests; web_tests ;;
     rust) rust_tests ;;
     edge) edge_tests ;;
-    *) echo "usage: tests/run.sh all|rust|edge|clean" >&2; exit 2 ;;
+    web) web_tests ;;
+    *) echo "usage: tests/run.sh all|rust|edge|web|clean" >&2; exit 2 ;;
 esac
 log "all green"

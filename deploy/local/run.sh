@@ -160,6 +160,22 @@ log "migrating ($BIN/auth-svc migrate)"
 "$BIN/auth-svc" migrate 2>&1 | tee "$LOG_DIR/migrate.log" \
     || die "migration failed (see $LOG_DIR/migrate.log)"
 
+# ----------------------------------------------------------- the SPA
+# Built into web/dist (which the edge serves) when Node is available; a
+# rebuild is skipped when nothing under web/src changed since the last one.
+if [[ -f "$REPO_ROOT/web/package.json" && "${MAJLIS_SKIP_WEB:-0}" != 1 ]]; then
+    if command -v npm >/dev/null 2>&1; then
+        if [[ ! -f "$REPO_ROOT/web/dist/index.html" ]] \
+            || [[ -n "$(find "$REPO_ROOT/web/src" "$REPO_ROOT/web/index.html" -newer "$REPO_ROOT/web/dist/index.html" -print -quit 2>/dev/null)" ]]; then
+            log "building the SPA (web/dist)"
+            (cd "$REPO_ROOT/web" && { [[ -d node_modules ]] || npm ci --no-audit --no-fund; } && npm run build) \
+                >"$LOG_DIR/web-build.log" 2>&1 || die "the SPA build failed (see $LOG_DIR/web-build.log)"
+        fi
+    else
+        log "npm not found: serving the placeholder page (install nodejs and npm for the SPA)"
+    fi
+fi
+
 # ----------------------------------------------------- services table
 # name | binary | http addr | grpc addr ("-" = none) | instance id ("-" = none)
 SERVICES=(

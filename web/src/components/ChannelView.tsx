@@ -1,0 +1,301 @@
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { api, errorText } from '../api';
+import { useChatSocket, type ChatStatus } from '../realtime/ChatSocketProvider';
+import { useAuth, useChat, type PendingMessage } from '../store';
+import type { Channel, Message } from '../types';
+import { isAdmin, key } from '../types';
+import { InviteModal } from './InviteModal';
+import { MembersPanel } from './MembersPanel';
+
+export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀'];
+const EMPTY: Message[] = [];
+const NO_PENDING: Record<string, PendingMessage> = {};
+const NO_TYPING: Record<string, number> = {};
+
+export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; onToggleSidebar: () => void }) {
+  const k = key(channel.id);
+  const chat = useChatSocket();
+  const { connectChannel } = chat;
+  const user = useAuth((s) => s.user);
+  const messages = useChat((s) => s.messages[k] ?? EMPTY);
+  const hasMore = useChat((s) => s.hasMore[k] ?? false);
+  const pending = useChat((s) => s.pending[k] ?? NO_PENDING);
+  const typing = useChat((s) => s.typing[k] ?? NO_TYPING);
+  const users = useChat((s) => s.users);
+  const [loadErr, setLoadErr] = useState('');
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [showMembers, setShowMembers] = useState(() => window.innerWidth > 1100);
+  const [inviting, setInviting] = useState(false);
+  const listRef = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+  const prependAnchor = useRef<{ height: number; top: number } | null>(null);
+
+  // history first, then the socket (its auth frame carries the highest seq seen, so nothing is missed)
+  useEffect(() => {
+    let live = true;
+    setLoadErr('');
+    stickToBottom.current = true;
+    const st = useChat.getState();
+    if (st.lastSeq[k] !== undefined) {
+      connectChannel(channel.id);
+    } else {
+      api.messages(channel.id, { limit: 50 }).then(
+        (r) => {
+          useChat.getState().addMessages(channel.id, r.messages, r.has_more);
+          if (live) connectChannel(channel.id);
+        },
+        (e) => {
+          if (!live) return;
+          setLoadErr(errorText(e));
+          connectChannel(channel.id);
+        },
+      );
+    }
+    return () => {
+      live = false;
+    };
+  }, [k, channel.id, connectChannel]);
+
+  // read marker follows what is on screen
+  const newest = messages.length ? messages[messages.length - 1].seq : 0;
+  useEffect(() => {
+    if (newest && document.visibilityState !== 'hidden') useChat.getState().markRead(channel.id, newest);
+  }, [newest, channel.id]);
+
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (!el) return;
+    if (prependAnchor.current) {
+      el.scrollTop = el.scrollHeight - prependAnchor.current.height + prependAnchor.current.top;
+      prependAnchor.current = null;
+    } else if (stickToBottom.current) {
+      el.scrollTop = el.scrollHeight;
+    }
+  }, [messages, pending]);
+
+  const loadOlder = useCallback(async () => {
+    const oldest = messages[0]?.seq;
+    if (!oldest || loadingOlder || !hasMore) return;
+    setLoadingOlder(true);
+    try {
+      const r = await api.messages(channel.id, { before_seq: oldest, limit: 50 });
+      const el = listRef.current;
+      if (el) prependAnchor.current = { height: el.scrollHeight, top: el.scrollTop };
+      useChat.getState().addMessages(channel.id, r.messages, r.has_more);
+    } catch (e) {
+      setLoadErr(errorText(e));
+    } finally {
+      setLoadingOlder(false);
+    }
+  }, [messages, loadingOlder, hasMore, channel.id]);
+
+  function onScroll() {
+    const el = listRef.current;
+    if (!el) return;
+    stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (el.scrollTop < 40) void loadOlder();
+  }
+
+  const typingNames = Object.keys(typing)
+    .filter((u) => u !== key(user?.id))
+    .map((u) => users[u]?.display_name || users[u]?.username || 'Someone');
+  const admin = isAdmin(user);
+
+  return (
+    <div className="channel-area">
+      <section className="channel-view" aria-label={`Channel ${channel.display_name}`}>
+        <header className="channel-head">
+          <button className="icon-btn only-narrow" aria-label="Show channels" onClick={onToggleSidebar}>☰</button>
+          <h1 className="channel-title"><span aria-hidden="true">{channel.type === 'private' ? '🔒 ' : '# '}</span>{channel.display_name}</h1>
+          <div className="head-actions">
+            {admin && user?.team_id != null && (
+              <button className="btn small" onClick={() => setInviting(true)}>Invite</button>
+            )}
+            <button className="btn small" aria-pressed={showMembers} onClick={() => setShowMembers((v) => !v)}>Members</button>
+          </div>
+        </header>
+        <ConnectionBanner status={chat.status} onReconnect={chat.reconnect} />
+        <div className="message-list" ref={listRef} onScroll={onScroll} role="log" aria-live="polite" aria-label="Messages">
+          {hasMore && (
+            <div className="load-older">
+              <button className="link-btn small" onClick={() => void loadOlder()} disabled={loadingOlder}>
+                {loadingOlder ? 'Loading…' : 'Load older messages'}
+              </button>
+            </div>
+          )}
+          {!hasMore && messages.length > 0 && <div className="channel-start muted small">This is the start of #{channel.name}.</div>}
+          {loadErr && <div className="form-error" role="alert">{loadErr}</div>}
+          {messages.length === 0 && Object.keys(pending).length === 0 && !loadErr && (
+            <div className="empty muted">No messages yet. Start the conversation.</div>
+          )}
+          {messages.map((m, i) => (
+            <MessageRow key={m.seq} m={m} prev={messages[i - 1]} />
+          ))}
+          {Object.values(pending).map((p) => (
+            <PendingRow key={p.client_id} p={p} onRetry={() => chat.retryMessage(p.client_id)} />
+          ))}
+        </div>
+        <div className="typing-line" aria-live="polite">
+          {typingNames.length > 0 &&
+            `${typingNames.slice(0, 3).join(', ')} ${typingNames.length === 1 ? 'is' : 'are'} typing…`}
+        </div>
+        <Composer channel={channel} disabled={chat.status === 'forbidden' || chat.status === 'not_found'} />
+      </section>
+      {showMembers && <MembersPanel channelId={channel.id} onClose={() => setShowMembers(false)} />}
+      {inviting && user?.team_id != null && <InviteModal teamId={user.team_id} onClose={() => setInviting(false)} />}
+    </div>
+  );
+}
+
+function ConnectionBanner({ status, onReconnect }: { status: ChatStatus; onReconnect: () => void }) {
+  const [showConnecting, setShowConnecting] = useState(false);
+  useEffect(() => {
+    if (status !== 'connecting') return setShowConnecting(false);
+    const t = setTimeout(() => setShowConnecting(true), 1500);
+    return () => clearTimeout(t);
+  }, [status]);
+  let text = '';
+  let kind = 'warn';
+  if (status === 'reconnecting') text = 'Connection lost. Reconnecting…';
+  else if (status === 'connecting' && showConnecting) text = 'Connecting…';
+  else if (status === 'forbidden') (text = 'You are not a member of this channel.'), (kind = 'error');
+  else if (status === 'not_found') (text = 'This channel does not exist.'), (kind = 'error');
+  if (!text) return null;
+  return (
+    <div className={`banner banner-${kind}`} role="status" data-status={status}>
+      <span>{text}</span>
+      {status === 'reconnecting' && <button className="link-btn" onClick={onReconnect}>Reconnect now</button>}
+    </div>
+  );
+}
+
+function fmtTime(iso: string) {
+  const d = new Date(iso);
+  return isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+}
+
+function MessageRow({ m, prev }: { m: Message; prev?: Message }) {
+  const author = useChat((s) => s.users[key(m.user_id)]);
+  const me = useAuth((s) => key(s.user?.id));
+  const { sendReaction } = useChatSocket();
+  const compact =
+    prev && key(prev.user_id) === key(m.user_id) && new Date(m.created_at).getTime() - new Date(prev.created_at).getTime() < 5 * 60_000;
+  const name = author?.display_name || author?.username || (key(m.user_id) === me ? 'You' : 'Unknown user');
+  const toggle = (emoji: string) => {
+    const r = m.reactions.find((x) => x.emoji === emoji);
+    const mine = !!r?.user_ids.some((u) => key(u) === me);
+    sendReaction(m.id, emoji, mine ? 'remove' : 'add');
+  };
+  return (
+    <article className={`message${compact ? ' compact' : ''}`} data-seq={m.seq} aria-label={`Message from ${name}`}>
+      {!compact && (
+        <div className="message-meta">
+          <span className="avatar" aria-hidden="true">{name.slice(0, 1).toUpperCase()}</span>
+          <strong className="author">{name}</strong>
+          <time dateTime={m.created_at} className="muted small">{fmtTime(m.created_at)}</time>
+        </div>
+      )}
+      <div className="message-body">{m.content}</div>
+      {m.reactions.length > 0 && (
+        <div className="reactions">
+          {m.reactions.map((r) => {
+            const mine = r.user_ids.some((u) => key(u) === me);
+            return (
+              <button key={r.emoji} className={`reaction${mine ? ' mine' : ''}`} aria-pressed={mine}
+                aria-label={`${r.emoji} ${r.user_ids.length} — ${mine ? 'remove your reaction' : 'react'}`}
+                data-emoji={r.emoji} data-count={r.user_ids.length} onClick={() => toggle(r.emoji)}>
+                {r.emoji} <span>{r.user_ids.length}</span>
+              </button>
+            );
+          })}
+        </div>
+      )}
+      <div className="message-actions" role="group" aria-label="Add reaction">
+        {QUICK_EMOJI.map((e) => (
+          <button key={e} className="icon-btn" aria-label={`React with ${e}`} onClick={() => toggle(e)}>{e}</button>
+        ))}
+      </div>
+    </article>
+  );
+}
+
+function PendingRow({ p, onRetry }: { p: PendingMessage; onRetry: () => void }) {
+  return (
+    <article className={`message pending ${p.status}`} data-client-id={p.client_id} aria-label="Message being sent">
+      <div className="message-body">{p.content}</div>
+      <div className="small muted">
+        {p.status === 'pending' ? 'Sending…' : (
+          <span className="failed-text">
+            Not sent{p.error ? ` (${p.error})` : ''}. <button className="link-btn" onClick={onRetry}>Retry</button>
+          </span>
+        )}
+      </div>
+    </article>
+  );
+}
+
+function Composer({ channel, disabled }: { channel: Channel; disabled: boolean }) {
+  const { sendMessage, sendTyping } = useChatSocket();
+  const [text, setText] = useState('');
+  const typingSince = useRef(0);
+  const idleTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const ref = useRef<HTMLTextAreaElement>(null);
+
+  const stopTyping = useCallback(() => {
+    if (idleTimer.current) clearTimeout(idleTimer.current);
+    idleTimer.current = null;
+    if (typingSince.current) sendTyping('stop');
+    typingSince.current = 0;
+  }, [sendTyping]);
+
+  useEffect(() => {
+    ref.current?.focus();
+    return stopTyping;
+  }, [channel.id, stopTyping]);
+
+  function onChange(v: string) {
+    setText(v);
+    if (!v) return stopTyping();
+    const now = Date.now();
+    // refresh before the server's 6 s expiry
+    if (now - typingSince.current > 3000) {
+      sendTyping('start');
+      typingSince.current = now;
+    }
+    if (idleTimer.current) clearTimeout(idleTimer.current);
+    idleTimer.current = setTimeout(stopTyping, 4000);
+  }
+
+  function submit() {
+    const content = text.trim();
+    if (!content || content.length > 16000) return;
+    sendMessage(content);
+    setText('');
+    stopTyping();
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+      e.preventDefault();
+      submit();
+    }
+  }
+
+  return (
+    <form className="composer" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+      <textarea
+        ref={ref}
+        aria-label={`Message #${channel.name}`}
+        placeholder={`Message #${channel.display_name}`}
+        value={text}
+        rows={Math.min(8, Math.max(1, text.split('\n').length))}
+        maxLength={16000}
+        disabled={disabled}
+        onChange={(e) => onChange(e.target.value)}
+        onKeyDown={onKeyDown}
+        onBlur={stopTyping}
+      />
+      <button type="submit" className="btn primary" aria-label="Send message" disabled={disabled || !text.trim()}>Send</button>
+    </form>
+  );
+}

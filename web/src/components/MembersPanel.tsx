@@ -1,0 +1,54 @@
+import { useEffect, useState } from 'react';
+import { api, errorText } from '../api';
+import { usePresence } from '../realtime/usePresence';
+import { useChat } from '../store';
+import type { Id, User } from '../types';
+import { key } from '../types';
+import { PresenceDot } from './PresenceDot';
+
+export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: () => void }) {
+  const [members, setMembers] = useState<User[] | null>(null);
+  const [err, setErr] = useState('');
+  const presence = usePresence();
+  const status = useChat((s) => s.presence);
+  useEffect(() => {
+    let live = true;
+    const load = () =>
+      api.channelMembers(channelId).then(
+        (m) => {
+          if (!live) return;
+          setMembers(m);
+          useChat.getState().setUsers(m);
+        },
+        (e) => live && setErr(errorText(e)),
+      );
+    load();
+    const off = presence.onEvent((ev) => {
+      if (ev.type === 'channel_member_added' && key(ev.channel.id) === key(channelId)) load();
+    });
+    return () => {
+      live = false;
+      off();
+    };
+  }, [channelId, presence]);
+  const rank = (u: User) => ({ online: 0, away: 1, offline: 2 })[status[key(u.id)] ?? 'offline'];
+  const sorted = (members ?? []).slice().sort((a, b) => rank(a) - rank(b) || a.username.localeCompare(b.username));
+  return (
+    <aside className="members-panel" aria-label="Members">
+      <div className="panel-head">
+        <h2>Members {members ? <span className="muted">({members.length})</span> : null}</h2>
+        <button className="icon-btn" aria-label="Close members" onClick={onClose}>×</button>
+      </div>
+      {err && <div className="form-error" role="alert">{err}</div>}
+      <ul className="member-list">
+        {sorted.map((u) => (
+          <li key={key(u.id)} data-username={u.username}>
+            <PresenceDot userId={u.id} />
+            <span>{u.display_name || u.username}</span>
+            <span className="muted small">@{u.username}</span>
+          </li>
+        ))}
+      </ul>
+    </aside>
+  );
+}

@@ -1,0 +1,156 @@
+import { act, render, screen } from '@testing-library/react';
+import { MemoryRouter, Route, Routes, useLocation } from 'react-router-dom';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Sidebar, NON_ADMIN_TOOLTIP } from '../../src/components/Sidebar';
+import { ChatSocketProvider, useChatSocket } from '../../src/realtime/ChatSocketProvider';
+import { PresenceProvider, usePresence, type PresenceEvent } from '../../src/realtime/usePresence';
+import { useAuth, useChat } from '../../src/store';
+import { asImpl, FakeWebSocket } from './fakeWs';
+
+const admin = { id: 1, username: 'amina', display_name: 'Amina', team_id: 10, roles: ['team_admin', 'team_user'] };
+const member = { id: 2, username: 'bilal', display_name: 'Bilal', team_id: 10, roles: ['team_user'] };
+const ch = (id: number, name: string) => ({ id, team_id: 10, name, display_name: name, type: 'public' as const, last_seq: 0 });
+const presenceSockets = () => FakeWebSocket.instances.filter((w) => w.url.endsWith('/ws/presence'));
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.spyOn(console, 'warn').mockImplementation(() => {});
+  vi.spyOn(Math, 'random').mockReturnValue(0.5);
+  FakeWebSocket.reset();
+  useChat.getState().reset();
+  useAuth.setState({ token: 't', user: admin, team: { id: 10, name: 'acme', display_name: 'Acme' }, notice: null });
+  vi.stubGlobal('fetch', vi.fn(async () => new Response('[]', { status: 200 })));
+});
+afterEach(() => {
+  vi.useRealTimers();
+  vi.unstubAllGlobals();
+  vi.restoreAllMocks();
+});
+
+let got: PresenceEvent[] = [];
+function Subscriber() {
+  const p = usePresence();
+  // subscribe once per provider value
+  useEffectOnce(() => p.onEvent((e) => got.push(e)));
+  return null;
+}
+import { useEffect } from 'react';
+function useEffectOnce(f: () => () => void) {
+  // eslint-disable-next-line react-hooks/exhaustive-deps
+  useEffect(f, []);
+}
+
+describe('usePresence()', () => {
+  it('dispatches every server event to subscribers and keeps the presence map', () => {
+    got = [];
+    render(
+      <PresenceProvider WebSocketImpl={asImpl}>
+        <Subscriber />
+      </PresenceProvider>,
+    );
+    expect(presenceSockets()).toHaveLength(1);
+    const ws = presenceSockets()[0];
+    act(() => ws.serverOpen());
+    expect(ws.sent[0]).toEqual({ type: 'auth', token: 't' });
+    const events = [
+      { type: 'hello', user_id: 1, heartbeat_interval_ms: 25000 },
+      { type: 'presence_list', users: [{ user_id: 1, status: 'online' }, { user_id: 2, status: 'away' }] },
+      { type: 'presence_update', user_id: 2, status: 'online' },
+      { type: 'presence_batch', updates: [{ user_id: 3, status: 'online' }, { user_id: 1, status: 'away' }] },
+      { type: 'channel_created', channel: ch(50, 'news') },
+      { type: 'channel_member_added', channel: ch(51, 'secret'), user_id: 1 },
+    ];
+    act(() => events.forEach((e) => ws.serverSend(e)));
+    expect(got.map((e) => e.type)).toEqual(events.map((e) => e.type));
+    expect(useChat.getState().presence).toEqual({ '1': 'away', '2': 'online', '3': 'online' });
+    // heartbeat
+    act(() => vi.advanceTimersByTime(25_000));
+    expect(ws.sent.filter((f) => f.type === 'ping')).toHaveLength(1);
+  });
+
+  it('reconnects with backoff and never touches the chat socket', () => {
+    let chat!: ReturnType<typeof useChatSocket>;
+    function G() {
+      chat = useChatSocket();
+      return null;
+    }
+    render(
+      <PresenceProvider WebSocketImpl={asImpl}>
+        <ChatSocketProvider WebSocketImpl={asImpl}>
+          <G />
+        </ChatSocketProvider>
+      </PresenceProvider>,
+    );
+    act(() => chat.connectChannel(5));
+    const chatWs = FakeWebSocket.instances.find((w) => w.url.includes('/ws/chat/5'))!;
+    act(() => chatWs.serverOpen());
+    for (let i = 0; i < 3; i++) {
+      const p = presenceSockets().at(-1)!;
+      act(() => p.serverOpen());
+      act(() => p.serverSend({ type: 'hello', user_id: 1 }));
+      act(() => p.serverClose(1006));
+      act(() => vi.advanceTimersByTime(500));
+    }
+    expect(presenceSockets()).toHaveLength(4);
+    expect(FakeWebSocket.instances.filter((w) => w.url.includes('/ws/chat/'))).toHaveLength(1);
+    expect(chatWs.closedWith).toBeNull();
+    expect(chatWs.readyState).toBe(1);
+  });
+
+  it('a replaced token (onboarding) does not reopen the presence socket', () => {
+    render(<PresenceProvider WebSocketImpl={asImpl}><div /></PresenceProvider>);
+    act(() => useAuth.getState().setSession('t2', admin));
+    expect(presenceSockets()).toHaveLength(1);
+  });
+});
+
+function Where() {
+  return <div data-testid="where">{useLocation().pathname}</div>;
+}
+function renderSidebar() {
+  return render(
+    <MemoryRouter initialEntries={['/c/1']}>
+      <PresenceProvider WebSocketImpl={asImpl}>
+        <Routes>
+          <Route path="/c/:channelId" element={<><Sidebar /><Where /></>} />
+        </Routes>
+      </PresenceProvider>
+    </MemoryRouter>,
+  );
+}
+
+describe('Sidebar', () => {
+  it('inserts a channel when channel_created arrives on the presence socket', () => {
+    useChat.getState().setChannels([ch(1, 'town-square'), ch(2, 'off-topic')]);
+    renderSidebar();
+    expect(screen.queryByText('design')).toBeNull();
+    const ws = presenceSockets()[0];
+    act(() => ws.serverOpen());
+    act(() => ws.serverSend({ type: 'channel_created', channel: ch(3, 'design') }));
+    const link = screen.getByText('design').closest('a')!;
+    expect(link.getAttribute('href')).toBe('/c/3');
+    // the same event twice does not duplicate it
+    act(() => ws.serverSend({ type: 'channel_created', channel: ch(3, 'design') }));
+    expect(screen.getAllByText('design')).toHaveLength(1);
+  });
+
+  it("shows an enabled '+' for admins and a disabled one with a tooltip for others", () => {
+    renderSidebar();
+    expect((screen.getByRole('button', { name: 'Create channel' }) as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it("non-admin '+' is disabled with the tooltip", () => {
+    useAuth.setState({ user: member });
+    renderSidebar();
+    const b = screen.getByRole('button', { name: 'Create channel' }) as HTMLButtonElement;
+    expect(b.disabled).toBe(true);
+    expect(b.title).toBe(NON_ADMIN_TOOLTIP);
+  });
+
+  it('marks channels with unseen messages as unread', () => {
+    useChat.getState().setChannels([ch(1, 'town-square'), { ...ch(2, 'off-topic'), last_seq: 4 }]);
+    renderSidebar();
+    expect(screen.getByText('off-topic').closest('a')!.className).toContain('unread');
+    expect(screen.getByText('town-square').closest('a')!.className).not.toContain('unread');
+  });
+});
