@@ -6,7 +6,7 @@ GATEWAY_REPLICAS ?= 1
 PROFILE ?= dev
 export GATEWAY_REPLICAS PROFILE
 
-.PHONY: help run test test-rust test-edge test-web web lint fmt migrate build clean-test-data deps
+.PHONY: help run test test-rust test-edge test-web test-deploy web lint fmt migrate build clean-test-data deps
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -14,7 +14,7 @@ help: ## list targets
 run: ## start PostgreSQL/Redis if needed, migrate, build, run every service + nginx at http://localhost:8080
 	@bash deploy/local/run.sh
 
-test: ## everything CI runs: fmt, clippy, unit + integration tests (real PostgreSQL/Redis), edge tests, web tests
+test: ## everything CI runs: deploy checks, fmt, clippy, unit + integration tests (real PostgreSQL/Redis), edge tests, web tests
 	@bash tests/run.sh all
 
 test-rust: ## fmt, clippy and the cargo tests only
@@ -25,6 +25,9 @@ test-edge: ## only the tests through the nginx edge (starts its own stack on spa
 
 test-web: ## only the SPA: typecheck, Vitest, build, Playwright (Debian chromium) e2e on spare ports
 	@bash tests/run.sh web
+
+test-deploy: ## offline checks of the Docker, compose, kustomize and Helm files (renders + schema validation)
+	@bash tests/run.sh deploy
 
 web: ## build the SPA into web/dist (served by the edge at /)
 	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build

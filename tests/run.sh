@@ -5,6 +5,7 @@
 #   tests/run.sh rust    fmt + clippy + cargo tests
 #   tests/run.sh edge    the tests through the nginx edge only
 #   tests/run.sh web     the SPA: typecheck, Vitest, build, browser e2e (Debian chromium)
+#   tests/run.sh deploy  offline checks of the Docker, compose, kustomize and Helm files
 #   tests/run.sh clean   drop leftovers of interrupted runs
 #
 # Each run gets its own PostgreSQL database (majlis_test_<run>) and Redis key
@@ -57,16 +58,22 @@ edge_tests() {
     bash tests/edge/run.sh "$RUN_ID"
 }
 
+deploy_tests() {
+    log "deploy checks (kustomize + Helm render, Kubernetes schemas, yamllint; offline after the first pip install)"
+    bash tests/deploy/run.sh
+}
+
 web_tests() {
     log "web tests (typecheck, unit, build, browser e2e against a stack on spare ports)"
     bash tests/web/run.sh
 }
 
 case "$mode" in
-    all) rust_tests; edge_tests; web_tests ;;
+    all) deploy_tests; rust_tests; edge_tests; web_tests ;;
+    deploy) deploy_tests ;;
     rust) rust_tests ;;
     edge) edge_tests ;;
     web) web_tests ;;
-    *) echo "usage: tests/run.sh all|rust|edge|web|clean" >&2; exit 2 ;;
+    *) echo "usage: tests/run.sh all|rust|edge|web|deploy|clean" >&2; exit 2 ;;
 esac
 log "all green"
