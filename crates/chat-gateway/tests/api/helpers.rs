@@ -23,6 +23,8 @@ pub struct Stack {
     pub redis: majlis_redis::RedisSettings,
     pub client: awc::Client,
     pub team: Uuid,
+    /// The environment a gateway replica of this stack runs with.
+    pub gateway_env: HashMap<String, String>,
 }
 
 fn env(pairs: &[(&str, String)]) -> HashMap<String, String> {
@@ -74,6 +76,9 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
 
     let mut gateways = Vec::new();
     let mut gateway_shutdowns = Vec::new();
+    let mut child_env = env(&common);
+    child_env.remove("MAJLIS_GRPC_ADDR");
+    child_env.insert("MAJLIS_CHANNELS_GRPC_URL".into(), channels_grpc.clone());
     for i in 1..=2 {
         let mut gw_env = env(&common);
         gw_env.remove("MAJLIS_GRPC_ADDR");
@@ -99,6 +104,7 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
         redis,
         client: awc::Client::builder().timeout(WAIT).finish(),
         team: Uuid::new_v4(),
+        gateway_env: child_env,
     }
 }
 
@@ -208,10 +214,13 @@ impl Stack {
 
     /// Opens a socket on replica `replica` (0 or 1) without authenticating.
     pub async fn raw_socket(&self, replica: usize, channel: &str) -> Ws {
-        let url = format!(
-            "{}/ws/chat/{channel}",
-            self.gateways[replica].replace("http://", "ws://")
-        );
+        let base = self.gateways[replica].clone();
+        self.raw_socket_at(&base, channel).await
+    }
+
+    /// Opens a socket on the gateway at `base` without authenticating.
+    pub async fn raw_socket_at(&self, base: &str, channel: &str) -> Ws {
+        let url = format!("{}/ws/chat/{channel}", base.replace("http://", "ws://"));
         let (_, framed) = awc::Client::builder()
             .timeout(WAIT)
             .finish()

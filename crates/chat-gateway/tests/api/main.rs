@@ -10,5 +10,6 @@ mod frames;
 mod helpers;
 mod ops;
 mod resume;
+mod rolling;
 mod slow;
 mod typing_and_reactions;
