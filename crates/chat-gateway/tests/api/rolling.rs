@@ -66,7 +66,7 @@ async fn sigterm_closes_sockets_with_1001_and_resuming_elsewhere_loses_nothing()
         })
     };
     let mut seen: Vec<i64> = Vec::new();
-    let mut next = |v: &serde_json::Value, seen: &mut Vec<i64>| {
+    let next = |v: &serde_json::Value, seen: &mut Vec<i64>| {
         if v["type"] == "message" {
             seen.push(v["message"]["seq"].as_i64().unwrap());
         }
