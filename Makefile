@@ -6,7 +6,7 @@ GATEWAY_REPLICAS ?= 1
 PROFILE ?= dev
 export GATEWAY_REPLICAS PROFILE
 
-.PHONY: help run test test-rust test-edge test-web test-deploy web lint fmt migrate build clean-test-data deps
+.PHONY: help run test test-rust test-edge test-web test-deploy web bench lint fmt migrate build clean-test-data deps
 
 help: ## list targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test-web: ## only the SPA: typecheck, Vitest, build, Playwright (Debian chromium
 
 test-deploy: ## offline checks of the Docker, compose, kustomize and Helm files (renders + schema validation)
 	@bash tests/run.sh deploy
+
+bench: ## the load generator's scenarios against a release stack (results: BENCHMARKS.md)
+	@bash bench/run.sh
 
 web: ## build the SPA into web/dist (served by the edge at /)
 	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build

@@ -1,0 +1,239 @@
+//! `majlis-loadgen`: measures a running majlis stack the way users feel it,
+//! through the edge and the public contract only.
+//!
+//! Scenarios (each prints a table and one JSON line):
+//! - `fanout`: 1 channel × N subscriber sockets, one publisher at rising
+//!   rates: deliveries/s, publish→deliver p50/p99/max, lost, duplicated, and
+//!   gateway CPU per delivery (from /proc, for `--server-pids`).
+//! - `write`: C channels × S senders, each with one send in flight: persisted
+//!   messages/s and ack latency p50/p99.
+//! - `idle`: N idle chat sockets: gateway RSS per socket.
+//!
+//! The generator parses as little as it can (it scans frames for `"seq":`
+//! instead of building JSON trees) so that it costs less than the server.
+
+#![allow(clippy::print_stdout)] // a CLI: its output is the report
+
+mod report;
+mod setup;
+mod ws;
+
+use anyhow::Context;
+use report::{Samples, Summary, cpu_seconds, rss_kib};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug)]
+struct Args {
+    scenario: String,
+    edge: String,
+    subscribers: usize,
+    rates: Vec<u64>,
+    step_secs: u64,
+    channels: usize,
+    senders: usize,
+    idle: usize,
+    server_pids: Vec<u32>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        scenario: "fanout".into(),
+        edge: "http://127.0.0.1:8080".into(),
+        subscribers: 1000,
+        rates: vec![50, 100, 200],
+        step_secs: 5,
+        channels: 100,
+        senders: 10,
+        idle: 2000,
+        server_pids: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut val = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--scenario" => a.scenario = val()?,
+            "--edge" => a.edge = val()?,
+            "--subscribers" => a.subscribers = val()?.parse()?,
+            "--rates" => {
+                a.rates = val()?
+                    .split(',')
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?
+            }
+            "--step-secs" => a.step_secs = val()?.parse()?,
+            "--channels" => a.channels = val()?.parse()?,
+            "--senders" => a.senders = val()?.parse()?,
+            "--idle" => a.idle = val()?.parse()?,
+            "--server-pids" => {
+                a.server_pids = val()?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+            }
+            other => anyhow::bail!("unknown flag {other}"),
+        }
+    }
+    Ok(a)
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let stack = setup::Stack::new(&args.edge).await?;
+    match args.scenario.as_str() {
+        "fanout" => fanout(&args, &stack).await,
+        "write" => write(&args, &stack).await,
+        "idle" => idle(&args, &stack).await,
+        other => anyhow::bail!("unknown scenario {other}"),
+    }
+}
+
+/// Microseconds since the Unix epoch: publisher and subscribers share the clock.
+fn now_us() -> u64 {
+    u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_micros(),
+    )
+    .unwrap_or(u64::MAX)
+}
+
+async fn fanout(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
+    let channel = stack.channel(&stack.admin, "fanout").await?;
+    let total: u64 = args.rates.iter().map(|r| r * args.step_secs).sum();
+    let slots = usize::try_from(total).unwrap_or(usize::MAX) + 1;
+    let samples = Rc::new(RefCell::new(Samples::default()));
+    eprintln!("fanout: opening {} subscriber sockets…", args.subscribers);
+    let mut subs = Vec::with_capacity(args.subscribers);
+    for i in 0..args.subscribers {
+        let user = &stack.members[i % stack.members.len()];
+        subs.push(ws::subscribe(&args.edge, &channel, &user.token, slots, samples.clone()).await?);
+        if i % 200 == 199 {
+            eprintln!("  {} open", i + 1);
+        }
+    }
+    let mut publisher = ws::Socket::open(&args.edge, &channel, &stack.admin.token).await?;
+    let cpu_before = cpu_seconds(&args.server_pids);
+    let started = Instant::now();
+    let mut sent = 0u64;
+    for &rate in &args.rates {
+        eprintln!("fanout: publishing {rate} msg/s for {} s", args.step_secs);
+        let interval = Duration::from_secs_f64(1.0 / rate as f64);
+        let step_end = Instant::now() + Duration::from_secs(args.step_secs);
+        let mut next = Instant::now();
+        while Instant::now() < step_end {
+            sent += 1;
+            publisher
+                .send_text(&format!(
+                    r#"{{"type":"message","content":"t{}","client_id":"f{sent}"}}"#,
+                    now_us()
+                ))
+                .await?;
+            next += interval;
+            if let Some(wait) = next.checked_duration_since(Instant::now()) {
+                actix_web::rt::time::sleep(wait).await;
+            }
+            publisher.drain_now();
+        }
+    }
+    // Let the tail arrive.
+    let expected = sent * args.subscribers as u64;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while samples.borrow().deliveries < expected && Instant::now() < deadline {
+        actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        publisher.drain_now();
+    }
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds(&args.server_pids) - cpu_before;
+    let s = samples.borrow();
+    let (lost, dup) = ws::loss_and_dups(&subs, sent);
+    let summary = Summary::new("fanout", &s, elapsed)
+        .with("subscribers", args.subscribers as f64)
+        .with("published", sent as f64)
+        .with("expected_deliveries", expected as f64)
+        .with("lost", lost as f64)
+        .with("duplicated", dup as f64)
+        .with(
+            "server_cpu_us_per_delivery",
+            if s.deliveries > 0 {
+                cpu * 1e6 / s.deliveries as f64
+            } else {
+                0.0
+            },
+        );
+    summary.print();
+    Ok(())
+}
+
+async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
+    let samples = Rc::new(RefCell::new(Samples::default()));
+    let mut channels = Vec::new();
+    eprintln!("write: creating {} channels…", args.channels);
+    for i in 0..args.channels {
+        channels.push(stack.channel(&stack.admin, &format!("w{i}")).await?);
+    }
+    let duration = Duration::from_secs(args.step_secs * 2);
+    let cpu_before = cpu_seconds(&args.server_pids);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, channel) in channels.iter().enumerate() {
+        for s in 0..args.senders {
+            let user = &stack.members[(c * args.senders + s) % stack.members.len()];
+            let socket = ws::Socket::open(&args.edge, channel, &user.token).await?;
+            tasks.push(actix_web::rt::spawn(ws::closed_loop_sender(
+                socket,
+                duration,
+                samples.clone(),
+            )));
+        }
+    }
+    eprintln!("write: {} senders running for {:?}", tasks.len(), duration);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds(&args.server_pids) - cpu_before;
+    let s = samples.borrow();
+    Summary::new("write", &s, elapsed)
+        .with("channels", args.channels as f64)
+        .with("senders", (args.channels * args.senders) as f64)
+        .with(
+            "server_cpu_us_per_message",
+            if s.deliveries > 0 {
+                cpu * 1e6 / s.deliveries as f64
+            } else {
+                0.0
+            },
+        )
+        .print();
+    Ok(())
+}
+
+async fn idle(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
+    let channel = stack.channel(&stack.admin, "idle").await?;
+    let before = rss_kib(&args.server_pids);
+    let mut socks = Vec::with_capacity(args.idle);
+    for i in 0..args.idle {
+        let user = &stack.members[i % stack.members.len()];
+        socks.push(ws::Socket::open(&args.edge, &channel, &user.token).await?);
+        if i % 1000 == 999 {
+            eprintln!("idle: {} open", i + 1);
+        }
+    }
+    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+    let after = rss_kib(&args.server_pids);
+    let per = (after.saturating_sub(before)) as f64 / args.idle as f64;
+    println!("| scenario | sockets | gateway RSS before (KiB) | after (KiB) | KiB per socket |");
+    println!("|---|---|---|---|---|");
+    println!("| idle | {} | {before} | {after} | {per:.2} |", args.idle);
+    println!(
+        "{}",
+        serde_json::json!({"scenario": "idle", "sockets": args.idle, "rss_before_kib": before, "rss_after_kib": after, "kib_per_socket": per})
+    );
+    drop(socks);
+    Ok(())
+}

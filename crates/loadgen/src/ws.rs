@@ -1,0 +1,173 @@
+//! The generator's sockets: cheap frame scanning, per-subscriber seq
+//! bitmaps for loss and duplicate counts, and a closed-loop sender.
+
+use crate::report::Samples;
+use awc::ws;
+use futures_util::{SinkExt, StreamExt};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+type Framed = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
+
+pub struct Socket {
+    framed: Framed,
+}
+
+impl Socket {
+    /// Opens and authenticates a chat socket; returns after `hello`.
+    pub async fn open(edge: &str, channel: &str, token: &str) -> anyhow::Result<Self> {
+        let url = format!("{}/ws/chat/{channel}", edge.replace("http://", "ws://"));
+        let (_, framed) = awc::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .finish()
+            .ws(url)
+            .max_frame_size(1 << 20)
+            .connect()
+            .await
+            .map_err(|e| anyhow::anyhow!("connect: {e}"))?;
+        let mut s = Self { framed };
+        s.send_text(&format!(r#"{{"type":"auth","token":"{token}"}}"#))
+            .await?;
+        loop {
+            match s.framed.next().await {
+                Some(Ok(ws::Frame::Text(b))) if contains(&b, b"\"hello\"") => return Ok(s),
+                Some(Ok(ws::Frame::Close(r))) => anyhow::bail!("closed during auth: {r:?}"),
+                None | Some(Err(_)) => anyhow::bail!("socket ended during auth"),
+                Some(Ok(_)) => {}
+            }
+        }
+    }
+
+    pub async fn send_text(&mut self, text: &str) -> anyhow::Result<()> {
+        self.framed
+            .send(ws::Message::Text(text.to_owned().into()))
+            .await
+            .map_err(|e| anyhow::anyhow!("send: {e}"))
+    }
+
+    /// Hands the reading side to a task that discards what arrives (acks and
+    /// the publisher's own copies), so the server never sees a slow reader.
+    pub fn drain_now(&mut self) {
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        while let std::task::Poll::Ready(Some(_)) = self.framed.poll_next_unpin(&mut cx) {}
+    }
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The integer after `key` in `hay` (e.g. `"seq":`), without parsing JSON.
+fn number_after(hay: &[u8], key: &[u8]) -> Option<u64> {
+    let at = hay.windows(key.len()).position(|w| w == key)? + key.len();
+    let digits: Vec<u8> = hay[at..]
+        .iter()
+        .copied()
+        .take_while(u8::is_ascii_digit)
+        .collect();
+    std::str::from_utf8(&digits).ok()?.parse().ok()
+}
+
+/// Seqs a subscriber received, one counter per seq.
+pub struct Received {
+    pub counts: RefCell<Vec<u8>>,
+}
+
+/// Opens a subscriber and spawns its reader: every message frame records its
+/// publish→deliver latency (the publisher put its send time in `content`).
+pub async fn subscribe(
+    edge: &str,
+    channel: &str,
+    token: &str,
+    slots: usize,
+    samples: Rc<RefCell<Samples>>,
+) -> anyhow::Result<Rc<Received>> {
+    let mut socket = Socket::open(edge, channel, token).await?;
+    let received = Rc::new(Received {
+        counts: RefCell::new(vec![0u8; slots]),
+    });
+    let mine = received.clone();
+    actix_web::rt::spawn(async move {
+        while let Some(frame) = socket.framed.next().await {
+            let Ok(ws::Frame::Text(b)) = frame else {
+                if matches!(frame, Ok(ws::Frame::Close(_)) | Err(_)) {
+                    break;
+                }
+                continue;
+            };
+            if !contains(&b, b"{\"type\":\"message\"") {
+                continue;
+            }
+            let now = crate::now_us();
+            let (Some(seq), Some(sent)) = (
+                number_after(&b, b"\"seq\":"),
+                number_after(&b, b"\"content\":\"t"),
+            ) else {
+                continue;
+            };
+            let first = usize::try_from(seq).ok().is_some_and(|s| {
+                mine.counts.borrow_mut().get_mut(s).is_some_and(|c| {
+                    *c = c.saturating_add(1);
+                    *c == 1
+                })
+            });
+            if first {
+                samples.borrow_mut().record(now.saturating_sub(sent));
+            }
+        }
+    });
+    Ok(received)
+}
+
+/// Messages no subscriber got (summed over subscribers) and extra copies.
+pub fn loss_and_dups(subs: &[Rc<Received>], sent: u64) -> (u64, u64) {
+    let (mut lost, mut dup) = (0u64, 0u64);
+    for s in subs {
+        let counts = s.counts.borrow();
+        for seq in 1..=usize::try_from(sent).unwrap_or(0) {
+            match counts.get(seq).copied().unwrap_or(0) {
+                0 => lost += 1,
+                1 => {}
+                n => dup += u64::from(n - 1),
+            }
+        }
+    }
+    (lost, dup)
+}
+
+/// Sends, waits for the ack, sends again, for `duration`; records ack latency.
+pub async fn closed_loop_sender(
+    mut socket: Socket,
+    duration: Duration,
+    samples: Rc<RefCell<Samples>>,
+) {
+    let end = Instant::now() + duration;
+    let mut n = 0u64;
+    while Instant::now() < end {
+        n += 1;
+        let started = Instant::now();
+        if socket
+            .send_text(&format!(
+                r#"{{"type":"message","content":"w{n}","client_id":"c{n}"}}"#
+            ))
+            .await
+            .is_err()
+        {
+            return;
+        }
+        loop {
+            match socket.framed.next().await {
+                Some(Ok(ws::Frame::Text(b))) if contains(&b, b"{\"type\":\"ack\"") => {
+                    samples
+                        .borrow_mut()
+                        .record(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    break;
+                }
+                Some(Ok(_)) => {}
+                _ => return,
+            }
+        }
+    }
+}
