@@ -177,21 +177,35 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
         channels.push(stack.channel(&stack.admin, &format!("w{i}")).await?);
     }
     let duration = Duration::from_secs(args.step_secs * 2);
-    let cpu_before = cpu_seconds(&args.server_pids);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
+    // Every socket opens first; all senders then start together, so the
+    // measured window holds only sending.
+    let mut sockets = Vec::new();
     for (c, channel) in channels.iter().enumerate() {
         for s in 0..args.senders {
             let user = &stack.members[(c * args.senders + s) % stack.members.len()];
-            let socket = ws::Socket::open(&args.edge, channel, &user.token).await?;
-            tasks.push(actix_web::rt::spawn(ws::closed_loop_sender(
-                socket,
-                duration,
-                samples.clone(),
-            )));
+            sockets.push(ws::Socket::open(&args.edge, channel, &user.token).await?);
         }
     }
-    eprintln!("write: {} senders running for {:?}", tasks.len(), duration);
+    eprintln!(
+        "write: {} senders running for {:?}",
+        sockets.len(),
+        duration
+    );
+    let start = Instant::now() + Duration::from_millis(200);
+    let tasks: Vec<_> = sockets
+        .into_iter()
+        .map(|socket| {
+            actix_web::rt::spawn(ws::closed_loop_sender(
+                socket,
+                start,
+                duration,
+                samples.clone(),
+            ))
+        })
+        .collect();
+    actix_web::rt::time::sleep_until(start.into()).await;
+    let cpu_before = cpu_seconds(&args.server_pids);
+    let started = Instant::now();
     for t in tasks {
         let _ = t.await;
     }

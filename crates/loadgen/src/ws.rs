@@ -10,6 +10,15 @@ use std::time::{Duration, Instant};
 
 type Framed = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
+thread_local! {
+    /// One client for every socket, without awc's default cap of 100
+    /// connections per host.
+    static CLIENT: awc::Client = awc::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .connector(awc::Connector::new().limit(0))
+        .finish();
+}
+
 pub struct Socket {
     framed: Framed,
 }
@@ -18,9 +27,8 @@ impl Socket {
     /// Opens and authenticates a chat socket; returns after `hello`.
     pub async fn open(edge: &str, channel: &str, token: &str) -> anyhow::Result<Self> {
         let url = format!("{}/ws/chat/{channel}", edge.replace("http://", "ws://"));
-        let (_, framed) = awc::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .finish()
+        let (_, framed) = CLIENT
+            .with(Clone::clone)
             .ws(url)
             .max_frame_size(1 << 20)
             .connect()
@@ -140,10 +148,14 @@ pub fn loss_and_dups(subs: &[Rc<Received>], sent: u64) -> (u64, u64) {
 /// Sends, waits for the ack, sends again, for `duration`; records ack latency.
 pub async fn closed_loop_sender(
     mut socket: Socket,
+    start: Instant,
     duration: Duration,
     samples: Rc<RefCell<Samples>>,
 ) {
-    let end = Instant::now() + duration;
+    if let Some(wait) = start.checked_duration_since(Instant::now()) {
+        actix_web::rt::time::sleep(wait).await;
+    }
+    let end = start + duration;
     let mut n = 0u64;
     while Instant::now() < end {
         n += 1;
