@@ -1,7 +1,5 @@
 //! `spawn_stack()` and a WebSocket test client.
 
-use awc::ws;
-use futures_util::{SinkExt, StreamExt};
 use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_runtime::Shutdown;
 use serde_json::{Value, json};
@@ -9,7 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub const WAIT: Duration = Duration::from_secs(10);
+pub use majlis_testkit::ws::{Event, WAIT, Ws};
 
 pub struct Stack {
     pub env: HashMap<String, String>,
@@ -207,16 +205,7 @@ impl Stack {
     }
 
     pub async fn raw(&self, base: &str, path: &str) -> Ws {
-        let url = format!("{}{path}", base.replace("http://", "ws://"));
-        let (_, framed) = awc::Client::builder()
-            .timeout(WAIT)
-            .finish()
-            .ws(url)
-            .max_frame_size(4 << 20)
-            .connect()
-            .await
-            .expect("websocket handshake");
-        Ws { framed }
+        Ws::connect(&format!("{}{path}", base.replace("http://", "ws://"))).await
     }
 
     /// An authenticated presence socket on replica `replica`, past its hello;
@@ -239,73 +228,20 @@ pub async fn presence_at(stack: &Stack, base: &str, user: &User) -> (Ws, Value) 
     (ws, list)
 }
 
-pub struct Ws {
-    pub framed: actix_codec::Framed<awc::BoxedSocket, ws::Codec>,
-}
-
-#[derive(Debug)]
-pub enum Event {
-    Json(Value),
-    Closed(Option<u16>),
-}
-
-impl Ws {
-    pub async fn send(&mut self, v: &Value) {
-        self.send_text(&v.to_string()).await;
-    }
-
-    pub async fn send_text(&mut self, text: &str) {
-        self.framed
-            .send(ws::Message::Text(text.to_owned().into()))
-            .await
-            .expect("send");
-    }
-
-    pub async fn next_within(&mut self, limit: Duration) -> Option<Event> {
-        let deadline = tokio::time::Instant::now() + limit;
-        loop {
-            let frame = tokio::time::timeout_at(deadline, self.framed.next())
-                .await
-                .ok()?;
-            match frame {
-                None | Some(Err(_)) => return Some(Event::Closed(None)),
-                Some(Ok(ws::Frame::Text(b))) => {
-                    return Some(Event::Json(serde_json::from_slice(&b).unwrap()));
-                }
-                Some(Ok(ws::Frame::Close(r))) => {
-                    return Some(Event::Closed(r.map(|r| u16::from(r.code))));
-                }
-                Some(Ok(_)) => {}
-            }
-        }
-    }
-
-    pub async fn recv(&mut self) -> Value {
-        match self.next_within(WAIT).await {
-            Some(Event::Json(v)) => v,
-            other => panic!("expected a frame, got {other:?}"),
-        }
-    }
-
-    pub async fn closed(&mut self) -> Option<u16> {
-        loop {
-            match self.next_within(WAIT).await {
-                Some(Event::Json(_)) => {}
-                Some(Event::Closed(c)) => return c,
-                None => panic!("not closed within {WAIT:?}"),
-            }
-        }
-    }
-
-    pub async fn silent_for(&mut self, quiet: Duration) {
-        if let Some(e) = self.next_within(quiet).await {
-            panic!("expected silence, got {e:?}");
-        }
-    }
-
+/// Presence-specific reads on the shared test client.
+pub trait PresenceExt {
     /// Presence changes (from updates and batches) until `user` reaches
     /// `status`, within `limit`; returns every change seen on the way.
-    pub async fn until_status(
+    async fn until_status(
+        &mut self,
+        user: &str,
+        status: &str,
+        limit: Duration,
+    ) -> Vec<(String, String)>;
+}
+
+impl PresenceExt for Ws {
+    async fn until_status(
         &mut self,
         user: &str,
         status: &str,

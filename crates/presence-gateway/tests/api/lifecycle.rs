@@ -1,6 +1,6 @@
 //! Close codes, bad frames, replica death and graceful shutdown.
 
-use crate::helpers::{WAIT, presence_at, presence_env, spawn_stack};
+use crate::helpers::{PresenceExt, WAIT, presence_at, presence_env, spawn_stack};
 use serde_json::json;
 use std::time::{Duration, Instant};
 use uuid::Uuid;

@@ -1,4 +1,4 @@
-use crate::helpers::{WAIT, changes, spawn_stack};
+use crate::helpers::{PresenceExt, WAIT, changes, spawn_stack};
 use std::time::Duration;
 use uuid::Uuid;
 
