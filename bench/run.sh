@@ -14,7 +14,8 @@ STEP_SECS="${BENCH_STEP_SECS:-5}"
 IDLE="${BENCH_IDLE:-5000}"
 
 export PROFILE=release GATEWAY_REPLICAS=2
-export PORT_BASE="${BENCH_PORT_BASE:-38100}" EDGE_PORT="${BENCH_EDGE_PORT:-38080}"
+# Below the ephemeral port range (32768+), where thousands of client sockets would collide.
+export PORT_BASE="${BENCH_PORT_BASE:-24100}" EDGE_PORT="${BENCH_EDGE_PORT:-24080}"
 export MAJLIS_DB_NAME="majlis_bench_$$" MAJLIS_REDIS_PREFIX="majlis_bench:$$:"
 export MAJLIS_RUN_DIR="$REPO_ROOT/.run/bench" MAJLIS_SKIP_WEB=1 RUST_LOG="${RUST_LOG:-warn}"
 # Load, not abuse: the per-socket and per-user limits would (rightly) stop a
