@@ -112,11 +112,12 @@ impl Application {
 
     /// Serves until shutdown is triggered, then drains.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        grpc::sync_health(reporter, self.readiness, self.shutdown.clone());
-        let router = grpc::server(self.settings.host.grpc_call_timeout)
-            .add_service(health)
-            .add_service(ChannelsServiceServer::new(self.grpc_service));
+        let router = grpc::server_with_health(
+            self.settings.host.grpc_call_timeout,
+            self.readiness,
+            self.shutdown.clone(),
+        )
+        .add_service(ChannelsServiceServer::new(self.grpc_service));
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
         host::run("channels-svc", self.server, Some(grpc), self.shutdown).await?;
         Ok(())

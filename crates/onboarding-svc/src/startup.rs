@@ -122,9 +122,11 @@ impl Application {
 
     /// Serves until shutdown is triggered, then drains.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let (reporter, health) = tonic_health::server::health_reporter();
-        grpc::sync_health(reporter, self.readiness, self.shutdown.clone());
-        let router = grpc::server(self.settings.host.grpc_call_timeout).add_service(health);
+        let router = grpc::server_with_health(
+            self.settings.host.grpc_call_timeout,
+            self.readiness,
+            self.shutdown.clone(),
+        );
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
         let recovery = tokio::spawn({
             let (ob, shutdown) = (self.onboarding.clone(), self.shutdown.clone());

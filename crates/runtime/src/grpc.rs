@@ -23,6 +23,18 @@ pub fn server(call_timeout: Duration) -> Server {
         .http2_keepalive_interval(Some(Duration::from_secs(20)))
 }
 
+/// [`server`] with `grpc.health.v1` already added and kept in step with
+/// readiness: what every majlis gRPC server starts from.
+pub fn server_with_health(
+    call_timeout: Duration,
+    readiness: Readiness,
+    shutdown: Shutdown,
+) -> tonic::transport::server::Router {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    sync_health(reporter, readiness, shutdown);
+    server(call_timeout).add_service(health)
+}
+
 /// Keeps the health service's overall status ("") in step with readiness, so
 /// gRPC health checks and `/readyz` never disagree. Ends at shutdown, leaving
 /// the status NOT_SERVING.

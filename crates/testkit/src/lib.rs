@@ -94,6 +94,56 @@ pub fn with_addr(url: &str, addr: std::net::SocketAddr) -> String {
     out
 }
 
+/// Polls `check` every 100 ms until it holds, failing the test after `limit`.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "condition not reached within {limit:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Asserts a body is exactly the contract's error shape,
+/// `{"error": {"code", "message"[, "field"]}}`, and leaks no internals.
+pub fn assert_error_body(body: &serde_json::Value) {
+    let err = body["error"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no error object in {body:?}"));
+    assert!(
+        body.as_object().is_some_and(|o| o.len() == 1),
+        "extra top-level keys: {body:?}"
+    );
+    assert!(
+        err["code"].is_string() && err["message"].is_string(),
+        "{body:?}"
+    );
+    for key in err.keys() {
+        assert!(
+            ["code", "message", "field"].contains(&key.as_str()),
+            "unexpected key {key}"
+        );
+    }
+    let text = body.to_string().to_lowercase();
+    for leak in [
+        "panicked",
+        "diesel",
+        "redis://",
+        "postgres://",
+        "src/",
+        "stack",
+        "backtrace",
+    ] {
+        assert!(!text.contains(leak), "error body leaks {leak}: {text}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -440,59 +440,11 @@ pub fn seqs(page: &Value) -> Vec<i64> {
         .collect()
 }
 
-/// Polls `check` until it returns true, failing the test after `limit`.
-pub async fn eventually<F, Fut>(limit: Duration, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + limit;
-    loop {
-        if check().await {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "condition not reached within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use majlis_testkit::eventually;
 
-/// Every error body is exactly `{"error": {"code", "message"[, "field"]}}`.
-#[track_caller]
+/// Every error body is exactly the contract's shape, without internals.
 pub fn assert_error_shape(reply: &Reply) {
-    let err = reply.body["error"]
-        .as_object()
-        .unwrap_or_else(|| panic!("no error object in {:?}", reply.body));
-    assert!(
-        reply.body.as_object().is_some_and(|o| o.len() == 1),
-        "extra top-level keys: {:?}",
-        reply.body
-    );
-    assert!(
-        err["code"].is_string() && err["message"].is_string(),
-        "{:?}",
-        reply.body
-    );
-    for key in err.keys() {
-        assert!(
-            ["code", "message", "field"].contains(&key.as_str()),
-            "unexpected key {key}"
-        );
-    }
-    let text = reply.body.to_string().to_lowercase();
-    for leak in [
-        "panicked",
-        "diesel",
-        "redis://",
-        "postgres://",
-        "src/",
-        "stack",
-        "backtrace",
-    ] {
-        assert!(!text.contains(leak), "error body leaks {leak}: {text}");
-    }
+    majlis_testkit::assert_error_body(&reply.body);
 }
 
 /// Asserts `channel` is the contract's channel object, exactly its keys.
