@@ -28,9 +28,9 @@ async fn chat_socket(
     let (response, session, stream) = actix_ws::handle(&req, body)?;
     let limits = ctx.limits;
     let stream = stream
-        .max_frame_size(limits.max_frame_bytes)
+        .max_frame_size(limits.socket.max_frame_bytes)
         .aggregate_continuations()
-        .max_continuation_size(limits.max_frame_bytes);
+        .max_continuation_size(limits.socket.max_frame_bytes);
     let ctx = ctx.get_ref().clone();
     // An id that is not an id names no channel: the socket opens and closes
     // with 4404 after auth, like any unknown channel.

@@ -3,6 +3,7 @@
 use majlis_redis::RedisSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::host::HostSettings;
+use majlis_ws::SocketLimits;
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -23,29 +24,16 @@ pub struct Settings {
 /// Every bound a socket lives under.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// The first frame must be `auth` within this (4408 otherwise).
-    pub auth_timeout: Duration,
-    /// No client frame for this long closes the socket.
-    pub idle_timeout: Duration,
-    /// Advertised in `hello`; the client pings this often.
-    pub heartbeat_interval: Duration,
-    /// Larger client frames close the socket with 1009.
-    pub max_frame_bytes: usize,
+    /// The bounds shared with the other gateway.
+    pub socket: SocketLimits,
     /// Frames waiting for a slow client; past this it is cut off (1013).
     pub send_queue: usize,
-    /// Token bucket per socket: sustained client frames per second...
-    pub flood_rate_per_sec: u32,
-    /// ...and burst; exceeding it closes with 4429.
-    pub flood_burst: u32,
     /// A typing state not refreshed for this long ends with `typing_stop`.
     pub typing_ttl: Duration,
     /// How long a membership answer is trusted for sends.
     pub membership_ttl: Duration,
     /// Socket sends awaiting their ack at once; past this the socket stops reading.
     pub max_in_flight: usize,
-    /// At shutdown, sockets are closed with 1001 spread over this window, so
-    /// clients do not all reconnect in the same instant.
-    pub close_window: Duration,
     /// A seq gap in the stream is filled from the database after this long.
     pub gap_fill_delay: Duration,
 }
@@ -54,20 +42,14 @@ impl Settings {
     pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
         let ms = |name, default_ms: u64| env::millis(src, name, Duration::from_millis(default_ms));
         let limits = Limits {
-            auth_timeout: ms("MAJLIS_WS_AUTH_TIMEOUT_MS", 5_000)?,
-            idle_timeout: ms("MAJLIS_WS_IDLE_TIMEOUT_MS", 60_000)?,
-            heartbeat_interval: ms("MAJLIS_WS_HEARTBEAT_MS", 25_000)?,
-            max_frame_bytes: env::parse(src, "MAJLIS_WS_MAX_FRAME_BYTES", 64 * 1024)?,
+            socket: SocketLimits::from_env(src)?,
             send_queue: env::parse(src, "MAJLIS_WS_SEND_QUEUE", 1024)?,
-            flood_rate_per_sec: env::parse(src, "MAJLIS_WS_FLOOD_RATE", 20)?,
-            flood_burst: env::parse(src, "MAJLIS_WS_FLOOD_BURST", 60)?,
             typing_ttl: ms("MAJLIS_WS_TYPING_TTL_MS", 6_000)?,
             membership_ttl: ms("MAJLIS_WS_MEMBERSHIP_TTL_MS", 5_000)?,
             max_in_flight: env::parse(src, "MAJLIS_WS_MAX_IN_FLIGHT", 32)?,
-            close_window: ms("MAJLIS_WS_CLOSE_WINDOW_MS", 5_000)?,
             gap_fill_delay: ms("MAJLIS_WS_GAP_FILL_DELAY_MS", 150)?,
         };
-        if limits.send_queue == 0 || limits.flood_burst == 0 || limits.max_in_flight == 0 {
+        if limits.send_queue == 0 || limits.socket.flood_burst == 0 || limits.max_in_flight == 0 {
             return Err(SettingsError::Invalid {
                 name: "MAJLIS_WS_SEND_QUEUE",
                 value: "0".to_owned(),

@@ -79,21 +79,22 @@ async fn serve(
 ) -> Exit {
     let limits = ctx.limits;
     // 1. The auth frame, within the deadline.
-    let (claims, client_seq) = match tokio::time::timeout(limits.auth_timeout, first_frame(stream))
-        .await
-    {
-        Err(_) => return exit(4408, "no auth frame in time"),
-        Ok(Err(e)) => return e,
-        Ok(Ok(ClientFrame::Auth { token, last_seq })) => match ctx.tokens.verify(&token).await {
-            Ok(claims) => (claims, last_seq),
-            Err(TokenError::Redis(e)) => {
-                tracing::warn!(error = %e, "cannot check token revocation");
-                return exit(1013, "try again later");
+    let (claims, client_seq) =
+        match tokio::time::timeout(limits.socket.auth_timeout, first_frame(stream)).await {
+            Err(_) => return exit(4408, "no auth frame in time"),
+            Ok(Err(e)) => return e,
+            Ok(Ok(ClientFrame::Auth { token, last_seq })) => {
+                match ctx.tokens.verify(&token).await {
+                    Ok(claims) => (claims, last_seq),
+                    Err(TokenError::Redis(e)) => {
+                        tracing::warn!(error = %e, "cannot check token revocation");
+                        return exit(1013, "try again later");
+                    }
+                    Err(_) => return exit(4401, "invalid token"),
+                }
             }
-            Err(_) => return exit(4401, "invalid token"),
-        },
-        Ok(Ok(_)) => return exit(4401, "the first frame must be auth"),
-    };
+            Ok(Ok(_)) => return exit(4401, "the first frame must be auth"),
+        };
     let user = claims.sub;
     let span = tracing::info_span!("chat.socket", %channel, user_id = %user);
     let _entered = span.enter();
@@ -198,7 +199,7 @@ async fn session_loop(
         &channel_s,
         &user_s,
         sub.hub_seq,
-        limits.heartbeat_interval.as_millis(),
+        limits.socket.heartbeat_interval.as_millis(),
     );
     if let Err(e) = write(session, hello, &mut sub.kicks, ctl).await {
         return e;
@@ -241,10 +242,10 @@ async fn session_loop(
         .saturating_sub(chrono::Utc::now().timestamp())
         .max(0);
     let token_deadline = Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
-    let mut idle_deadline = Instant::now() + limits.idle_timeout;
+    let mut idle_deadline = Instant::now() + limits.socket.idle_timeout;
     let mut typing_until: Option<Instant> = None;
     let mut typing_published_at: Option<Instant> = None;
-    let mut flood = Flood::new(limits.flood_rate_per_sec, limits.flood_burst);
+    let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
 
     let result = loop {
@@ -275,7 +276,7 @@ async fn session_loop(
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         if !flood.allow() { break exit(4429, "flooding") }
-                        idle_deadline = Instant::now() + limits.idle_timeout;
+                        idle_deadline = Instant::now() + limits.socket.idle_timeout;
                         let err = protocol::error_frame("unsupported_frame", "frames are JSON text");
                         if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
                         continue;
@@ -285,7 +286,7 @@ async fn session_loop(
                 if !flood.allow() {
                     break exit(4429, "flooding");
                 }
-                idle_deadline = Instant::now() + limits.idle_timeout;
+                idle_deadline = Instant::now() + limits.socket.idle_timeout;
                 let frame = match protocol::parse(&text) {
                     Ok(f) => f,
                     Err(e) => {

@@ -116,7 +116,7 @@ impl Application {
                 gap_fill_delay: settings.limits.gap_fill_delay,
             },
             registry,
-            close_window: settings.limits.close_window,
+            close_window: settings.limits.socket.close_window,
             shutdown,
         })
     }

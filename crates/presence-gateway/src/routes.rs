@@ -23,7 +23,7 @@ async fn presence_socket(
     ctx: web::Data<Arc<Ctx>>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let (response, session, stream) = actix_ws::handle(&req, body)?;
-    let max = ctx.limits.max_frame_bytes;
+    let max = ctx.limits.socket.max_frame_bytes;
     let stream = stream
         .max_frame_size(max)
         .aggregate_continuations()

@@ -3,6 +3,7 @@
 use majlis_redis::RedisSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::host::HostSettings;
+use majlis_ws::SocketLimits;
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -23,12 +24,8 @@ pub struct Settings {
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    pub auth_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub heartbeat_interval: Duration,
-    pub max_frame_bytes: usize,
-    pub flood_rate_per_sec: u32,
-    pub flood_burst: u32,
+    /// The bounds shared with the other gateway.
+    pub socket: SocketLimits,
     /// Event frames waiting for a slow client; past this it is cut off (1013).
     pub send_queue: usize,
     /// A user whose last socket closed is reported offline only after this,
@@ -41,28 +38,21 @@ pub struct Limits {
     pub instance_ttl: Duration,
     /// How often each replica sweeps expired offline graces and dead replicas.
     pub sweep_interval: Duration,
-    pub close_window: Duration,
 }
 
 impl Settings {
     pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
         let ms = |name, default_ms: u64| env::millis(src, name, Duration::from_millis(default_ms));
         let limits = Limits {
-            auth_timeout: ms("MAJLIS_WS_AUTH_TIMEOUT_MS", 5_000)?,
-            idle_timeout: ms("MAJLIS_WS_IDLE_TIMEOUT_MS", 60_000)?,
-            heartbeat_interval: ms("MAJLIS_WS_HEARTBEAT_MS", 25_000)?,
-            max_frame_bytes: env::parse(src, "MAJLIS_WS_MAX_FRAME_BYTES", 64 * 1024)?,
-            flood_rate_per_sec: env::parse(src, "MAJLIS_WS_FLOOD_RATE", 20)?,
-            flood_burst: env::parse(src, "MAJLIS_WS_FLOOD_BURST", 60)?,
+            socket: SocketLimits::from_env(src)?,
             send_queue: env::parse(src, "MAJLIS_WS_SEND_QUEUE", 256)?,
             offline_grace: ms("MAJLIS_PRESENCE_OFFLINE_GRACE_MS", 10_000)?,
             coalesce_tick: ms("MAJLIS_PRESENCE_COALESCE_MS", 100)?,
             instance_ttl: ms("MAJLIS_PRESENCE_INSTANCE_TTL_MS", 30_000)?,
             sweep_interval: ms("MAJLIS_PRESENCE_SWEEP_MS", 5_000)?,
-            close_window: ms("MAJLIS_WS_CLOSE_WINDOW_MS", 5_000)?,
         };
         if limits.send_queue == 0
-            || limits.flood_burst == 0
+            || limits.socket.flood_burst == 0
             || limits.instance_ttl.as_millis() < 300
         {
             return Err(SettingsError::Invalid {

@@ -92,7 +92,7 @@ async fn current_team(ctx: &Ctx, claims: &Claims) -> Option<Uuid> {
 
 async fn serve(ctx: &Ctx, session: &mut Session, stream: &mut AggregatedMessageStream) -> Exit {
     let limits = ctx.limits;
-    let token = match tokio::time::timeout(limits.auth_timeout, first_frame(stream)).await {
+    let token = match tokio::time::timeout(limits.socket.auth_timeout, first_frame(stream)).await {
         Err(_) => return Exit(close::TIMEOUT, "no auth frame in time"),
         Ok(Err(e)) => return e,
         Ok(Ok(t)) => t,
@@ -219,7 +219,10 @@ async fn session_loop(
         session,
         ctl,
         &inbox.outbox,
-        protocol::hello_frame(&user.to_string(), limits.heartbeat_interval.as_millis()),
+        protocol::hello_frame(
+            &user.to_string(),
+            limits.socket.heartbeat_interval.as_millis(),
+        ),
     )
     .await
     {
@@ -233,9 +236,9 @@ async fn session_loop(
         .saturating_sub(chrono::Utc::now().timestamp())
         .max(0);
     let token_deadline = Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
-    let mut idle_deadline = Instant::now() + limits.idle_timeout;
+    let mut idle_deadline = Instant::now() + limits.socket.idle_timeout;
     let mut flush_at: Option<Instant> = None;
-    let mut flood = Flood::new(limits.flood_rate_per_sec, limits.flood_burst);
+    let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     let far = || Instant::now() + Duration::from_secs(3600);
     loop {
         let flush_deadline = flush_at.unwrap_or_else(far);
@@ -296,7 +299,7 @@ async fn session_loop(
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         if !flood.allow() { return Exit(close::FLOODING, "flooding") }
-                        idle_deadline = Instant::now() + limits.idle_timeout;
+                        idle_deadline = Instant::now() + limits.socket.idle_timeout;
                         let err = protocol::error_frame(&protocol::FrameError { code: "unsupported_frame", message: "frames are JSON text" });
                         if let Err(e) = write(session, ctl, &inbox.outbox, err).await { return e }
                         continue;
@@ -306,7 +309,7 @@ async fn session_loop(
                 if !flood.allow() {
                     return Exit(close::FLOODING, "flooding");
                 }
-                idle_deadline = Instant::now() + limits.idle_timeout;
+                idle_deadline = Instant::now() + limits.socket.idle_timeout;
                 let reply = match protocol::parse(&text) {
                     Ok(ClientFrame::Ping) => Some(protocol::PONG.to_owned()),
                     Ok(ClientFrame::Auth { .. }) => Some(protocol::error_frame(&protocol::FrameError {

@@ -127,7 +127,7 @@ impl Application {
         let janitor = tokio::spawn(janitor(ctx.clone(), self.shutdown.clone()));
         let drain = {
             let ctx = ctx.clone();
-            async move { ctx.registry.drain(ctx.limits.close_window).await }
+            async move { ctx.registry.drain(ctx.limits.socket.close_window).await }
         };
         host::run_with_drain(
             "presence-gateway",

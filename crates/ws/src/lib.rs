@@ -8,7 +8,55 @@ mod registry;
 
 pub use registry::{CloseRequest, Registry};
 
-use std::time::Instant;
+use majlis_runtime::env::{self, SettingsError, Source};
+use std::time::{Duration, Instant};
+
+/// The bounds every gateway socket lives under, from `MAJLIS_WS_*`.
+#[derive(Clone, Copy, Debug)]
+pub struct SocketLimits {
+    /// The first frame must be `auth` within this (4408 otherwise).
+    pub auth_timeout: Duration,
+    /// No client frame for this long closes the socket (4408).
+    pub idle_timeout: Duration,
+    /// Advertised in `hello`; the client pings this often.
+    pub heartbeat_interval: Duration,
+    /// Larger client frames close the socket with 1009.
+    pub max_frame_bytes: usize,
+    /// Token bucket per socket: sustained client frames per second...
+    pub flood_rate_per_sec: u32,
+    /// ...and burst; exceeding it closes with 4429.
+    pub flood_burst: u32,
+    /// At shutdown, sockets are closed with 1001 spread over this window, so
+    /// clients do not all reconnect in the same instant.
+    pub close_window: Duration,
+}
+
+impl SocketLimits {
+    /// `MAJLIS_WS_AUTH_TIMEOUT_MS` (5000), `MAJLIS_WS_IDLE_TIMEOUT_MS` (60000),
+    /// `MAJLIS_WS_HEARTBEAT_MS` (25000), `MAJLIS_WS_MAX_FRAME_BYTES` (65536),
+    /// `MAJLIS_WS_FLOOD_RATE` (20), `MAJLIS_WS_FLOOD_BURST` (60),
+    /// `MAJLIS_WS_CLOSE_WINDOW_MS` (5000).
+    pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
+        let ms = |name, default_ms: u64| env::millis(src, name, Duration::from_millis(default_ms));
+        let limits = Self {
+            auth_timeout: ms("MAJLIS_WS_AUTH_TIMEOUT_MS", 5_000)?,
+            idle_timeout: ms("MAJLIS_WS_IDLE_TIMEOUT_MS", 60_000)?,
+            heartbeat_interval: ms("MAJLIS_WS_HEARTBEAT_MS", 25_000)?,
+            max_frame_bytes: env::parse(src, "MAJLIS_WS_MAX_FRAME_BYTES", 64 * 1024)?,
+            flood_rate_per_sec: env::parse(src, "MAJLIS_WS_FLOOD_RATE", 20)?,
+            flood_burst: env::parse(src, "MAJLIS_WS_FLOOD_BURST", 60)?,
+            close_window: ms("MAJLIS_WS_CLOSE_WINDOW_MS", 5_000)?,
+        };
+        if limits.flood_burst == 0 {
+            return Err(SettingsError::Invalid {
+                name: "MAJLIS_WS_FLOOD_BURST",
+                value: "0".to_owned(),
+                reason: "must be at least 1".to_owned(),
+            });
+        }
+        Ok(limits)
+    }
+}
 
 /// The contract's close codes, plus 1013 for "too slow, or a dependency is
 /// down: resume with `last_seq`" (an additive extension).
