@@ -2,6 +2,9 @@
 
 use auth_svc::{Application, Settings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = majlis_telemetry::init("auth-svc")?;

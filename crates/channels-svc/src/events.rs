@@ -21,23 +21,6 @@ pub fn message_frame(message_json: &str) -> String {
     format!("{{\"type\":\"message\",\"message\":{message_json}}}")
 }
 
-pub async fn message_created(redis: &Redis, channel: Uuid, seq: i64, message_json: &str) {
-    let frame = message_frame(message_json);
-    let (channel, seq) = (channel.to_string(), seq.to_string());
-    if let Err(e) = publish_with(
-        redis,
-        CHAT_EVENTS,
-        "message",
-        &frame,
-        &[("channel", &channel), ("seq", &seq)],
-        CHAT_STREAM_MAX_LEN,
-    )
-    .await
-    {
-        tracing::error!(error = %e, %channel, %seq, "message stored but not published; gateways will fill the gap from the database");
-    }
-}
-
 pub async fn reaction_changed(
     redis: &Redis,
     channel: Uuid,

@@ -5,6 +5,7 @@
 //! gateway; `message`/`reaction_*` events on the chat stream and
 //! `channel_created`/`channel_member_added` on the presence stream.
 
+mod commit;
 mod events;
 mod grpc;
 mod model;

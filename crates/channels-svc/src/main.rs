@@ -2,6 +2,9 @@
 
 use channels_svc::{Application, Settings};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = majlis_telemetry::init("channels-svc")?;

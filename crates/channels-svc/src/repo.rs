@@ -5,7 +5,7 @@
 use crate::model::{ChannelRow, MessageRow, Reaction};
 use crate::schema::{channels, members, messages, reactions};
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use majlis_db::{Db, DbError, is_unique_violation};
 use std::collections::HashMap;
@@ -115,83 +115,6 @@ pub async fn member_ids(db: &Db, channel: Uuid) -> Result<Vec<Uuid>, DbError> {
             .order(members::joined_at.asc())
             .load(&mut conn)
             .await?)
-    })
-    .await
-}
-
-/// The outcome of storing a message.
-pub enum Posted {
-    New(MessageRow),
-    /// The same user already sent this `client_id` here: the stored message.
-    Duplicate(MessageRow),
-}
-
-/// Stores a message with the channel's next seq. The seq is taken by
-/// incrementing `last_seq` in the same statement as the insert: the row lock
-/// orders concurrent senders, and a failed insert rolls the increment back,
-/// so seqs never skip.
-pub async fn post_message(
-    db: &Db,
-    channel: Uuid,
-    user: Uuid,
-    content: &str,
-    client_id: Option<&str>,
-) -> Result<Posted, DbError> {
-    if let Some(cid) = client_id
-        && let Some(existing) = find_by_client_id(db, channel, user, cid).await?
-    {
-        return Ok(Posted::Duplicate(existing));
-    }
-    let res = db
-        .timed(async {
-            let mut conn = db.conn().await?;
-            Ok(diesel::sql_query(
-                "WITH ch AS (
-                    UPDATE channels.channels SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq
-                 )
-                 INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id)
-                 SELECT $2, $1, ch.last_seq, $3, $4, $5 FROM ch
-                 RETURNING id, channel_id, seq, user_id, content, client_id, created_at",
-            )
-            .bind::<SqlUuid, _>(channel)
-            .bind::<SqlUuid, _>(Uuid::now_v7())
-            .bind::<SqlUuid, _>(user)
-            .bind::<Text, _>(content)
-            .bind::<Nullable<Text>, _>(client_id)
-            .get_result::<MessageRow>(&mut conn)
-            .await?)
-        })
-        .await;
-    match res {
-        Ok(row) => Ok(Posted::New(row)),
-        // Two concurrent sends of one client_id: the loser returns the winner's row.
-        Err(e) if is_unique_violation(&e, "messages_client_id_key") => match client_id {
-            Some(cid) => find_by_client_id(db, channel, user, cid)
-                .await?
-                .map(Posted::Duplicate)
-                .ok_or(e),
-            None => Err(e),
-        },
-        Err(e) => Err(e),
-    }
-}
-
-async fn find_by_client_id(
-    db: &Db,
-    channel: Uuid,
-    user: Uuid,
-    client_id: &str,
-) -> Result<Option<MessageRow>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        Ok(messages::table
-            .filter(messages::channel_id.eq(channel))
-            .filter(messages::user_id.eq(user))
-            .filter(messages::client_id.eq(client_id))
-            .select(MessageRow::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?)
     })
     .await
 }

@@ -2,9 +2,9 @@
 //! service, so a message sent over the socket and one sent over REST take the
 //! same path: validate, store with the next seq, publish once.
 
-use crate::events;
+use crate::commit::{CommitError, Committed, Committer, NewMessage};
 use crate::model::{Message, MessageRow};
-use crate::repo::{self, Posted};
+use crate::{events, repo};
 use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 pub struct Chat {
     pub db: Db,
     pub redis: Redis,
+    pub committer: Committer,
 }
 
 /// A stored message, its JSON (serialized once), and whether it was a retry.
@@ -58,6 +59,21 @@ pub fn validate_emoji(emoji: &str) -> Result<(), ApiError> {
     }
 }
 
+fn commit_error(e: CommitError) -> ApiError {
+    match e {
+        CommitError::Db(db) => match &*db {
+            DbError::Timeout(_) | DbError::Pool(_) | DbError::Connection(_) => {
+                ApiError::unavailable("postgres", db)
+            }
+            DbError::Config(_) | DbError::Query(_) | DbError::Migration(_) => {
+                ApiError::internal(db)
+            }
+        },
+        CommitError::Overloaded | CommitError::Stopped => ApiError::unavailable("postgres", e),
+        CommitError::Encode(_) => ApiError::internal(e),
+    }
+}
+
 fn to_json(message: &Message) -> Result<String, ApiError> {
     serde_json::to_string(message).map_err(ApiError::internal)
 }
@@ -73,25 +89,24 @@ impl Chat {
     ) -> Result<Stored, ApiError> {
         validate_content(content)?;
         validate_client_id(client_id)?;
-        let posted = match repo::post_message(&self.db, channel, user, content, client_id).await {
-            // The seq increment matched no channel, so nothing was inserted.
-            Err(DbError::Query(diesel::result::Error::NotFound)) => {
-                return Err(ApiError::not_found("channel_not_found", "no such channel"));
-            }
-            other => other?,
-        };
-        match posted {
-            Posted::New(row) => {
-                let message = Message::from_row(row, Vec::new());
-                let json = to_json(&message)?;
-                events::message_created(&self.redis, channel, message.seq, &json).await;
-                Ok(Stored {
-                    message,
-                    json,
-                    duplicate: false,
-                })
-            }
-            Posted::Duplicate(row) => {
+        let committed = self
+            .committer
+            .submit(NewMessage {
+                channel,
+                user,
+                content: content.to_owned(),
+                client_id: client_id.map(str::to_owned),
+                trace: majlis_telemetry::propagation::current_fields(),
+            })
+            .await
+            .map_err(commit_error)?;
+        match committed {
+            Committed::New { message, json } => Ok(Stored {
+                message,
+                json,
+                duplicate: false,
+            }),
+            Committed::Duplicate(row) => {
                 let message = self.with_reactions(vec![row]).await?.pop().ok_or_else(|| {
                     ApiError::internal(std::io::Error::other("stored message vanished"))
                 })?;
@@ -101,6 +116,10 @@ impl Chat {
                     json,
                     duplicate: true,
                 })
+            }
+            // The channel went away after the membership check.
+            Committed::NoChannel => {
+                Err(ApiError::not_found("channel_not_found", "no such channel"))
             }
         }
     }

@@ -2,6 +2,7 @@
 //! for port 0) and runs it until the shutdown owner drains it.
 
 use crate::Settings;
+use crate::commit::Committer;
 use crate::grpc::ChannelsGrpc;
 use crate::routes;
 use crate::service::Chat;
@@ -51,6 +52,7 @@ impl Application {
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),
+            committer: Committer::start(db.clone(), redis.clone(), settings.db.timeout),
         };
         let users = Users::new(grpc::client_channel(
             &settings.auth_grpc_url,

@@ -46,6 +46,10 @@ const fn exit(code: u16, reason: &'static str) -> Exit {
 
 const GONE: Exit = exit(1000, "");
 
+/// Frames a socket forwards per loop turn before it looks at its other
+/// duties (client frames, timers) again.
+const DRAIN_PER_TURN: usize = 64;
+
 /// A client send or reaction in flight; resolves to the frame to answer with.
 type Pending = Pin<Box<dyn Future<Output = Result<Option<String>, Exit>>>>;
 
@@ -241,17 +245,22 @@ async fn session_loop(
         .exp
         .saturating_sub(chrono::Utc::now().timestamp())
         .max(0);
-    let token_deadline = Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
-    let mut idle_deadline = Instant::now() + limits.socket.idle_timeout;
+    // The timers live across iterations: a loop turn per delivered frame must
+    // not register and cancel three timer entries. Client activity only
+    // stamps `last_seen`; the idle timer re-arms lazily when it fires.
+    let token_expiry =
+        sleep_until(Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0)));
+    let idle_timer = sleep_until(Instant::now() + limits.socket.idle_timeout);
+    let typing_timer = sleep_until(Instant::now() + limits.typing_ttl);
+    tokio::pin!(token_expiry, idle_timer, typing_timer);
+    let mut last_seen = Instant::now();
     let mut typing_until: Option<Instant> = None;
     let mut typing_published_at: Option<Instant> = None;
     let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
 
-    let result = loop {
+    let result = 'live: loop {
         let can_read = in_flight.len() < limits.max_in_flight;
-        let typing_deadline =
-            typing_until.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
         tokio::select! {
             biased;
             Some(req) = ctl.recv() => break exit(req.code, req.reason),
@@ -263,6 +272,14 @@ async fn session_loop(
             },
             Some(frame) = sub.frames.recv() => {
                 if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await { break e }
+                // Whatever else is queued goes out in the same turn: under
+                // fan-out load this is most frames, and they reach the writer
+                // together, so it sends them in one syscall.
+                let mut more = 0;
+                while more < DRAIN_PER_TURN && let Ok(frame) = sub.frames.try_recv() {
+                    more += 1;
+                    if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await { break 'live e }
+                }
             }
             msg = stream.recv(), if can_read => {
                 let text = match msg {
@@ -276,7 +293,7 @@ async fn session_loop(
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         if !flood.allow() { break exit(4429, "flooding") }
-                        idle_deadline = Instant::now() + limits.socket.idle_timeout;
+                        last_seen = Instant::now();
                         let err = protocol::error_frame("unsupported_frame", "frames are JSON text");
                         if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
                         continue;
@@ -286,7 +303,7 @@ async fn session_loop(
                 if !flood.allow() {
                     break exit(4429, "flooding");
                 }
-                idle_deadline = Instant::now() + limits.socket.idle_timeout;
+                last_seen = Instant::now();
                 let frame = match protocol::parse(&text) {
                     Ok(f) => f,
                     Err(e) => {
@@ -312,6 +329,7 @@ async fn session_loop(
                     ClientFrame::TypingStart => {
                         let now = Instant::now();
                         typing_until = Some(now + limits.typing_ttl);
+                        typing_timer.as_mut().reset(now + limits.typing_ttl);
                         // Refreshes extend the state; the others hear at most one start per 2 s.
                         if typing_published_at.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(2)) {
                             typing_published_at = Some(now);
@@ -326,13 +344,19 @@ async fn session_loop(
                     }
                 }
             }
-            () = sleep_until(typing_deadline), if typing_until.is_some() => {
+            () = &mut typing_timer, if typing_until.is_some() => {
                 typing_until = None;
                 typing_published_at = None;
                 in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_stop"));
             }
-            () = sleep_until(idle_deadline) => break exit(4408, "idle: no frame for too long"),
-            () = sleep_until(token_deadline) => break exit(4401, "token expired"),
+            () = &mut idle_timer => {
+                let deadline = last_seen + limits.socket.idle_timeout;
+                if deadline <= Instant::now() {
+                    break exit(4408, "idle: no frame for too long");
+                }
+                idle_timer.as_mut().reset(deadline);
+            }
+            () = &mut token_expiry => break exit(4401, "token expired"),
         }
     };
     if typing_until.is_some() {

@@ -63,6 +63,27 @@ pub async fn publish_with(
     fields: &[(&str, &str)],
     max_len: usize,
 ) -> Result<String, RedisError> {
+    let trace = majlis_telemetry::propagation::current_fields();
+    redis
+        .run(&xadd(
+            redis, topic, event_type, data, fields, &trace, max_len,
+        ))
+        .await
+}
+
+/// One `XADD` of an event, carrying `trace` (the trace context of the
+/// request that caused it, from `propagation::current_fields()` taken in that
+/// request's span). For callers that pipeline many appends with
+/// [`publish_pipelined`].
+pub fn xadd(
+    redis: &Redis,
+    topic: &str,
+    event_type: &str,
+    data: &str,
+    fields: &[(&str, &str)],
+    trace: &[(String, String)],
+    max_len: usize,
+) -> redis::Cmd {
     let mut cmd = redis::cmd("XADD");
     cmd.arg(redis.key(topic))
         .arg("MAXLEN")
@@ -76,10 +97,23 @@ pub async fn publish_with(
     for (k, v) in fields {
         cmd.arg(*k).arg(*v);
     }
-    for (k, v) in majlis_telemetry::propagation::current_fields() {
+    for (k, v) in trace {
         cmd.arg(k).arg(v);
     }
-    redis.run(&cmd).await
+    cmd
+}
+
+/// Sends `cmds` (from [`xadd`]) in one round trip, in order, so one stream
+/// keeps their order. Returns the entry ids.
+pub async fn publish_pipelined(
+    redis: &Redis,
+    cmds: impl IntoIterator<Item = redis::Cmd>,
+) -> Result<Vec<String>, RedisError> {
+    let mut pipe = redis::pipe();
+    for cmd in cmds {
+        pipe.add_command(cmd);
+    }
+    redis.run_pipe(&pipe).await
 }
 
 /// Reads entries after `last_id` from `topic` (un-prefixed), blocking up to

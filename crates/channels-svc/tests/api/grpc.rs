@@ -1,6 +1,6 @@
 //! `majlis.channels.v1.ChannelsService`, as the chat gateway uses it.
 
-use crate::helpers::{TestApp, assert_message_shape, new_team, seqs, spawn_app};
+use crate::helpers::{TestApp, WAIT, assert_message_shape, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
 use majlis_proto::channels::v1::{
     CheckMembershipRequest, ListMessagesRequest, PostMessageRequest, ReactRequest,
@@ -157,6 +157,78 @@ async fn post_message_stores_publishes_and_flags_a_repeated_client_id() {
     let page = history.expect(StatusCode::OK);
     assert_eq!(seqs(page), vec![1, 2]);
     assert_eq!(page["messages"][0], message);
+}
+
+/// Many sends at once are stored in shared transactions (group commit): per
+/// channel the seqs are still 1..=n without gap, a retry racing its original
+/// (in the same batch or not) gets the original back, and the stream carries
+/// each channel's messages once, in seq order.
+#[actix_web::test]
+async fn concurrent_sends_to_several_channels_get_gapless_seqs_and_ordered_stream_entries() {
+    let s = setup().await;
+    let mut channels = vec![s.channel.clone()];
+    for name in ["second", "third"] {
+        let c = s.app.create_channel(&s.admin, name, "public").await;
+        channels.push(c["id"].as_str().unwrap().to_owned());
+    }
+    const PER_CHANNEL: usize = 40;
+    let mut calls = Vec::new();
+    for i in 0..PER_CHANNEL {
+        for channel in &channels {
+            // Every fourth send repeats the client_id of the send before it.
+            let key = if i % 4 == 3 { i - 1 } else { i };
+            let mut grpc = s.app.grpc();
+            let req = post(
+                channel,
+                &s.admin_id,
+                &format!("m{i}"),
+                Some(&format!("k{key}")),
+            );
+            let channel = channel.clone();
+            calls.push(actix_web::rt::spawn(async move {
+                let reply = grpc.post_message(req).await.map(|r| r.into_inner());
+                (channel, key, reply)
+            }));
+        }
+    }
+    let mut seq_of_key: std::collections::HashMap<(String, usize), Vec<(i64, bool)>> =
+        Default::default();
+    for call in calls {
+        let (channel, key, reply) = tokio::time::timeout(WAIT, call)
+            .await
+            .expect("a concurrent send hung")
+            .expect("task");
+        let reply = reply.expect("send stored");
+        seq_of_key
+            .entry((channel, key))
+            .or_default()
+            .push((reply.seq, reply.duplicate));
+    }
+    let stored = PER_CHANNEL - PER_CHANNEL / 4;
+    for channel in &channels {
+        let mut seqs: Vec<i64> = Vec::new();
+        for ((c, _), replies) in &seq_of_key {
+            if c != channel {
+                continue;
+            }
+            // A key sent twice: both replies name one seq, exactly one is new.
+            assert!(replies.iter().all(|r| r.0 == replies[0].0), "{replies:?}");
+            assert_eq!(replies.iter().filter(|r| !r.1).count(), 1, "{replies:?}");
+            seqs.push(replies[0].0);
+        }
+        seqs.sort_unstable();
+        let expected: Vec<i64> = (1..=i64::try_from(stored).unwrap()).collect();
+        assert_eq!(seqs, expected, "channel {channel}");
+        let streamed: Vec<i64> = s
+            .app
+            .stream(CHAT_EVENTS)
+            .await
+            .iter()
+            .filter(|e| e.field("channel") == Some(channel.as_str()))
+            .map(|e| e.field("seq").unwrap().parse().unwrap())
+            .collect();
+        assert_eq!(streamed, expected, "stream order of channel {channel}");
+    }
 }
 
 #[actix_web::test]

@@ -1,0 +1,334 @@
+//! Group commit of messages: every send (socket or REST) is queued here, and
+//! one task stores whatever has queued up, for every channel at once, in a
+//! single transaction; a second task appends the stored messages to the chat
+//! stream in one pipelined round trip and answers the senders.
+//!
+//! Why: a message used to cost a dedupe `SELECT`, an `INSERT`, an `XADD` and
+//! the thread wake-ups around each of them. Under load the cost of a batch is
+//! close to the cost of one message, so throughput grows with the queue
+//! instead of latency. Under no load a batch is one message and goes at once:
+//! nothing waits for a timer.
+//!
+//! Order and gaps: the transaction first locks the batch's channel rows in id
+//! order (so two committers, e.g. two replicas, cannot deadlock), then takes a
+//! range of seqs per channel with one `UPDATE` and inserts under those locks.
+//! Within a channel, seqs follow arrival order. Batches are published in the
+//! order they committed, so the stream stays in seq order per channel.
+
+use crate::events;
+use crate::model::{Message, MessageRow};
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use majlis_db::{Db, DbError};
+use majlis_redis::Redis;
+use majlis_redis::streams::{publish_pipelined, xadd};
+use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+use uuid::Uuid;
+
+/// How many sends one transaction takes at most: big enough that a queue of
+/// thousands drains in a few statements, small enough that one statement
+/// stays a few milliseconds.
+const MAX_BATCH: usize = 512;
+/// Sends waiting for a transaction; beyond this a sender gets a 503 rather
+/// than memory growing without bound.
+const QUEUE: usize = 16_384;
+/// Committed batches waiting to be published: the publisher keeps up unless
+/// Redis is slow, and then the committer should slow down too.
+const PUBLISH_QUEUE: usize = 4;
+
+/// One send, as the committer needs it.
+pub struct NewMessage {
+    pub channel: Uuid,
+    pub user: Uuid,
+    pub content: String,
+    pub client_id: Option<String>,
+    /// The sender's trace context, so the stream entry continues its trace.
+    pub trace: Vec<(String, String)>,
+}
+
+/// What became of a send.
+pub enum Committed {
+    /// Stored now (and published): the message and its JSON, serialized once.
+    New { message: Message, json: String },
+    /// This user already sent this `client_id` here: the stored row.
+    Duplicate(MessageRow),
+    /// No such channel (deleted since the membership check).
+    NoChannel,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CommitError {
+    #[error(transparent)]
+    Db(Arc<DbError>),
+    #[error("the message queue is full")]
+    Overloaded,
+    #[error("the committer has stopped")]
+    Stopped,
+    #[error("a stored message did not serialize: {0}")]
+    Encode(String),
+}
+
+type Reply = oneshot::Sender<Result<Committed, CommitError>>;
+
+struct Queued {
+    msg: NewMessage,
+    reply: Reply,
+}
+
+/// The handle every sender holds; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Committer {
+    tx: mpsc::Sender<Queued>,
+    wait: Duration,
+}
+
+impl Committer {
+    /// Starts the committer and publisher tasks on the current runtime. They
+    /// end once every handle is dropped and the queue is drained.
+    pub fn start(db: Db, redis: Redis, wait: Duration) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let (ptx, prx) = mpsc::channel(PUBLISH_QUEUE);
+        tokio::spawn(commit_loop(db, rx, ptx));
+        tokio::spawn(publish_loop(redis, prx));
+        Self { tx, wait }
+    }
+
+    /// Queues a send and waits for its outcome. Bounded twice: a full queue
+    /// answers `Overloaded` after `wait`, and the transaction itself runs
+    /// under the database timeout.
+    pub async fn submit(&self, msg: NewMessage) -> Result<Committed, CommitError> {
+        let (reply, rx) = oneshot::channel();
+        match tokio::time::timeout(self.wait, self.tx.send(Queued { msg, reply })).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return Err(CommitError::Stopped),
+            Err(_) => return Err(CommitError::Overloaded),
+        }
+        rx.await.unwrap_or(Err(CommitError::Stopped))
+    }
+}
+
+/// A committed batch on its way to the publisher: each sender's reply with
+/// its outcome, in arrival order.
+struct Batch {
+    outcomes: Vec<(Reply, Outcome)>,
+}
+
+enum Outcome {
+    New(MessageRow, Vec<(String, String)>),
+    Duplicate(MessageRow),
+    NoChannel,
+    Failed(Arc<DbError>),
+}
+
+async fn commit_loop(db: Db, mut rx: mpsc::Receiver<Queued>, ptx: mpsc::Sender<Batch>) {
+    let mut queued = Vec::with_capacity(MAX_BATCH);
+    loop {
+        if rx.recv_many(&mut queued, MAX_BATCH).await == 0 {
+            return;
+        }
+        let n = queued.len();
+        let batch = commit(&db, std::mem::take(&mut queued))
+            .instrument(tracing::debug_span!("commit_messages", n))
+            .await;
+        if ptx.send(batch).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct StoredRow {
+    #[diesel(sql_type = Integer)]
+    ord: i32,
+    #[diesel(sql_type = Bool)]
+    duplicate: bool,
+    #[diesel(embed)]
+    row: MessageRow,
+}
+
+/// Stores one batch. Sends repeating an earlier send of the same batch (same
+/// channel, user and client_id) are answered with that send's row, so the
+/// unique index never fails the whole batch.
+async fn commit(db: &Db, queued: Vec<Queued>) -> Batch {
+    // ord = index of the first send with the same dedupe key.
+    let mut first: HashMap<(Uuid, Uuid, &str), i32> = HashMap::new();
+    let mut twin_of: Vec<Option<i32>> = Vec::with_capacity(queued.len());
+    let (mut ids, mut chans, mut users, mut contents, mut cids, mut ords) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (i, q) in queued.iter().enumerate() {
+        let ord = i32::try_from(i).unwrap_or(i32::MAX);
+        if let Some(cid) = q.msg.client_id.as_deref() {
+            if let Some(&earlier) = first.get(&(q.msg.channel, q.msg.user, cid)) {
+                twin_of.push(Some(earlier));
+                continue;
+            }
+            first.insert((q.msg.channel, q.msg.user, cid), ord);
+        }
+        twin_of.push(None);
+        ids.push(Uuid::now_v7());
+        chans.push(q.msg.channel);
+        users.push(q.msg.user);
+        contents.push(q.msg.content.as_str());
+        cids.push(q.msg.client_id.as_deref());
+        ords.push(ord);
+    }
+    let mut lock_order = chans.clone();
+    lock_order.sort_unstable();
+    lock_order.dedup();
+
+    let stored = db
+        .timed(async {
+            let mut conn = db.conn().await?;
+            let rows = conn
+                .transaction(async |conn| {
+                    diesel::sql_query(
+                        "SELECT id FROM channels.channels WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+                    )
+                    .bind::<Array<SqlUuid>, _>(&lock_order)
+                    .execute(conn)
+                    .await?;
+                    diesel::sql_query(STORE_BATCH)
+                        .bind::<Array<SqlUuid>, _>(&ids)
+                        .bind::<Array<SqlUuid>, _>(&chans)
+                        .bind::<Array<SqlUuid>, _>(&users)
+                        .bind::<Array<Text>, _>(&contents)
+                        .bind::<Array<Nullable<Text>>, _>(&cids)
+                        .bind::<Array<Integer>, _>(&ords)
+                        .load::<StoredRow>(conn)
+                        .await
+                })
+                .await?;
+            Ok::<_, DbError>(rows)
+        })
+        .await;
+
+    let by_ord: HashMap<i32, (bool, MessageRow)> = match stored {
+        Ok(rows) => rows
+            .into_iter()
+            .map(|r| (r.ord, (r.duplicate, r.row)))
+            .collect(),
+        Err(e) => {
+            let e = Arc::new(e);
+            return Batch {
+                outcomes: queued
+                    .into_iter()
+                    .map(|q| (q.reply, Outcome::Failed(e.clone())))
+                    .collect(),
+            };
+        }
+    };
+    // Arrival order is seq order within each channel, so publishing in this
+    // order keeps each channel's stream entries in seq order.
+    let mut outcomes: Vec<(Reply, Outcome)> = Vec::with_capacity(queued.len());
+    for (i, q) in queued.into_iter().enumerate() {
+        let ord = i32::try_from(i).unwrap_or(i32::MAX);
+        let outcome = match twin_of[i] {
+            Some(earlier) => match by_ord.get(&earlier) {
+                Some((_, row)) => Outcome::Duplicate(row.clone()),
+                None => Outcome::NoChannel,
+            },
+            // `get`, not `remove`: a later twin of this send still needs the row.
+            None => match by_ord.get(&ord).cloned() {
+                Some((false, row)) => Outcome::New(row, q.msg.trace),
+                Some((true, row)) => Outcome::Duplicate(row),
+                None => Outcome::NoChannel,
+            },
+        };
+        outcomes.push((q.reply, outcome));
+    }
+    Batch { outcomes }
+}
+
+/// Takes a seq range per channel (arrival order within it) and inserts, or
+/// finds the already-stored row of a repeated `client_id`. The caller holds
+/// the channel rows' locks, so nothing can insert between the dedupe look-up
+/// and the insert. Channels that do not exist return no row for their sends.
+const STORE_BATCH: &str = "
+WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[])
+        AS t(id, channel_id, user_id, content, client_id, ord)
+), dup AS (
+    SELECT i.ord, m.id, m.channel_id, m.seq, m.user_id, m.content, m.client_id, m.created_at
+    FROM input i
+    JOIN channels.messages m
+      ON m.channel_id = i.channel_id AND m.user_id = i.user_id AND m.client_id = i.client_id
+), fresh AS (
+    SELECT i.*, row_number() OVER (PARTITION BY i.channel_id ORDER BY i.ord) AS rn
+    FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM dup d WHERE d.ord = i.ord)
+), counts AS (
+    SELECT channel_id, count(*) AS n FROM fresh GROUP BY channel_id
+), ch AS (
+    UPDATE channels.channels c SET last_seq = c.last_seq + counts.n
+    FROM counts WHERE c.id = counts.channel_id
+    RETURNING c.id, c.last_seq - counts.n AS base
+), ins AS (
+    INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id)
+    SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id
+    FROM fresh f JOIN ch ON ch.id = f.channel_id
+    RETURNING id, channel_id, seq, user_id, content, client_id, created_at
+)
+SELECT f.ord, false AS duplicate, ins.id, ins.channel_id, ins.seq, ins.user_id, ins.content,
+       ins.client_id, ins.created_at
+FROM ins JOIN fresh f ON f.id = ins.id
+UNION ALL
+SELECT d.ord, true, d.id, d.channel_id, d.seq, d.user_id, d.content, d.client_id, d.created_at
+FROM dup d";
+
+async fn publish_loop(redis: Redis, mut rx: mpsc::Receiver<Batch>) {
+    while let Some(batch) = rx.recv().await {
+        publish(&redis, batch).await;
+    }
+}
+
+/// Serializes each new message once, appends them all in one pipelined round
+/// trip, then answers every sender. A failed append is logged, not returned:
+/// the messages are stored, and gateways fill a seq gap from the database.
+async fn publish(redis: &Redis, batch: Batch) {
+    let mut answers = Vec::with_capacity(batch.outcomes.len());
+    let mut cmds = Vec::new();
+    for (reply, outcome) in batch.outcomes {
+        let answer = match outcome {
+            Outcome::New(row, trace) => {
+                let message = Message::from_row(row, Vec::new());
+                match serde_json::to_string(&message) {
+                    Ok(json) => {
+                        let (channel, seq) =
+                            (message.channel_id.to_string(), message.seq.to_string());
+                        cmds.push(xadd(
+                            redis,
+                            CHAT_EVENTS,
+                            "message",
+                            &events::message_frame(&json),
+                            &[("channel", &channel), ("seq", &seq)],
+                            &trace,
+                            CHAT_EVENTS_MAX_LEN,
+                        ));
+                        Ok(Committed::New { message, json })
+                    }
+                    Err(e) => Err(CommitError::Encode(e.to_string())),
+                }
+            }
+            Outcome::Duplicate(row) => Ok(Committed::Duplicate(row)),
+            Outcome::NoChannel => Ok(Committed::NoChannel),
+            Outcome::Failed(e) => Err(CommitError::Db(e)),
+        };
+        answers.push((reply, answer));
+    }
+    if !cmds.is_empty() {
+        let n = cmds.len();
+        if let Err(e) = publish_pipelined(redis, cmds).await {
+            tracing::error!(error = %e, messages = n, "messages stored but not published; gateways will fill the gap from the database");
+        }
+    }
+    for (reply, answer) in answers {
+        // A sender that gave up (its request timed out) is not an error here.
+        let _ = reply.send(answer);
+    }
+}
