@@ -235,13 +235,18 @@ async fn session_loop(
         .exp
         .saturating_sub(chrono::Utc::now().timestamp())
         .max(0);
-    let token_deadline = Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0));
-    let mut idle_deadline = Instant::now() + limits.socket.idle_timeout;
+    // The timers live across iterations (a turn per event must not register
+    // and cancel timer entries); client activity only stamps `last_seen`, and
+    // the idle timer re-arms lazily when it fires.
+    let token_expiry =
+        sleep_until(Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0)));
+    let idle_timer = sleep_until(Instant::now() + limits.socket.idle_timeout);
+    let flush_timer = sleep_until(Instant::now() + limits.coalesce_tick);
+    tokio::pin!(token_expiry, idle_timer, flush_timer);
+    let mut last_seen = Instant::now();
     let mut flush_at: Option<Instant> = None;
     let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
-    let far = || Instant::now() + Duration::from_secs(3600);
     loop {
-        let flush_deadline = flush_at.unwrap_or_else(far);
         tokio::select! {
             biased;
             Some(req) = ctl.recv() => return Exit(req.code, req.reason),
@@ -254,10 +259,12 @@ async fn session_loop(
                 }
                 // Coalesce: the first change of a tick opens it; the tick's end sends all.
                 if flush_at.is_none() {
-                    flush_at = Some(Instant::now() + limits.coalesce_tick);
+                    let at = Instant::now() + limits.coalesce_tick;
+                    flush_at = Some(at);
+                    flush_timer.as_mut().reset(at);
                 }
             }
-            () = sleep_until(flush_deadline), if flush_at.is_some() => {
+            () = &mut flush_timer, if flush_at.is_some() => {
                 flush_at = None;
                 let changes: Vec<(String, String)> = {
                     let mut pending = match inbox.outbox.presence.lock() {
@@ -299,7 +306,7 @@ async fn session_loop(
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         if !flood.allow() { return Exit(close::FLOODING, "flooding") }
-                        idle_deadline = Instant::now() + limits.socket.idle_timeout;
+                        last_seen = Instant::now();
                         let err = protocol::error_frame(&protocol::FrameError { code: "unsupported_frame", message: "frames are JSON text" });
                         if let Err(e) = write(session, ctl, &inbox.outbox, err).await { return e }
                         continue;
@@ -309,7 +316,7 @@ async fn session_loop(
                 if !flood.allow() {
                     return Exit(close::FLOODING, "flooding");
                 }
-                idle_deadline = Instant::now() + limits.socket.idle_timeout;
+                last_seen = Instant::now();
                 let reply = match protocol::parse(&text) {
                     Ok(ClientFrame::Ping) => Some(protocol::PONG.to_owned()),
                     Ok(ClientFrame::Auth { .. }) => Some(protocol::error_frame(&protocol::FrameError {
@@ -335,8 +342,14 @@ async fn session_loop(
                     return e;
                 }
             }
-            () = sleep_until(idle_deadline) => return Exit(close::TIMEOUT, "idle: no frame for too long"),
-            () = sleep_until(token_deadline) => return Exit(close::UNAUTHORIZED, "token expired"),
+            () = &mut idle_timer => {
+                let deadline = last_seen + limits.socket.idle_timeout;
+                if deadline <= Instant::now() {
+                    return Exit(close::TIMEOUT, "idle: no frame for too long");
+                }
+                idle_timer.as_mut().reset(deadline);
+            }
+            () = &mut token_expiry => return Exit(close::UNAUTHORIZED, "token expired"),
         }
     }
 }
