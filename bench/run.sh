@@ -11,7 +11,12 @@ cd "$REPO_ROOT"
 SUBSCRIBERS="${BENCH_SUBSCRIBERS:-1000}"
 RATES="${BENCH_RATES:-100,200,400}"
 STEP_SECS="${BENCH_STEP_SECS:-5}"
-IDLE="${BENCH_IDLE:-5000}"
+IDLE="${BENCH_IDLE:-20000}"
+IDLE_PRESENCE="${BENCH_IDLE_PRESENCE:-20000}"
+PRESENCE="${BENCH_PRESENCE:-5000}"
+PRESENCE_CHANNELS="${BENCH_PRESENCE_CHANNELS:-20}"
+STORM_SUBSCRIBERS="${BENCH_STORM_SUBSCRIBERS:-5000}"
+STORM_RATE="${BENCH_STORM_RATE:-100}"
 
 export PROFILE=release GATEWAY_REPLICAS=2
 # Below the ephemeral port range (32768+), where thousands of client sockets would collide.
@@ -23,7 +28,15 @@ export MAJLIS_RUN_DIR="$REPO_ROOT/.run/bench" MAJLIS_SKIP_WEB=1 RUST_LOG="${RUST
 export MAJLIS_WS_FLOOD_RATE=1000000 MAJLIS_WS_FLOOD_BURST=1000000
 export MAJLIS_USER_RATE_PER_SEC=1000000 MAJLIS_USER_RATE_BURST=1000000
 export MAJLIS_WS_MAX_IN_FLIGHT=256 MAJLIS_DATABASE_POOL_SIZE=32
+# (e) kills a chat-gateway replica on purpose: the stack must outlive it.
+export MAJLIS_TOLERATE_EXIT=chat-gateway
+# The hard nofile limit is per process (20000 here, and root cannot raise
+# it), so (c) spreads its sockets over loadgen worker processes and nginx
+# over enough workers: each proxies ~5k sockets (client + upstream fds),
+# well inside its 16384 worker_connections.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+nginx_workers=$(( (IDLE + IDLE_PRESENCE + 4999) / 5000 ))
+export NGINX_WORKERS="${BENCH_NGINX_WORKERS:-$(( nginx_workers > 2 ? nginx_workers : 2 ))}"
 
 echo "bench: building release binaries (the first time takes several minutes)"
 cargo build -q --release --workspace --bins
@@ -31,6 +44,7 @@ rm -rf "$MAJLIS_RUN_DIR" && mkdir -p "$MAJLIS_RUN_DIR"
 MAJLIS_SKIP_BUILD=1 bash deploy/local/run.sh >"$MAJLIS_RUN_DIR/run.out" 2>&1 &
 runner=$!
 cleanup() {
+    [ -z "${SIO_PIDS:-}" ] || kill -TERM $SIO_PIDS 2>/dev/null || true
     kill -TERM "$runner" 2>/dev/null || true
     for _ in $(seq 1 60); do kill -0 "$runner" 2>/dev/null || break; sleep 0.5; done
     psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $MAJLIS_DB_NAME WITH (FORCE)" >/dev/null 2>&1 || true
@@ -50,8 +64,76 @@ EDGE="http://127.0.0.1:$EDGE_PORT"
 echo "bench: machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; chat-gateway pids $CHAT"
 
 echo; echo "## (a) fan-out: 1 channel x $SUBSCRIBERS subscribers, 2 chat-gateway replicas"
-"$LG" --scenario fanout --edge "$EDGE" --subscribers "$SUBSCRIBERS" --rates "$RATES" --step-secs "$STEP_SECS" --server-pids "$CHAT"
+"$LG" --scenario fanout --edge "$EDGE" --subscribers "$SUBSCRIBERS" --rates "$RATES" --step-secs "$STEP_SECS" --server-pids "$CHAT" \
+    | tee "$MAJLIS_RUN_DIR/fanout.out"
 echo; echo "## (b) write path: 100 channels x 10 senders, one send in flight each"
 "$LG" --scenario write --edge "$EDGE" --channels 100 --senders 10 --step-secs "$STEP_SECS" --server-pids "$ALL_SERVERS"
-echo; echo "## (c) idle: $IDLE chat sockets"
-"$LG" --scenario idle --edge "$EDGE" --idle "$IDLE" --server-pids "$CHAT"
+echo; echo "## (c) idle: $IDLE chat + $IDLE_PRESENCE presence sockets, 2 replicas each, $NGINX_WORKERS nginx workers"
+"$LG" --scenario idle --edge "$EDGE" --idle "$IDLE" --idle-presence "$IDLE_PRESENCE" --step-secs "$STEP_SECS" \
+    --server-pids "$CHAT" --presence-pids "$(pids_of presence-gateway)"
+echo; echo "## (d) channel_created: $PRESENCE_CHANNELS channels to $PRESENCE presence sockets, 2 presence-gateway replicas"
+"$LG" --scenario presence --edge "$EDGE" --presence "$PRESENCE" --channels "$PRESENCE_CHANNELS" \
+    --server-pids "$(pids_of presence-gateway)"
+# Last of the majlis scenarios: it leaves one chat-gateway replica dead.
+echo; echo "## (e) reconnect storm: $STORM_SUBSCRIBERS subscribers, $STORM_RATE msg/s, kill -9 of chat-gateway-2"
+"$LG" --scenario storm --edge "$EDGE" --subscribers "$STORM_SUBSCRIBERS" --rate "$STORM_RATE" \
+    --kill-pid "$(pids_of chat-gateway-2)"
+
+# Issue #8's peer: Socket.IO 4 + @socket.io/redis-adapter, two processes on the
+# same Redis, running (a) under the same generator; then the ratio to majlis.
+SIO_DIR="$REPO_ROOT/bench/socketio-peer"
+SIO_PORT="${BENCH_SIO_PORT:-24090}"
+echo; echo "## peer: Socket.IO 4 + redis-adapter, 2 processes, 1 room x $SUBSCRIBERS subscribers (direct, no nginx)"
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "bench: node or npm is not installed; skipping the Socket.IO peer"
+elif [ ! -d "$SIO_DIR/node_modules" ] && ! (cd "$SIO_DIR" && npm ci --silent --no-audit --no-fund); then
+    echo "bench: npm ci failed in bench/socketio-peer; skipping the Socket.IO peer"
+else
+    SIO_PIDS="" SIO_URLS=""
+    for port in "$SIO_PORT" "$((SIO_PORT + 1))"; do
+        PORT="$port" SIO_REDIS_KEY="majlis_bench:$$:sio" \
+            node "$SIO_DIR/server.js" >"$MAJLIS_RUN_DIR/sio-$port.log" 2>&1 &
+        SIO_PIDS="$SIO_PIDS $!" SIO_URLS="${SIO_URLS:+$SIO_URLS,}http://127.0.0.1:$port"
+    done
+    for port in "$SIO_PORT" "$((SIO_PORT + 1))"; do
+        log="$MAJLIS_RUN_DIR/sio-$port.log"
+        for _ in $(seq 1 60); do grep -q listening "$log" && break; sleep 0.25; done
+        grep -q listening "$log" || { echo "bench: the Socket.IO peer on :$port did not start"; cat "$log"; exit 1; }
+    done
+    SIO_PID_LIST="$(echo $SIO_PIDS | tr ' ' ,)"
+    echo "bench: Socket.IO peer pids $SIO_PID_LIST"
+    "$LG" --scenario sio-fanout --sio-urls "$SIO_URLS" --subscribers "$SUBSCRIBERS" --rates "$RATES" \
+        --step-secs "$STEP_SECS" --server-pids "$SIO_PID_LIST" | tee "$MAJLIS_RUN_DIR/sio-fanout.out"
+    # Stopped now, not at exit, so they cost nothing to whatever runs next.
+    kill -TERM $SIO_PIDS 2>/dev/null || true
+    wait $SIO_PIDS 2>/dev/null || true
+    SIO_PIDS=""
+    echo; echo "## (a) majlis / Socket.IO"
+    python3 - "$MAJLIS_RUN_DIR/fanout.out" "$MAJLIS_RUN_DIR/sio-fanout.out" <<'EOF'
+import json, sys
+
+def last_json(path):
+    rows = [json.loads(l) for l in open(path) if l.startswith("{")]
+    if not rows:
+        sys.exit(f"bench: no JSON line in {path}")
+    return rows[-1]
+
+majlis, sio = last_json(sys.argv[1]), last_json(sys.argv[2])
+out = {"scenario": "fanout-vs-socketio"}
+print("| figure | majlis | Socket.IO | majlis / Socket.IO | better when |")
+print("|---|---|---|---|---|")
+for name, key, better in [
+    ("deliveries/s", "per_sec", "higher"),
+    ("p99 ms", "p99_ms", "lower"),
+    ("server µs per delivery", "server_cpu_us_per_delivery", "lower"),
+]:
+    m, s = majlis[key], sio[key]
+    ratio = m / s if s else None
+    out[key + "_ratio"] = ratio
+    shown = "n/a" if ratio is None else f"{ratio:.2f}"
+    print(f"| {name} | {m:,.2f} | {s:,.2f} | {shown} | {better} |")
+print(f"| lost / duplicated | {majlis['lost']:.0f} / {majlis['duplicated']:.0f} "
+      f"| {sio['lost']:.0f} / {sio['duplicated']:.0f} | | |")
+print(json.dumps(out))
+EOF
+fi

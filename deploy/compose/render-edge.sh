@@ -18,6 +18,7 @@ render() {
         -e 's|access_log "@@LOG_DIR@@/nginx-access.log" majlis_json;|access_log /dev/stdout majlis_json;|' \
         -e 's|@@NGINX_DIR@@|/tmp/edge|g' \
         -e 's|@@EDGE_LISTEN@@|8080|g' \
+        -e 's|@@NGINX_WORKERS@@|auto|g' \
         -e 's|@@WEB_ROOT@@|/usr/share/nginx/html|g' \
         -e 's|@@AUTH_SERVER@@|auth-svc:8101|g' \
         -e 's|@@CHANNELS_SERVER@@|channels-svc:8102|g' \

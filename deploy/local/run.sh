@@ -3,7 +3,7 @@
 #
 # Builds the workspace, migrates the DB, starts every service plus the nginx
 # edge, prints where everything runs and waits. Ctrl-C / SIGTERM (or any
-# child exiting) stops everything.
+# child exiting, unless MAJLIS_TOLERATE_EXIT lists it) stops everything.
 #
 # Knobs (environment):
 #   GATEWAY_REPLICAS   1 or 2 (default 1) — chat/presence gateway replicas
@@ -11,12 +11,19 @@
 #   MAJLIS_DB_NAME     database name (default majlis)
 #   EDGE_PORT          nginx edge port (default 8080)
 #   EDGE_BIND          nginx listen address (default 127.0.0.1)
+#   NGINX_WORKERS      nginx worker_processes: auto (default, one per core) or a number; each
+#                      worker proxies up to ~8k WebSockets (its 20000-fd limit), so `make bench`
+#                      raises it for tens of thousands of idle sockets
 #   PORT_BASE          services listen on PORT_BASE+1.. (HTTP) and PORT_BASE+1001.. (gRPC);
 #                      default 8100, i.e. 8101-8105 and 9101-9103
 #   MAJLIS_RUN_DIR     where logs, pids and the nginx config go (default .run)
 #   HEALTH_TIMEOUT     seconds to wait for /healthz of all services (default 30)
 #   MAJLIS_SKIP_BUILD  1 = do not run cargo build (use existing binaries)
 #   MAJLIS_BIN_DIR     directory with the service binaries (overrides target/<profile>)
+#   MAJLIS_TOLERATE_EXIT  services whose exit does not stop the stack, comma- or
+#                      space-separated: "chat-gateway" covers every replica,
+#                      "chat-gateway-2" only that one (default: none; the
+#                      reconnect-storm benchmark kills a replica on purpose)
 #   RUST_LOG and every MAJLIS_* variable below may be preset to override defaults.
 set -euo pipefail
 
@@ -37,6 +44,7 @@ MAJLIS_DB_NAME="${MAJLIS_DB_NAME:-majlis}"
 EDGE_PORT="${EDGE_PORT:-8080}"
 EDGE_BIND="${EDGE_BIND:-127.0.0.1}"
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-30}"
+NGINX_WORKERS="${NGINX_WORKERS:-auto}"
 PORT_BASE="${PORT_BASE:-8100}"
 [[ "$PORT_BASE" =~ ^[0-9]+$ ]] || { echo "run: ERROR: PORT_BASE must be a number" >&2; exit 1; }
 p() { echo "127.0.0.1:$((PORT_BASE + $1))"; }
@@ -49,6 +57,7 @@ case "$GATEWAY_REPLICAS" in 1|2) ;; *) die "GATEWAY_REPLICAS must be 1 or 2 (got
 case "$PROFILE" in dev|debug|release) ;; *) die "PROFILE must be dev or release (got '$PROFILE')";; esac
 [[ "$MAJLIS_DB_NAME" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "MAJLIS_DB_NAME must match [A-Za-z_][A-Za-z0-9_]* (got '$MAJLIS_DB_NAME')"
 [[ "$EDGE_PORT" =~ ^[0-9]+$ ]] || die "EDGE_PORT must be a number (got '$EDGE_PORT')"
+[[ "$NGINX_WORKERS" == auto || "$NGINX_WORKERS" =~ ^[1-9][0-9]*$ ]] || die "NGINX_WORKERS must be auto or a number (got '$NGINX_WORKERS')"
 
 mkdir -p "$LOG_DIR" "$NGINX_DIR"
 
@@ -333,7 +342,11 @@ conf="$(<"$TEMPLATE")"
 conf="${conf//@@USER_DIRECTIVE@@/"$user_directive"}"
 conf="${conf//@@NGINX_DIR@@/"$NGINX_DIR"}"
 conf="${conf//@@LOG_DIR@@/"$LOG_DIR"}"
-conf="${conf//@@EDGE_LISTEN@@/"$EDGE_BIND:$EDGE_PORT"}"
+# reuseport: one listening socket per worker, so the kernel spreads
+# connections evenly; with one shared socket the least busy worker takes
+# nearly all of them and runs out of worker_connections long before the rest.
+conf="${conf//@@EDGE_LISTEN@@/"$EDGE_BIND:$EDGE_PORT reuseport"}"
+conf="${conf//@@NGINX_WORKERS@@/"$NGINX_WORKERS"}"
 conf="${conf//@@WEB_ROOT@@/"$WEB_ROOT"}"
 conf="${conf//@@AUTH_SERVER@@/"$(p 1)"}"
 conf="${conf//@@CHANNELS_SERVER@@/"$(p 2)"}"
@@ -391,22 +404,41 @@ edge_host="$EDGE_BIND"; [[ "$edge_host" == 0.0.0.0 ]] && edge_host=127.0.0.1
 }
 
 # ------------------------------------------------------- wait
-# Returns when any child exits (or a signal arrives -> on_signal).
+# Returns when any child exits (or a signal arrives -> on_signal); a child
+# that MAJLIS_TOLERATE_EXIT names is reported and the wait goes on without it.
+tolerated() { # name
+    local t list="${MAJLIS_TOLERATE_EXIT:-}"
+    for t in ${list//,/ }; do
+        [[ "$1" == "$t" || "$1" == "$t"-[0-9] ]] && return 0
+    done
+    return 1
+}
 set +e
 rc=0
-all_alive() { local p; for p in "${CHILD_PIDS[@]}"; do alive "$p" || return 1; done; }
-if all_alive; then
-    if (( BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1) )); then
-        wait -n "${CHILD_PIDS[@]}"; rc=$?
-    else
-        wait -n; rc=$?
+declare -a WATCH=("${!CHILD_PIDS[@]}")
+all_alive() { local i; for i in "${WATCH[@]}"; do alive "${CHILD_PIDS[$i]}" || return 1; done; }
+while :; do
+    if all_alive; then
+        if (( BASH_VERSINFO[0] > 5 || (BASH_VERSINFO[0] == 5 && BASH_VERSINFO[1] >= 1) )); then
+            watched=(); for i in "${WATCH[@]}"; do watched+=("${CHILD_PIDS[$i]}"); done
+            wait -n "${watched[@]}"; rc=$?
+        else
+            wait -n; rc=$?
+        fi
     fi
-fi
-set -e
-dead=""
-for i in "${!CHILD_PIDS[@]}"; do
-    alive "${CHILD_PIDS[$i]}" || { dead="${CHILD_NAMES[$i]}"; break; }
+    dead="" dead_i=""
+    for i in "${WATCH[@]}"; do
+        alive "${CHILD_PIDS[$i]}" || { dead="${CHILD_NAMES[$i]}"; dead_i="$i"; break; }
+    done
+    if [[ -n "$dead" ]] && tolerated "$dead"; then
+        printf 'run: %s exited (status %s); MAJLIS_TOLERATE_EXIT lists it, the rest keeps running\n' "$dead" "$rc" >&2
+        rest=(); for i in "${WATCH[@]}"; do [[ "$i" == "$dead_i" ]] || rest+=("$i"); done
+        WATCH=("${rest[@]}")
+        (( ${#WATCH[@]} )) && continue
+    fi
+    break
 done
+set -e
 printf 'run: ERROR: %s exited (status %s) — stopping everything\n' "${dead:-a child}" "$rc" >&2
 [[ -n "$dead" && "$dead" != nginx ]] && show_log_tail "$dead"
 [[ "$dead" == nginx ]] && tail -n 20 "$LOG_DIR/nginx-error.log" >&2 2>/dev/null

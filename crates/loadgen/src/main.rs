@@ -7,19 +7,35 @@
 //!   gateway CPU per delivery (from /proc, for `--server-pids`).
 //! - `write`: C channels × S senders, each with one send in flight: persisted
 //!   messages/s and ack latency p50/p99.
-//! - `idle`: N idle chat sockets: gateway RSS per socket.
+//! - `idle`: N idle chat sockets and M idle presence sockets, held by several
+//!   worker processes from several source addresses: RSS per socket of each
+//!   gateway kind (see `idle.rs`).
+//! - `sio-fanout`: `fanout` against the Socket.IO 4 peer (`--sio-urls`,
+//!   bench/socketio-peer), for the ratio issue #8 asks for.
+//! - `presence`: P presence sockets, K channels created: `channel_created`
+//!   delivery p50/p99/max, lost, duplicated (see `presence.rs`).
+//! - `storm`: S subscribers, a steady publisher, kill -9 of a chat-gateway
+//!   replica (`--kill-pid`): resume time, loss, reconnect spread (`storm.rs`).
 //!
 //! The generator parses as little as it can (it scans frames for `"seq":`
 //! instead of building JSON trees) so that it costs less than the server.
 
 #![allow(clippy::print_stdout)] // a CLI: its output is the report
 
+mod idle;
+mod presence;
 mod report;
 mod setup;
+mod sio;
+mod storm;
 mod ws;
 
+/// The generator must cost less than the server it measures.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use anyhow::Context;
-use report::{Samples, Summary, cpu_seconds, rss_kib};
+use report::{Samples, Summary, cpu_seconds};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -34,7 +50,17 @@ struct Args {
     channels: usize,
     senders: usize,
     idle: usize,
+    idle_presence: usize,
+    /// Idle worker processes; 0 picks enough for the fd limit.
+    procs: usize,
     server_pids: Vec<u32>,
+    presence_pids: Vec<u32>,
+    /// An idle worker's source address (set by the parent).
+    source: Option<String>,
+    sio_urls: Vec<String>,
+    presence: usize,
+    kill_pid: Option<u32>,
+    rate: u64,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -46,8 +72,16 @@ fn args() -> anyhow::Result<Args> {
         step_secs: 5,
         channels: 100,
         senders: 10,
-        idle: 2000,
+        idle: 20_000,
+        idle_presence: 20_000,
+        procs: 0,
         server_pids: Vec::new(),
+        presence_pids: Vec::new(),
+        source: None,
+        sio_urls: Vec::new(),
+        presence: 5000,
+        kill_pid: None,
+        rate: 100,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,6 +100,16 @@ fn args() -> anyhow::Result<Args> {
             "--channels" => a.channels = val()?.parse()?,
             "--senders" => a.senders = val()?.parse()?,
             "--idle" => a.idle = val()?.parse()?,
+            "--idle-presence" => a.idle_presence = val()?.parse()?,
+            "--procs" => a.procs = val()?.parse()?,
+            "--source" => a.source = Some(val()?),
+            "--presence-pids" => {
+                a.presence_pids = val()?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::parse)
+                    .collect::<Result<_, _>>()?;
+            }
             "--server-pids" => {
                 a.server_pids = val()?
                     .split(',')
@@ -73,6 +117,16 @@ fn args() -> anyhow::Result<Args> {
                     .map(str::parse)
                     .collect::<Result<_, _>>()?;
             }
+            "--sio-urls" => {
+                a.sio_urls = val()?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+            }
+            "--presence" => a.presence = val()?.parse()?,
+            "--kill-pid" => a.kill_pid = Some(val()?.parse()?),
+            "--rate" => a.rate = val()?.parse()?,
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -82,11 +136,21 @@ fn args() -> anyhow::Result<Args> {
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
     let args = args()?;
+    // The Socket.IO peer has no majlis stack to set up.
+    if args.scenario == "sio-fanout" {
+        return sio::fanout(&args).await;
+    }
+    // A worker of `idle` gets its channel and tokens from its parent.
+    if args.scenario == "idle-worker" {
+        return idle::worker(&args).await;
+    }
     let stack = setup::Stack::new(&args.edge).await?;
     match args.scenario.as_str() {
         "fanout" => fanout(&args, &stack).await,
         "write" => write(&args, &stack).await,
-        "idle" => idle(&args, &stack).await,
+        "idle" => idle::run(&args, &stack).await,
+        "presence" => presence::run(&args, &stack).await,
+        "storm" => storm::run(&args, &stack).await,
         other => anyhow::bail!("unknown scenario {other}"),
     }
 }
@@ -224,30 +288,5 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
             },
         )
         .print();
-    Ok(())
-}
-
-async fn idle(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
-    let channel = stack.channel(&stack.admin, "idle").await?;
-    let before = rss_kib(&args.server_pids);
-    let mut socks = Vec::with_capacity(args.idle);
-    for i in 0..args.idle {
-        let user = &stack.members[i % stack.members.len()];
-        socks.push(ws::Socket::open(&args.edge, &channel, &user.token).await?);
-        if i % 1000 == 999 {
-            eprintln!("idle: {} open", i + 1);
-        }
-    }
-    actix_web::rt::time::sleep(Duration::from_secs(2)).await;
-    let after = rss_kib(&args.server_pids);
-    let per = (after.saturating_sub(before)) as f64 / args.idle as f64;
-    println!("| scenario | sockets | gateway RSS before (KiB) | after (KiB) | KiB per socket |");
-    println!("|---|---|---|---|---|");
-    println!("| idle | {} | {before} | {after} | {per:.2} |", args.idle);
-    println!(
-        "{}",
-        serde_json::json!({"scenario": "idle", "sockets": args.idle, "rss_before_kib": before, "rss_after_kib": after, "kib_per_socket": per})
-    );
-    drop(socks);
     Ok(())
 }

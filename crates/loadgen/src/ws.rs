@@ -11,12 +11,32 @@ use std::time::{Duration, Instant};
 type Framed = actix_codec::Framed<awc::BoxedSocket, ws::Codec>;
 
 thread_local! {
-    /// One client for every socket, without awc's default cap of 100
-    /// connections per host.
-    static CLIENT: awc::Client = awc::Client::builder()
+    /// One client per thread, without awc's default cap of 100 connections
+    /// per host, bound to this thread's source address (see [`set_source`]).
+    static CLIENT: RefCell<awc::Client> = RefCell::new(client_from(None));
+}
+
+fn client_from(source: Option<std::net::IpAddr>) -> awc::Client {
+    let mut connector = awc::Connector::new().limit(0);
+    if let Some(ip) = source {
+        connector = connector.local_address(ip);
+    }
+    awc::Client::builder()
         .timeout(Duration::from_secs(30))
-        .connector(awc::Connector::new().limit(0))
-        .finish();
+        .connector(connector)
+        .finish()
+}
+
+/// Makes this thread's sockets connect from `ip` (e.g. 127.0.0.3). One
+/// source address has ~28k ephemeral ports towards the edge's one port;
+/// spreading sockets over several 127.0.0.x addresses lifts that ceiling.
+pub fn set_source(ip: std::net::IpAddr) {
+    CLIENT.with(|c| *c.borrow_mut() = client_from(Some(ip)));
+}
+
+/// This thread's client (cheap to clone: an `Rc` inside).
+pub fn client() -> awc::Client {
+    CLIENT.with(|c| c.borrow().clone())
 }
 
 pub struct Socket {
@@ -27,8 +47,7 @@ impl Socket {
     /// Opens and authenticates a chat socket; returns after `hello`.
     pub async fn open(edge: &str, channel: &str, token: &str) -> anyhow::Result<Self> {
         let url = format!("{}/ws/chat/{channel}", edge.replace("http://", "ws://"));
-        let (_, framed) = CLIENT
-            .with(Clone::clone)
+        let (_, framed) = client()
             .ws(url)
             .max_frame_size(1 << 20)
             .connect()
@@ -68,7 +87,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 /// The integer after `key` in `hay` (e.g. `"seq":`), without parsing JSON.
-fn number_after(hay: &[u8], key: &[u8]) -> Option<u64> {
+pub fn number_after(hay: &[u8], key: &[u8]) -> Option<u64> {
     let at = hay.windows(key.len()).position(|w| w == key)? + key.len();
     let digits: Vec<u8> = hay[at..]
         .iter()
