@@ -209,7 +209,7 @@ impl Tokens {
         let n: i64 = self
             .inner
             .redis
-            .run(redis_cmd("EXISTS").arg(self.revoked_key(jti)))
+            .run_shared(redis_cmd("EXISTS").arg(self.revoked_key(jti)))
             .await?;
         Ok(n > 0)
     }

@@ -6,6 +6,7 @@
 //! `last_seq`), so one slow client never slows the others or grows memory.
 
 use bytestring::ByteString;
+use majlis_ws::{Outbox, Refused};
 use prometheus_client::metrics::counter::Counter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -41,7 +42,8 @@ struct Subscriber {
     /// Frames with seq ≤ floor were (or will be) sent by the replay.
     floor: i64,
     mode: Mode,
-    tx: mpsc::Sender<Frame>,
+    /// The socket's outbound queue: live frames go straight into it.
+    outbox: Arc<Outbox>,
     kick: mpsc::Sender<Kick>,
 }
 
@@ -69,7 +71,6 @@ pub struct Subscription {
     pub id: u64,
     /// The last seq this hub has delivered (or will replay up to).
     pub hub_seq: i64,
-    pub frames: mpsc::Receiver<Frame>,
     pub kicks: mpsc::Receiver<Kick>,
 }
 
@@ -93,8 +94,13 @@ impl Hub {
     /// wants only new messages when `None`). It starts catching up: the caller
     /// replays `(client_seq, hub_seq]` from the database, then calls
     /// [`Hub::go_live`].
-    pub fn subscribe(&self, id: u64, user: Uuid, client_seq: Option<i64>) -> Subscription {
-        let (tx, frames) = mpsc::channel(self.queue_limit);
+    pub fn subscribe(
+        &self,
+        id: u64,
+        user: Uuid,
+        client_seq: Option<i64>,
+        outbox: Arc<Outbox>,
+    ) -> Subscription {
         let (kick, kicks) = mpsc::channel(1);
         let mut st = self.lock();
         let hub_seq = st.next_seq - 1;
@@ -105,16 +111,11 @@ impl Hub {
                 user,
                 floor,
                 mode: Mode::CatchingUp(Vec::new()),
-                tx,
+                outbox,
                 kick,
             },
         );
-        Subscription {
-            id,
-            hub_seq,
-            frames,
-            kicks,
-        }
+        Subscription { id, hub_seq, kicks }
     }
 
     /// Ends catch-up: returns the frames that arrived meanwhile (to send
@@ -194,6 +195,7 @@ impl Hub {
 
     fn deliver(st: &mut State, frame: &Frame, queue_limit: usize, stats: &HubStats) {
         let mut dropped = Vec::new();
+        let mut gone = Vec::new();
         for (id, sub) in &mut st.subscribers {
             if frame.seq.is_some_and(|s| s <= sub.floor) {
                 continue;
@@ -201,22 +203,28 @@ impl Hub {
             if frame.author.is_some_and(|a| a == sub.user) {
                 continue;
             }
-            let ok = match &mut sub.mode {
+            let pushed = match &mut sub.mode {
                 Mode::CatchingUp(buf) => {
                     if buf.len() < queue_limit {
                         buf.push(frame.clone());
-                        true
+                        Ok(())
                     } else {
-                        false
+                        Err(Refused::Full)
                     }
                 }
-                Mode::Live => sub.tx.try_send(frame.clone()).is_ok(),
+                Mode::Live => sub.outbox.try_push(frame.text.clone()),
             };
-            if ok {
-                stats.deliveries.inc();
-            } else {
-                dropped.push(*id);
+            match pushed {
+                Ok(()) => {
+                    stats.deliveries.inc();
+                }
+                Err(Refused::Full) => dropped.push(*id),
+                // The connection ended; its socket task unsubscribes.
+                Err(Refused::Closed) => gone.push(*id),
             }
+        }
+        for id in gone {
+            st.subscribers.remove(&id);
         }
         for id in dropped {
             if let Some(sub) = st.subscribers.remove(&id) {
@@ -261,6 +269,7 @@ impl Hubs {
         user: Uuid,
         client_seq: Option<i64>,
         queue_limit: usize,
+        outbox: Arc<Outbox>,
     ) -> (Arc<Hub>, Subscription, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut hubs = self.lock();
@@ -283,7 +292,7 @@ impl Hubs {
             .clone();
         // Subscribing under the registry lock keeps `unsubscribe` from
         // removing a hub someone is joining.
-        let sub = hub.subscribe(id, user, client_seq);
+        let sub = hub.subscribe(id, user, client_seq, outbox);
         (hub, sub, created)
     }
 
@@ -316,19 +325,32 @@ mod tests {
         }
     }
 
-    fn drain(rx: &mut mpsc::Receiver<Frame>) -> Vec<i64> {
-        let mut out = Vec::new();
-        while let Ok(f) = rx.try_recv() {
-            out.push(f.seq.unwrap_or(-1));
-        }
-        out
+    fn drain(outbox: &Outbox) -> Vec<i64> {
+        outbox
+            .take_texts()
+            .iter()
+            .map(|t| t.trim_start_matches('m').parse().unwrap_or(-1))
+            .collect()
+    }
+
+    fn sub(
+        hubs: &Hubs,
+        ch: Uuid,
+        last: i64,
+        user: Uuid,
+        client_seq: Option<i64>,
+        cap: usize,
+    ) -> (Arc<Hub>, Subscription, Arc<Outbox>) {
+        let outbox = Outbox::new(cap);
+        let (hub, s, _) = hubs.subscribe(ch, last, user, client_seq, cap, outbox.clone());
+        (hub, s, outbox)
     }
 
     #[test]
     fn out_of_order_messages_are_delivered_in_seq_order() {
         let hubs = Hubs::default();
         let ch = Uuid::new_v4();
-        let (hub, mut sub, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 16);
+        let (hub, sub, out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 16);
         assert!(hub.go_live(sub.id).is_empty());
         assert!(
             hub.on_message(2, frame(2), &hubs.stats),
@@ -339,43 +361,43 @@ mod tests {
             "only one fill at a time"
         );
         assert_eq!(hub.gap(), Some((0, 1)));
-        assert!(drain(&mut sub.frames).is_empty());
+        assert!(drain(&out).is_empty());
         hub.on_message(1, frame(1), &hubs.stats);
-        assert_eq!(drain(&mut sub.frames), vec![1, 2, 3]);
+        assert_eq!(drain(&out), vec![1, 2, 3]);
         assert!(!hub.fill_done());
         hub.on_message(2, frame(2), &hubs.stats);
-        assert!(drain(&mut sub.frames).is_empty(), "duplicates are dropped");
+        assert!(drain(&out).is_empty(), "duplicates are dropped");
     }
 
     #[test]
     fn a_catching_up_subscriber_gets_live_frames_after_its_replay() {
         let hubs = Hubs::default();
         let ch = Uuid::new_v4();
-        let (hub, mut sub, _) = hubs.subscribe(ch, 5, Uuid::new_v4(), Some(2), 16);
+        let (hub, sub, out) = sub(&hubs, ch, 5, Uuid::new_v4(), Some(2), 16);
         assert_eq!(sub.hub_seq, 5);
         hub.on_message(6, frame(6), &hubs.stats);
-        assert!(drain(&mut sub.frames).is_empty());
+        assert!(drain(&out).is_empty());
         let buffered: Vec<i64> = hub.go_live(sub.id).iter().filter_map(|f| f.seq).collect();
         assert_eq!(buffered, vec![6]);
         hub.on_message(7, frame(7), &hubs.stats);
-        assert_eq!(drain(&mut sub.frames), vec![7]);
+        assert_eq!(drain(&out), vec![7]);
     }
 
     #[test]
     fn a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_are_not() {
         let hubs = Hubs::default();
         let ch = Uuid::new_v4();
-        let (hub, mut slow, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 2);
-        let (_, mut fast, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 2);
+        let (hub, mut slow, _slow_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
+        let (_, fast, fast_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
         hub.go_live(slow.id);
         hub.go_live(fast.id);
         for seq in 1..=3 {
             hub.on_message(seq, frame(seq), &hubs.stats);
-            drain(&mut fast.frames);
+            drain(&fast_out);
         }
         assert_eq!(slow.kicks.try_recv().ok(), Some(Kick::TooSlow));
         hub.on_message(4, frame(4), &hubs.stats);
-        assert_eq!(drain(&mut fast.frames), vec![4]);
+        assert_eq!(drain(&fast_out), vec![4]);
         assert_eq!(hubs.stats.slow_disconnects.get(), 1);
     }
 
@@ -384,8 +406,8 @@ mod tests {
         let hubs = Hubs::default();
         let ch = Uuid::new_v4();
         let me = Uuid::new_v4();
-        let (hub, mut mine, _) = hubs.subscribe(ch, 0, me, None, 4);
-        let (_, mut theirs, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 4);
+        let (hub, mine, mine_out) = sub(&hubs, ch, 0, me, None, 4);
+        let (_, theirs, theirs_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
         hub.go_live(mine.id);
         hub.go_live(theirs.id);
         hub.on_event(
@@ -396,16 +418,16 @@ mod tests {
             },
             &hubs.stats,
         );
-        assert!(mine.frames.try_recv().is_err());
-        assert!(theirs.frames.try_recv().is_ok());
+        assert!(mine_out.is_empty());
+        assert_eq!(theirs_out.len(), 1);
     }
 
     #[test]
     fn the_last_unsubscribe_removes_the_hub() {
         let hubs = Hubs::default();
         let ch = Uuid::new_v4();
-        let (hub, a, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 4);
-        let (_, b, _) = hubs.subscribe(ch, 0, Uuid::new_v4(), None, 4);
+        let (hub, a, _a_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
+        let (_, b, _b_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
         hubs.unsubscribe(&hub, a.id);
         assert_eq!(hubs.channels(), 1);
         hubs.unsubscribe(&hub, b.id);

@@ -25,7 +25,9 @@ async fn chat_socket(
     path: web::Path<String>,
     ctx: web::Data<Arc<Ctx>>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    // The Session is not used: frames go out through the outbox, which the
+    // response body drains (see majlis_ws::Outbox for why).
+    let (response, _session, stream) = actix_ws::handle(&req, body)?;
     let limits = ctx.limits;
     let stream = stream
         .max_frame_size(limits.socket.max_frame_bytes)
@@ -35,8 +37,9 @@ async fn chat_socket(
     // An id that is not an id names no channel: the socket opens and closes
     // with 4404 after auth, like any unknown channel.
     let channel = path.into_inner().parse::<Uuid>().unwrap_or(Uuid::nil());
-    actix_web::rt::spawn(socket::run(ctx, channel, session, stream));
-    Ok(response)
+    let outbox = majlis_ws::Outbox::new(limits.send_queue);
+    actix_web::rt::spawn(socket::run(ctx, channel, outbox.clone(), stream));
+    Ok(majlis_ws::respond_from(response, outbox))
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -8,13 +8,13 @@ use crate::hub::{Hubs, Kick};
 use crate::metrics::GatewayMetrics;
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
 use futures_util::stream::{FuturesOrdered, StreamExt};
 use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
-use majlis_ws::{CloseRequest, Flood, Registry};
+use majlis_ws::{CloseRequest, Flood, Outbox, Registry};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -46,39 +46,35 @@ const fn exit(code: u16, reason: &'static str) -> Exit {
 
 const GONE: Exit = exit(1000, "");
 
-/// Frames a socket forwards per loop turn before it looks at its other
-/// duties (client frames, timers) again.
-const DRAIN_PER_TURN: usize = 64;
-
 /// A client send or reaction in flight; resolves to the frame to answer with.
 type Pending = Pin<Box<dyn Future<Output = Result<Option<String>, Exit>>>>;
 
 pub async fn run(
     ctx: Arc<Ctx>,
     channel: Uuid,
-    mut session: Session,
+    outbox: Arc<Outbox>,
     mut stream: AggregatedMessageStream,
 ) {
     ctx.metrics.open.inc();
-    let outcome = serve(&ctx, channel, &mut session, &mut stream).await;
+    let outcome = serve(&ctx, channel, &outbox, &mut stream).await;
     ctx.metrics.open.dec();
     let Exit { code, reason } = outcome;
     ctx.metrics.closed(code);
     if code != 1000 || !reason.is_empty() {
         tracing::debug!(%channel, code, reason, "closing chat socket");
     }
-    // The client may be gone or too slow to take a close frame: do not wait on it.
-    let close = session.close(Some(CloseReason {
+    // Queued after whatever is already on its way, past the bound; nothing
+    // here waits on a client that may be gone or not reading.
+    outbox.close(Some(CloseReason {
         code: CloseCode::from(code),
         description: (!reason.is_empty()).then(|| reason.to_owned()),
     }));
-    let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
 }
 
 async fn serve(
     ctx: &Ctx,
     channel: Uuid,
-    session: &mut Session,
+    outbox: &Arc<Outbox>,
     stream: &mut AggregatedMessageStream,
 ) -> Exit {
     let limits = ctx.limits;
@@ -123,6 +119,7 @@ async fn serve(
         user,
         client_seq,
         limits.send_queue,
+        outbox.clone(),
     );
     if created {
         // Messages published between the membership read and the hub's
@@ -135,7 +132,7 @@ async fn serve(
     }
     let mut ctl = ctx.registry.register(sub.id, claims.jti);
     let outcome = session_loop(
-        ctx, channel, &claims, client_seq, &hub, &mut sub, &mut ctl, session, stream,
+        ctx, channel, &claims, client_seq, &hub, &mut sub, &mut ctl, outbox, stream,
     )
     .await;
     ctx.hubs.unsubscribe(&hub, sub.id);
@@ -169,13 +166,13 @@ fn protocol_error(e: &actix_ws::ProtocolError) -> Exit {
 
 /// Sends `text`, giving up when the hub or the registry asks the socket to go.
 async fn write(
-    session: &mut Session,
+    outbox: &Outbox,
     text: impl Into<bytestring::ByteString>,
     kicks: &mut tokio::sync::mpsc::Receiver<Kick>,
     ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
 ) -> Result<(), Exit> {
     tokio::select! {
-        r = session.text(text) => r.map_err(|_| GONE),
+        r = outbox.push(text) => r.map_err(|_| GONE),
         Some(Kick::TooSlow) = kicks.recv() => Err(exit(1013, "too slow; resume with last_seq")),
         Some(req) = ctl.recv() => Err(exit(req.code, req.reason)),
     }
@@ -190,7 +187,7 @@ async fn session_loop(
     hub: &crate::hub::Hub,
     sub: &mut crate::hub::Subscription,
     ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    session: &mut Session,
+    outbox: &Outbox,
     stream: &mut AggregatedMessageStream,
 ) -> Exit {
     let limits = ctx.limits;
@@ -205,7 +202,7 @@ async fn session_loop(
         sub.hub_seq,
         limits.socket.heartbeat_interval.as_millis(),
     );
-    if let Err(e) = write(session, hello, &mut sub.kicks, ctl).await {
+    if let Err(e) = write(outbox, hello, &mut sub.kicks, ctl).await {
         return e;
     }
     if let Some(mut after) = client_seq.filter(|c| *c < sub.hub_seq) {
@@ -224,7 +221,7 @@ async fn session_loop(
                 }
                 after = seq;
                 if let Err(e) =
-                    write(session, protocol::message_frame(&json), &mut sub.kicks, ctl).await
+                    write(outbox, protocol::message_frame(&json), &mut sub.kicks, ctl).await
                 {
                     return e;
                 }
@@ -235,7 +232,7 @@ async fn session_loop(
         }
     }
     for frame in hub.go_live(sub.id) {
-        if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await {
+        if let Err(e) = write(outbox, frame.text, &mut sub.kicks, ctl).await {
             return e;
         }
     }
@@ -259,35 +256,24 @@ async fn session_loop(
     let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
 
-    let result = 'live: loop {
+    let result = loop {
         let can_read = in_flight.len() < limits.max_in_flight;
         tokio::select! {
             biased;
             Some(req) = ctl.recv() => break exit(req.code, req.reason),
             Some(Kick::TooSlow) = sub.kicks.recv() => break exit(1013, "too slow; resume with last_seq"),
             Some(done) = in_flight.next(), if !in_flight.is_empty() => match done {
-                Ok(Some(text)) => if let Err(e) = write(session, text, &mut sub.kicks, ctl).await { break e },
+                Ok(Some(text)) => if let Err(e) = write(outbox, text, &mut sub.kicks, ctl).await { break e },
                 Ok(None) => {}
                 Err(e) => break e,
             },
-            Some(frame) = sub.frames.recv() => {
-                if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await { break e }
-                // Whatever else is queued goes out in the same turn: under
-                // fan-out load this is most frames, and they reach the writer
-                // together, so it sends them in one syscall.
-                let mut more = 0;
-                while more < DRAIN_PER_TURN && let Ok(frame) = sub.frames.try_recv() {
-                    more += 1;
-                    if let Err(e) = write(session, frame.text, &mut sub.kicks, ctl).await { break 'live e }
-                }
-            }
             msg = stream.recv(), if can_read => {
                 let text = match msg {
                     None | Some(Ok(AggregatedMessage::Close(_))) => break GONE,
                     Some(Err(e)) => break protocol_error(&e),
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         if !flood.allow() { break exit(4429, "flooding") }
-                        let _ = session.pong(&bytes).await;
+                        let _ = outbox.pong(bytes);
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
@@ -295,7 +281,7 @@ async fn session_loop(
                         if !flood.allow() { break exit(4429, "flooding") }
                         last_seen = Instant::now();
                         let err = protocol::error_frame("unsupported_frame", "frames are JSON text");
-                        if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, err, &mut sub.kicks, ctl).await { break e }
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => text,
@@ -308,17 +294,17 @@ async fn session_loop(
                     Ok(f) => f,
                     Err(e) => {
                         let err = protocol::error_frame(e.code, &e.message);
-                        if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, err, &mut sub.kicks, ctl).await { break e }
                         continue;
                     }
                 };
                 match frame {
                     ClientFrame::Ping => {
-                        if let Err(e) = write(session, protocol::PONG, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, protocol::PONG, &mut sub.kicks, ctl).await { break e }
                     }
                     ClientFrame::Auth { .. } => {
                         let err = protocol::error_frame("already_authenticated", "this socket is already authenticated");
-                        if let Err(e) = write(session, err, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, err, &mut sub.kicks, ctl).await { break e }
                     }
                     ClientFrame::Message { content, client_id } => {
                         in_flight.push_back(send_message(ctx, channel, user, content, client_id));

@@ -65,6 +65,8 @@ pub struct RedisSettings {
 #[derive(Clone)]
 pub struct Redis {
     pool: Pool,
+    /// One multiplexed connection for small hot commands, made on first use.
+    shared: Arc<tokio::sync::OnceCell<redis::aio::ConnectionManager>>,
     client: redis::Client,
     prefix: Arc<str>,
     timeout: Duration,
@@ -96,6 +98,7 @@ impl Redis {
             .map_err(|e| RedisError::Config(e.to_string()))?;
         Ok(Self {
             pool,
+            shared: Arc::default(),
             client,
             prefix: settings.prefix.clone().into(),
             timeout: settings.timeout,
@@ -124,6 +127,34 @@ impl Redis {
         let fut = async {
             let mut conn = self.conn().await?;
             Ok::<T, RedisError>(cmd.query_async(&mut *conn).await?)
+        };
+        tokio::time::timeout(self.timeout, fut)
+            .await
+            .map_err(|_| RedisError::Timeout(self.timeout))?
+    }
+
+    /// Runs `cmd` on the process's one multiplexed connection, under the
+    /// timeout. For small commands that arrive in bursts (the revocation
+    /// check of every socket auth and request): they are pipelined on one
+    /// socket instead of queueing for the pool's connections, which a
+    /// reconnect storm of thousands of sockets used to exhaust (1013s).
+    /// The connection reconnects by itself after Redis comes back.
+    pub async fn run_shared<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, RedisError> {
+        let fut = async {
+            let conn = self
+                .shared
+                .get_or_try_init(|| {
+                    let config = redis::aio::ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(self.timeout))
+                        .set_response_timeout(Some(self.timeout))
+                        .set_number_of_retries(1);
+                    redis::aio::ConnectionManager::new_with_config(self.client.clone(), config)
+                })
+                .await?;
+            Ok::<T, RedisError>(cmd.query_async(&mut conn.clone()).await?)
         };
         tokio::time::timeout(self.timeout, fut)
             .await

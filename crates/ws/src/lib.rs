@@ -4,7 +4,10 @@
 //! per-socket flood bucket, protocol-error classification, and the registry
 //! that closes a revoked token's sockets and spreads shutdown closes.
 
+mod outbox;
 mod registry;
+
+pub use outbox::{Outbox, Refused, respond_from};
 
 pub use registry::{CloseRequest, Registry};
 
