@@ -10,6 +10,9 @@ cd "$REPO_ROOT"
 
 SUBSCRIBERS="${BENCH_SUBSCRIBERS:-1000}"
 RATES="${BENCH_RATES:-100,200,400}"
+# Direct to the gateways (and the Socket.IO peer, also direct) the steps go
+# further, to show where latency gives way.
+DIRECT_RATES="${BENCH_DIRECT_RATES:-200,400,800}"
 STEP_SECS="${BENCH_STEP_SECS:-5}"
 IDLE="${BENCH_IDLE:-20000}"
 IDLE_PRESENCE="${BENCH_IDLE_PRESENCE:-20000}"
@@ -66,6 +69,12 @@ echo "bench: machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; c
 echo; echo "## (a) fan-out: 1 channel x $SUBSCRIBERS subscribers, 2 chat-gateway replicas"
 "$LG" --scenario fanout --edge "$EDGE" --subscribers "$SUBSCRIBERS" --rates "$RATES" --step-secs "$STEP_SECS" --server-pids "$CHAT" \
     | tee "$MAJLIS_RUN_DIR/fanout.out"
+# The same, straight to the two chat-gateways: their own figure without the
+# edge, and the like-for-like comparison with the Socket.IO peer (also direct).
+DIRECT="http://127.0.0.1:$((PORT_BASE + 4)),http://127.0.0.1:$((PORT_BASE + 14))"
+echo; echo "## (a) fan-out, direct: the same against the chat-gateways, without nginx"
+"$LG" --scenario fanout --edge "$EDGE" --direct-urls "$DIRECT" --subscribers "$SUBSCRIBERS" --rates "$DIRECT_RATES" \
+    --step-secs "$STEP_SECS" --server-pids "$CHAT" | tee "$MAJLIS_RUN_DIR/fanout-direct.out"
 echo; echo "## (b) write path: 100 channels x 10 senders, one send in flight each"
 "$LG" --scenario write --edge "$EDGE" --channels 100 --senders 10 --step-secs "$STEP_SECS" --server-pids "$ALL_SERVERS"
 echo; echo "## (c) idle: $IDLE chat + $IDLE_PRESENCE presence sockets, 2 replicas each, $NGINX_WORKERS nginx workers"
@@ -102,14 +111,14 @@ else
     done
     SIO_PID_LIST="$(echo $SIO_PIDS | tr ' ' ,)"
     echo "bench: Socket.IO peer pids $SIO_PID_LIST"
-    "$LG" --scenario sio-fanout --sio-urls "$SIO_URLS" --subscribers "$SUBSCRIBERS" --rates "$RATES" \
+    "$LG" --scenario sio-fanout --sio-urls "$SIO_URLS" --subscribers "$SUBSCRIBERS" --rates "$DIRECT_RATES" \
         --step-secs "$STEP_SECS" --server-pids "$SIO_PID_LIST" | tee "$MAJLIS_RUN_DIR/sio-fanout.out"
     # Stopped now, not at exit, so they cost nothing to whatever runs next.
     kill -TERM $SIO_PIDS 2>/dev/null || true
     wait $SIO_PIDS 2>/dev/null || true
     SIO_PIDS=""
-    echo; echo "## (a) majlis / Socket.IO"
-    python3 - "$MAJLIS_RUN_DIR/fanout.out" "$MAJLIS_RUN_DIR/sio-fanout.out" <<'EOF'
+    echo; echo "## (a) majlis / Socket.IO, both direct (no nginx)"
+    python3 - "$MAJLIS_RUN_DIR/fanout-direct.out" "$MAJLIS_RUN_DIR/sio-fanout.out" <<'EOF'
 import json, sys
 
 def last_json(path):

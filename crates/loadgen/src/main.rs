@@ -23,6 +23,7 @@
 #![allow(clippy::print_stdout)] // a CLI: its output is the report
 
 mod idle;
+mod pool;
 mod presence;
 mod report;
 mod setup;
@@ -58,6 +59,11 @@ struct Args {
     /// An idle worker's source address (set by the parent).
     source: Option<String>,
     sio_urls: Vec<String>,
+    /// `fanout` against these chat-gateway URLs instead of the edge (setup
+    /// still goes through the edge): the gateways' own figure, without nginx.
+    direct_urls: Vec<String>,
+    /// Generator threads reading the fan-out's subscriber sockets.
+    threads: usize,
     presence: usize,
     kill_pid: Option<u32>,
     rate: u64,
@@ -79,6 +85,8 @@ fn args() -> anyhow::Result<Args> {
         presence_pids: Vec::new(),
         source: None,
         sio_urls: Vec::new(),
+        direct_urls: Vec::new(),
+        threads: 1,
         presence: 5000,
         kill_pid: None,
         rate: 100,
@@ -116,6 +124,14 @@ fn args() -> anyhow::Result<Args> {
                     .filter(|s| !s.is_empty())
                     .map(str::parse)
                     .collect::<Result<_, _>>()?;
+            }
+            "--threads" => a.threads = val()?.parse()?,
+            "--direct-urls" => {
+                a.direct_urls = val()?
+                    .split(',')
+                    .filter(|u| !u.is_empty())
+                    .map(str::to_owned)
+                    .collect();
             }
             "--sio-urls" => {
                 a.sio_urls = val()?
@@ -170,22 +186,33 @@ async fn fanout(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
     let channel = stack.channel(&stack.admin, "fanout").await?;
     let total: u64 = args.rates.iter().map(|r| r * args.step_secs).sum();
     let slots = usize::try_from(total).unwrap_or(usize::MAX) + 1;
-    let samples = Rc::new(RefCell::new(Samples::default()));
-    eprintln!("fanout: opening {} subscriber sockets…", args.subscribers);
-    let mut subs = Vec::with_capacity(args.subscribers);
-    for i in 0..args.subscribers {
-        let user = &stack.members[i % stack.members.len()];
-        subs.push(ws::subscribe(&args.edge, &channel, &user.token, slots, samples.clone()).await?);
-        if i % 200 == 199 {
-            eprintln!("  {} open", i + 1);
-        }
-    }
-    let mut publisher = ws::Socket::open(&args.edge, &channel, &stack.admin.token).await?;
+    let threads = args.threads.max(1);
+    eprintln!(
+        "fanout: opening {} subscriber sockets on {threads} generator threads…",
+        args.subscribers
+    );
+    let pool = pool::Pool::open(pool::Plan {
+        threads,
+        urls: if args.direct_urls.is_empty() {
+            vec![args.edge.clone()]
+        } else {
+            args.direct_urls.clone()
+        },
+        tokens: stack.members.iter().map(|u| u.token.clone()).collect(),
+        channel: channel.clone(),
+        subscribers: args.subscribers,
+        slots,
+    })
+    .await?;
+    let publisher_url = args.direct_urls.first().unwrap_or(&args.edge);
+    let mut publisher = ws::Socket::open(publisher_url, &channel, &stack.admin.token).await?;
     let cpu_before = cpu_seconds(&args.server_pids);
     let started = Instant::now();
     let mut sent = 0u64;
+    let mut steps = Vec::new();
     for &rate in &args.rates {
         eprintln!("fanout: publishing {rate} msg/s for {} s", args.step_secs);
+        let step_from = now_us();
         let interval = Duration::from_secs_f64(1.0 / rate as f64);
         let step_end = Instant::now() + Duration::from_secs(args.step_secs);
         let mut next = Instant::now();
@@ -203,19 +230,27 @@ async fn fanout(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
             }
             publisher.drain_now();
         }
+        steps.push((rate, step_from, now_us()));
     }
     // Let the tail arrive.
     let expected = sent * args.subscribers as u64;
     let deadline = Instant::now() + Duration::from_secs(10);
-    while samples.borrow().deliveries < expected && Instant::now() < deadline {
+    while pool.progress.load(std::sync::atomic::Ordering::Relaxed) < expected
+        && Instant::now() < deadline
+    {
         actix_web::rt::time::sleep(Duration::from_millis(50)).await;
         publisher.drain_now();
     }
     let elapsed = started.elapsed();
     let cpu = cpu_seconds(&args.server_pids) - cpu_before;
-    let s = samples.borrow();
-    let (lost, dup) = ws::loss_and_dups(&subs, sent);
-    let summary = Summary::new("fanout", &s, elapsed)
+    let (s, counts) = pool.finish()?;
+    let (lost, dup) = ws::loss_and_dups_of(&counts, sent);
+    let name = if args.direct_urls.is_empty() {
+        "fanout"
+    } else {
+        "fanout-direct"
+    };
+    let summary = Summary::new(name, &s, elapsed)
         .with("subscribers", args.subscribers as f64)
         .with("published", sent as f64)
         .with("expected_deliveries", expected as f64)
@@ -229,6 +264,7 @@ async fn fanout(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
                 0.0
             },
         );
+    s.print_steps(&steps);
     summary.print();
     Ok(())
 }

@@ -8,9 +8,43 @@ pub struct Samples {
     /// Latencies in microseconds.
     pub latencies_us: Vec<u32>,
     pub deliveries: u64,
+    /// When each delivered message was sent (µs since the epoch), beside
+    /// `latencies_us`, for the per-rate-step table; empty when not recorded.
+    pub sent_us: Vec<u64>,
 }
 
 impl Samples {
+    /// [`Self::record`], remembering when the message was sent.
+    pub fn record_sent(&mut self, sent_us: u64, latency_us: u64) {
+        self.record(latency_us);
+        self.sent_us.push(sent_us);
+    }
+
+    /// Prints one row per publishing step `(rate, from_us, to_us)`: the
+    /// deliveries of messages sent in that step per second of the step, and
+    /// their latency. Shows the rate at which latency gives way.
+    pub fn print_steps(&self, steps: &[(u64, u64, u64)]) {
+        println!("| publish rate (msg/s) | deliveries/s | p50 ms | p99 ms | max ms |");
+        println!("|---|---|---|---|---|");
+        for &(rate, from, to) in steps {
+            let mut lat: Vec<u32> = self
+                .sent_us
+                .iter()
+                .zip(&self.latencies_us)
+                .filter(|(s, _)| (from..to).contains(*s))
+                .map(|(_, l)| *l)
+                .collect();
+            lat.sort_unstable();
+            let secs = (to.saturating_sub(from)) as f64 / 1e6;
+            println!(
+                "| {rate} | {:.0} | {:.1} | {:.1} | {:.1} |",
+                lat.len() as f64 / secs.max(1e-9),
+                percentile(&lat, 0.50),
+                percentile(&lat, 0.99),
+                lat.last().map_or(0.0, |m| f64::from(*m) / 1000.0),
+            );
+        }
+    }
     pub fn record(&mut self, latency_us: u64) {
         self.deliveries += 1;
         self.latencies_us

@@ -141,7 +141,9 @@ async fn subscribe(
                 })
             });
             if first {
-                samples.borrow_mut().record(now.saturating_sub(sent));
+                samples
+                    .borrow_mut()
+                    .record_sent(sent, now.saturating_sub(sent));
             }
         }
     });
@@ -178,11 +180,13 @@ pub async fn fanout(args: &Args) -> anyhow::Result<()> {
     let cpu_before = cpu_seconds(&args.server_pids);
     let started = Instant::now();
     let mut sent = 0u64;
+    let mut steps = Vec::new();
     for &rate in &args.rates {
         eprintln!(
             "sio-fanout: publishing {rate} msg/s for {} s",
             args.step_secs
         );
+        let step_from = crate::now_us();
         let interval = Duration::from_secs_f64(1.0 / rate as f64);
         let step_end = Instant::now() + Duration::from_secs(args.step_secs);
         let mut next = Instant::now();
@@ -200,6 +204,7 @@ pub async fn fanout(args: &Args) -> anyhow::Result<()> {
             }
             publisher.drain_now().await?;
         }
+        steps.push((rate, step_from, crate::now_us()));
     }
     // Let the tail arrive.
     let expected = sent * args.subscribers as u64;
@@ -212,6 +217,7 @@ pub async fn fanout(args: &Args) -> anyhow::Result<()> {
     let cpu = cpu_seconds(&args.server_pids) - cpu_before;
     let s = samples.borrow();
     let (lost, dup) = ws::loss_and_dups(&subs, sent);
+    s.print_steps(&steps);
     Summary::new("sio-fanout", &s, elapsed)
         .with("subscribers", args.subscribers as f64)
         .with("servers", args.sio_urls.len() as f64)

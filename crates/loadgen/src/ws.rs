@@ -110,6 +110,7 @@ pub async fn subscribe(
     token: &str,
     slots: usize,
     samples: Rc<RefCell<Samples>>,
+    progress: std::sync::Arc<std::sync::atomic::AtomicU64>,
 ) -> anyhow::Result<Rc<Received>> {
     let mut socket = Socket::open(edge, channel, token).await?;
     let received = Rc::new(Received {
@@ -141,7 +142,10 @@ pub async fn subscribe(
                 })
             });
             if first {
-                samples.borrow_mut().record(now.saturating_sub(sent));
+                samples
+                    .borrow_mut()
+                    .record_sent(sent, now.saturating_sub(sent));
+                progress.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
     });
@@ -150,9 +154,14 @@ pub async fn subscribe(
 
 /// Messages no subscriber got (summed over subscribers) and extra copies.
 pub fn loss_and_dups(subs: &[Rc<Received>], sent: u64) -> (u64, u64) {
+    let counts: Vec<Vec<u8>> = subs.iter().map(|s| s.counts.borrow().clone()).collect();
+    loss_and_dups_of(&counts, sent)
+}
+
+/// [`loss_and_dups`] over plain per-subscriber counts.
+pub fn loss_and_dups_of(subs: &[Vec<u8>], sent: u64) -> (u64, u64) {
     let (mut lost, mut dup) = (0u64, 0u64);
-    for s in subs {
-        let counts = s.counts.borrow();
+    for counts in subs {
         for seq in 1..=usize::try_from(sent).unwrap_or(0) {
             match counts.get(seq).copied().unwrap_or(0) {
                 0 => lost += 1,
