@@ -1,10 +1,12 @@
 //! This replica's presence sockets, indexed by team and by user, and the
-//! delivery of events to them. Event frames go to a bounded queue (a client
-//! that cannot keep up is cut off); presence changes go to a per-socket map
+//! delivery of events to them. Event frames go straight into the socket's
+//! bounded `majlis_ws::Outbox`, its response body (a client that cannot keep
+//! up is cut off); presence changes go to a per-socket map
 //! that the socket flushes once per tick, so a storm of N changes costs each
 //! socket a few `presence_batch` frames instead of N frames.
 
 use bytestring::ByteString;
+use majlis_ws::{Outbox, Refused};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, mpsc};
@@ -17,8 +19,10 @@ pub enum Command {
     TeamChanged(Uuid),
 }
 
-pub struct Outbox {
-    pub frames: mpsc::Sender<ByteString>,
+/// What the rest of the replica hands a socket besides event frames.
+pub struct Mailbox {
+    /// The socket's outbound frames (events go here directly).
+    pub wire: Arc<Outbox>,
     /// user → latest status not yet sent.
     pub presence: Mutex<HashMap<Uuid, String>>,
     pub notify: Notify,
@@ -30,7 +34,7 @@ pub struct Outbox {
 struct Entry {
     user: Uuid,
     team: Option<Uuid>,
-    outbox: Arc<Outbox>,
+    outbox: Arc<Mailbox>,
 }
 
 #[derive(Default)]
@@ -53,9 +57,8 @@ impl std::fmt::Debug for Local {
 
 /// The receiving ends a socket task owns.
 pub struct Inbox {
-    pub frames: mpsc::Receiver<ByteString>,
     pub commands: mpsc::Receiver<Command>,
-    pub outbox: Arc<Outbox>,
+    pub outbox: Arc<Mailbox>,
 }
 
 impl Local {
@@ -66,11 +69,10 @@ impl Local {
         }
     }
 
-    pub fn register(&self, id: u64, user: Uuid, team: Option<Uuid>, queue: usize) -> Inbox {
-        let (frames_tx, frames) = mpsc::channel(queue);
+    pub fn register(&self, id: u64, user: Uuid, team: Option<Uuid>, wire: Arc<Outbox>) -> Inbox {
         let (commands_tx, commands) = mpsc::channel(4);
-        let outbox = Arc::new(Outbox {
-            frames: frames_tx,
+        let outbox = Arc::new(Mailbox {
+            wire,
             presence: Mutex::new(HashMap::new()),
             notify: Notify::new(),
             commands: commands_tx,
@@ -89,11 +91,7 @@ impl Local {
             ix.by_team.entry(t).or_default().insert(id);
         }
         ix.by_user.entry(user).or_default().insert(id);
-        Inbox {
-            frames,
-            commands,
-            outbox,
-        }
+        Inbox { commands, outbox }
     }
 
     pub fn unregister(&self, id: u64) {
@@ -134,7 +132,7 @@ impl Local {
         }
         for id in &targets {
             if let Some(e) = ix.sockets.get(id)
-                && e.outbox.frames.try_send(frame.clone()).is_err()
+                && let Err(Refused::Full) = e.outbox.wire.try_push(frame.clone())
             {
                 e.outbox
                     .overflowed
@@ -195,15 +193,14 @@ mod tests {
         let local = Local::default();
         let (team, other_team) = (Uuid::new_v4(), Uuid::new_v4());
         let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let mut ia = local.register(1, a, Some(team), 8);
-        let mut ib = local.register(2, b, Some(other_team), 8);
-        let mut ic = local.register(3, c, None, 8);
+        let ia = local.register(1, a, Some(team), Outbox::new(8));
+        let ib = local.register(2, b, Some(other_team), Outbox::new(8));
+        let ic = local.register(3, c, None, Outbox::new(8));
         let frame = ByteString::from("x");
         assert_eq!(local.deliver(Some(team), &[a, c], &frame), 2);
-        assert!(ia.frames.try_recv().is_ok());
-        assert!(ia.frames.try_recv().is_err(), "once, though named twice");
-        assert!(ib.frames.try_recv().is_err(), "never another team");
-        assert!(ic.frames.try_recv().is_ok());
+        assert_eq!(ia.outbox.wire.len(), 1, "once, though named twice");
+        assert!(ib.outbox.wire.is_empty(), "never another team");
+        assert_eq!(ic.outbox.wire.len(), 1);
     }
 
     #[test]
@@ -211,8 +208,8 @@ mod tests {
         let local = Local::default();
         let team = Uuid::new_v4();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let ia = local.register(1, a, Some(team), 8);
-        let ib = local.register(2, b, Some(team), 8);
+        let ia = local.register(1, a, Some(team), Outbox::new(8));
+        let ib = local.register(2, b, Some(team), Outbox::new(8));
         local.presence(team, b, "online");
         local.presence(team, b, "away");
         let pa = ia
@@ -237,10 +234,10 @@ mod tests {
         let local = Local::default();
         let team = Uuid::new_v4();
         let a = Uuid::new_v4();
-        let mut ia = local.register(1, a, None, 8);
+        let ia = local.register(1, a, None, Outbox::new(8));
         local.retag(1, team);
         local.deliver(Some(team), &[], &ByteString::from("x"));
-        assert!(ia.frames.try_recv().is_ok());
+        assert_eq!(ia.outbox.wire.len(), 1);
         local.unregister(1);
         assert_eq!(local.deliver(Some(team), &[a], &ByteString::from("y")), 0);
     }

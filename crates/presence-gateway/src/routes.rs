@@ -22,14 +22,17 @@ async fn presence_socket(
     body: web::Payload,
     ctx: web::Data<Arc<Ctx>>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    let (response, session, stream) = actix_ws::handle(&req, body)?;
+    // Frames go out through the outbox, which the response body drains
+    // (see majlis_ws::Outbox); actix-ws's Session is not used for writing.
+    let (response, _session, stream) = actix_ws::handle(&req, body)?;
     let max = ctx.limits.socket.max_frame_bytes;
     let stream = stream
         .max_frame_size(max)
         .aggregate_continuations()
         .max_continuation_size(max);
-    actix_web::rt::spawn(socket::run(ctx.get_ref().clone(), session, stream));
-    Ok(response)
+    let wire = majlis_ws::Outbox::new(ctx.limits.send_queue);
+    actix_web::rt::spawn(socket::run(ctx.get_ref().clone(), wire.clone(), stream));
+    Ok(majlis_ws::respond_from(response, wire))
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -4,16 +4,16 @@
 //! and enforces the bounds (idle, flood, frame size, queue, token expiry).
 
 use crate::events;
-use crate::local::{Command, Inbox, Local, Outbox};
+use crate::local::{Command, Inbox, Local, Mailbox};
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
 use crate::state::PresenceState;
-use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
 use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_proto::auth::v1 as pb;
 use majlis_redis::Redis;
 use majlis_runtime::grpc::TracedChannel;
-use majlis_ws::{CloseRequest, Flood, Registry, close};
+use majlis_ws::{CloseRequest, Flood, Outbox, Registry, close};
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,15 +36,16 @@ pub struct Ctx {
 #[derive(Clone, Copy, Debug)]
 struct Exit(u16, &'static str);
 
-pub async fn run(ctx: Arc<Ctx>, mut session: Session, mut stream: AggregatedMessageStream) {
+pub async fn run(ctx: Arc<Ctx>, wire: Arc<Outbox>, mut stream: AggregatedMessageStream) {
     ctx.open.inc();
-    let Exit(code, reason) = serve(&ctx, &mut session, &mut stream).await;
+    let Exit(code, reason) = serve(&ctx, &wire, &mut stream).await;
     ctx.open.dec();
-    let close = session.close(Some(CloseReason {
+    // Queued after whatever is on its way, past the bound; nothing waits on
+    // a client that may be gone or not reading.
+    wire.close(Some(CloseReason {
         code: CloseCode::from(code),
         description: (!reason.is_empty()).then(|| reason.to_owned()),
     }));
-    let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
 }
 
 async fn first_frame(stream: &mut AggregatedMessageStream) -> Result<String, Exit> {
@@ -90,7 +91,7 @@ async fn current_team(ctx: &Ctx, claims: &Claims) -> Option<Uuid> {
     }
 }
 
-async fn serve(ctx: &Ctx, session: &mut Session, stream: &mut AggregatedMessageStream) -> Exit {
+async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStream) -> Exit {
     let limits = ctx.limits;
     let token = match tokio::time::timeout(limits.socket.auth_timeout, first_frame(stream)).await {
         Err(_) => return Exit(close::TIMEOUT, "no auth frame in time"),
@@ -111,7 +112,7 @@ async fn serve(ctx: &Ctx, session: &mut Session, stream: &mut AggregatedMessageS
     let conn = format!("{}:{id}", ctx.state.instance());
 
     // Listen before reading the list, so no change falls between the two.
-    let mut inbox = ctx.local.register(id, user, team, limits.send_queue);
+    let mut inbox = ctx.local.register(id, user, team, wire.clone());
     let mut ctl = ctx.registry.register(id, claims.jti);
     let mut live = Presence {
         team,
@@ -123,7 +124,7 @@ async fn serve(ctx: &Ctx, session: &mut Session, stream: &mut AggregatedMessageS
                 events::announce(&ctx.redis, &c).await;
             }
             session_loop(
-                ctx, &claims, id, &conn, &mut live, &mut inbox, &mut ctl, session, stream,
+                ctx, &claims, id, &conn, &mut live, &mut inbox, &mut ctl, wire, stream,
             )
             .await
         }
@@ -157,12 +158,12 @@ struct Presence {
 /// Sends `text`, giving up when the registry closes the socket or its event
 /// queue overflowed (the client stopped reading).
 async fn write(
-    session: &mut Session,
+    wire: &Outbox,
     ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    outbox: &Outbox,
+    outbox: &Mailbox,
     text: impl Into<bytestring::ByteString>,
 ) -> Result<(), Exit> {
-    let send = session.text(text);
+    let send = wire.push(text);
     tokio::pin!(send);
     let mut woken = false;
     let result = loop {
@@ -186,9 +187,9 @@ async fn write(
 
 async fn send_list(
     ctx: &Ctx,
-    session: &mut Session,
+    wire: &Outbox,
     ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    outbox: &Outbox,
+    outbox: &Mailbox,
     team: Option<Uuid>,
 ) -> Result<(), Exit> {
     let users = match team {
@@ -198,7 +199,7 @@ async fn send_list(
         })?,
         None => Vec::new(),
     };
-    write(session, ctl, outbox, protocol::list_frame(&users)).await
+    write(wire, ctl, outbox, protocol::list_frame(&users)).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -210,13 +211,13 @@ async fn session_loop(
     live: &mut Presence,
     inbox: &mut Inbox,
     ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    session: &mut Session,
+    wire: &Outbox,
     stream: &mut AggregatedMessageStream,
 ) -> Exit {
     let limits = ctx.limits;
     let user = claims.sub;
     if let Err(e) = write(
-        session,
+        wire,
         ctl,
         &inbox.outbox,
         protocol::hello_frame(
@@ -228,7 +229,7 @@ async fn session_loop(
     {
         return e;
     }
-    if let Err(e) = send_list(ctx, session, ctl, &inbox.outbox, live.team).await {
+    if let Err(e) = send_list(ctx, wire, ctl, &inbox.outbox, live.team).await {
         return e;
     }
     let expires = claims
@@ -250,9 +251,6 @@ async fn session_loop(
         tokio::select! {
             biased;
             Some(req) = ctl.recv() => return Exit(req.code, req.reason),
-            Some(frame) = inbox.frames.recv() => {
-                if let Err(e) = write(session, ctl, &inbox.outbox, frame).await { return e }
-            }
             () = inbox.outbox.notify.notified() => {
                 if inbox.outbox.overflowed.load(Ordering::SeqCst) {
                     return Exit(close::TRY_AGAIN_LATER, "too slow");
@@ -274,7 +272,7 @@ async fn session_loop(
                     pending.drain().map(|(u, s)| (u.to_string(), s)).collect()
                 };
                 if !changes.is_empty()
-                    && let Err(e) = write(session, ctl, &inbox.outbox, protocol::presence_frame(&changes)).await
+                    && let Err(e) = write(wire, ctl, &inbox.outbox, protocol::presence_frame(&changes)).await
                 {
                     return e;
                 }
@@ -290,7 +288,7 @@ async fn session_loop(
                         Ok(None) => {}
                         Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
                     }
-                    if let Err(e) = send_list(ctx, session, ctl, &inbox.outbox, live.team).await { return e }
+                    if let Err(e) = send_list(ctx, wire, ctl, &inbox.outbox, live.team).await { return e }
                 }
                 Command::TeamChanged(_) => {}
             },
@@ -300,7 +298,7 @@ async fn session_loop(
                     Some(Err(e)) => return Exit(majlis_ws::protocol_error_code(&e), "protocol error"),
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
                         if !flood.allow() { return Exit(close::FLOODING, "flooding") }
-                        let _ = session.pong(&bytes).await;
+                        let _ = wire.pong(bytes);
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
@@ -308,7 +306,7 @@ async fn session_loop(
                         if !flood.allow() { return Exit(close::FLOODING, "flooding") }
                         last_seen = Instant::now();
                         let err = protocol::error_frame(&protocol::FrameError { code: "unsupported_frame", message: "frames are JSON text" });
-                        if let Err(e) = write(session, ctl, &inbox.outbox, err).await { return e }
+                        if let Err(e) = write(wire, ctl, &inbox.outbox, err).await { return e }
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Text(t))) => t,
@@ -337,7 +335,7 @@ async fn session_loop(
                     Err(e) => Some(protocol::error_frame(&e)),
                 };
                 if let Some(r) = reply
-                    && let Err(e) = write(session, ctl, &inbox.outbox, r).await
+                    && let Err(e) = write(wire, ctl, &inbox.outbox, r).await
                 {
                     return e;
                 }

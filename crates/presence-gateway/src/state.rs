@@ -187,9 +187,12 @@ impl PresenceState {
         inv: redis::ScriptInvocation<'_>,
     ) -> Result<T, RedisError> {
         let timeout = self.redis.timeout();
+        // The shared multiplexed connection, not the pool: a storm of
+        // connects or disconnects is pipelined instead of queueing for 16
+        // pooled connections past the timeout.
         let fut = async {
-            let mut conn = self.redis.conn().await?;
-            Ok::<T, RedisError>(inv.invoke_async(&mut *conn).await?)
+            let mut conn = self.redis.shared_conn().await?;
+            Ok::<T, RedisError>(inv.invoke_async(&mut conn).await?)
         };
         tokio::time::timeout(timeout, fut)
             .await

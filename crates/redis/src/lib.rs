@@ -144,21 +144,29 @@ impl Redis {
         cmd: &redis::Cmd,
     ) -> Result<T, RedisError> {
         let fut = async {
-            let conn = self
-                .shared
-                .get_or_try_init(|| {
-                    let config = redis::aio::ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(self.timeout))
-                        .set_response_timeout(Some(self.timeout))
-                        .set_number_of_retries(1);
-                    redis::aio::ConnectionManager::new_with_config(self.client.clone(), config)
-                })
-                .await?;
-            Ok::<T, RedisError>(cmd.query_async(&mut conn.clone()).await?)
+            let mut conn = self.shared_conn().await?;
+            Ok::<T, RedisError>(cmd.query_async(&mut conn).await?)
         };
         tokio::time::timeout(self.timeout, fut)
             .await
             .map_err(|_| RedisError::Timeout(self.timeout))?
+    }
+
+    /// The shared multiplexed connection of [`Self::run_shared`], for callers
+    /// that need the connection itself (script invocations). Callers bound
+    /// their own commands with [`Self::timeout`].
+    pub async fn shared_conn(&self) -> Result<redis::aio::ConnectionManager, RedisError> {
+        let conn = self
+            .shared
+            .get_or_try_init(|| {
+                let config = redis::aio::ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(self.timeout))
+                    .set_response_timeout(Some(self.timeout))
+                    .set_number_of_retries(1);
+                redis::aio::ConnectionManager::new_with_config(self.client.clone(), config)
+            })
+            .await?;
+        Ok(conn.clone())
     }
 
     /// Runs a pipeline on a pooled connection under the timeout.
