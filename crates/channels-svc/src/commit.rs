@@ -24,6 +24,8 @@ use majlis_db::{Db, DbError};
 use majlis_redis::Redis;
 use majlis_redis::streams::{publish_pipelined, xadd};
 use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
+use majlis_runtime::metrics::Metrics;
+use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,6 +43,12 @@ const QUEUE: usize = 16_384;
 /// Committed batches waiting to be published: the publisher keeps up unless
 /// Redis is slow, and then the committer should slow down too.
 const PUBLISH_QUEUE: usize = 4;
+
+#[derive(Clone, Default)]
+struct CommitStats {
+    batches: Counter,
+    sends: Counter,
+}
 
 /// One send, as the committer needs it.
 pub struct NewMessage {
@@ -91,10 +99,21 @@ pub struct Committer {
 impl Committer {
     /// Starts the committer and publisher tasks on the current runtime. They
     /// end once every handle is dropped and the queue is drained.
-    pub fn start(db: Db, redis: Redis, wait: Duration) -> Self {
+    pub fn start(db: Db, redis: Redis, wait: Duration, metrics: &Metrics) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ptx, prx) = mpsc::channel(PUBLISH_QUEUE);
-        tokio::spawn(commit_loop(db, rx, ptx));
+        let stats = CommitStats::default();
+        metrics.register(
+            "message_commit_batches",
+            "Transactions of the message group commit",
+            stats.batches.clone(),
+        );
+        metrics.register(
+            "message_commit_sends",
+            "Sends stored or deduplicated by the group commit (÷ batches = batch size)",
+            stats.sends.clone(),
+        );
+        tokio::spawn(commit_loop(db, stats, rx, ptx));
         tokio::spawn(publish_loop(redis, prx));
         Self { tx, wait }
     }
@@ -126,13 +145,20 @@ enum Outcome {
     Failed(Arc<DbError>),
 }
 
-async fn commit_loop(db: Db, mut rx: mpsc::Receiver<Queued>, ptx: mpsc::Sender<Batch>) {
+async fn commit_loop(
+    db: Db,
+    stats: CommitStats,
+    mut rx: mpsc::Receiver<Queued>,
+    ptx: mpsc::Sender<Batch>,
+) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     loop {
         if rx.recv_many(&mut queued, MAX_BATCH).await == 0 {
             return;
         }
         let n = queued.len();
+        stats.batches.inc();
+        stats.sends.inc_by(n as u64);
         let batch = commit(&db, std::mem::take(&mut queued))
             .instrument(tracing::debug_span!("commit_messages", n))
             .await;

@@ -49,17 +49,17 @@ impl Application {
             .check("redis", redis.readiness_check())
             .build();
         let shutdown = Shutdown::new(readiness.clone());
+        let metrics = Metrics::new("channels-svc");
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),
-            committer: Committer::start(db.clone(), redis.clone(), settings.db.timeout),
+            committer: Committer::start(db.clone(), redis.clone(), settings.db.timeout, &metrics),
         };
         let users = Users::new(grpc::client_channel(
             &settings.auth_grpc_url,
             std::time::Duration::from_secs(2),
             settings.host.grpc_call_timeout,
         )?);
-        let metrics = Metrics::new("channels-svc");
 
         let listeners = Listeners::bind(&settings.host).await?;
         let http_port = listeners.http_port()?;

@@ -229,6 +229,20 @@ async fn concurrent_sends_to_several_channels_get_gapless_seqs_and_ordered_strea
             .collect();
         assert_eq!(streamed, expected, "stream order of channel {channel}");
     }
+    // They were stored in shared transactions: fewer batches than sends.
+    let metrics = s.app.get("/metrics", None).await;
+    let text = metrics.body.as_str().unwrap_or_default().to_owned();
+    let counter = |name: &str| -> u64 {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics:\n{text}"))
+    };
+    let sends = counter("majlis_message_commit_sends_total");
+    let batches = counter("majlis_message_commit_batches_total");
+    assert_eq!(sends, u64::try_from(channels.len() * PER_CHANNEL).unwrap());
+    assert!(batches < sends, "{batches} batches for {sends} sends");
 }
 
 #[actix_web::test]
