@@ -36,7 +36,7 @@ mod ws;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use anyhow::Context;
-use report::{Samples, Summary, cpu_seconds};
+use report::{Samples, Summary, cpu_seconds, per_delivery_us};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -258,11 +258,7 @@ async fn fanout(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
         .with("duplicated", dup as f64)
         .with(
             "server_cpu_us_per_delivery",
-            if s.deliveries > 0 {
-                cpu * 1e6 / s.deliveries as f64
-            } else {
-                0.0
-            },
+            per_delivery_us(cpu, s.deliveries),
         );
     s.print_steps(&steps);
     summary.print();
@@ -317,11 +313,7 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
         .with("senders", (args.channels * args.senders) as f64)
         .with(
             "server_cpu_us_per_message",
-            if s.deliveries > 0 {
-                cpu * 1e6 / s.deliveries as f64
-            } else {
-                0.0
-            },
+            per_delivery_us(cpu, s.deliveries),
         )
         .print();
     Ok(())

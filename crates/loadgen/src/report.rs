@@ -52,6 +52,15 @@ impl Samples {
     }
 }
 
+/// Server CPU seconds spent per delivery, in µs (0 when nothing arrived).
+pub fn per_delivery_us(cpu_seconds: f64, deliveries: u64) -> f64 {
+    if deliveries > 0 {
+        cpu_seconds * 1e6 / deliveries as f64
+    } else {
+        0.0
+    }
+}
+
 pub struct Summary {
     name: &'static str,
     fields: Vec<(&'static str, f64)>,

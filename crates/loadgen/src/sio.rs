@@ -9,7 +9,7 @@
 //! as `42["message",{…}]`.
 
 use crate::Args;
-use crate::report::{Samples, Summary, cpu_seconds};
+use crate::report::{Samples, Summary, cpu_seconds, per_delivery_us};
 use crate::ws::{self, Received};
 use awc::ws::{Frame, Message};
 use futures_util::{SinkExt, StreamExt};
@@ -127,24 +127,7 @@ async fn subscribe(
             if !b.starts_with(br#"42["message",{"type":"message""#) {
                 continue;
             }
-            let now = crate::now_us();
-            let (Some(seq), Some(sent)) = (
-                ws::number_after(&b, b"\"seq\":"),
-                ws::number_after(&b, b"\"content\":\"t"),
-            ) else {
-                continue;
-            };
-            let first = usize::try_from(seq).ok().is_some_and(|s| {
-                mine.counts.borrow_mut().get_mut(s).is_some_and(|c| {
-                    *c = c.saturating_add(1);
-                    *c == 1
-                })
-            });
-            if first {
-                samples
-                    .borrow_mut()
-                    .record_sent(sent, now.saturating_sub(sent));
-            }
+            mine.record(&b, &samples);
         }
     });
     Ok(received)
@@ -227,11 +210,7 @@ pub async fn fanout(args: &Args) -> anyhow::Result<()> {
         .with("duplicated", dup as f64)
         .with(
             "server_cpu_us_per_delivery",
-            if s.deliveries > 0 {
-                cpu * 1e6 / s.deliveries as f64
-            } else {
-                0.0
-            },
+            per_delivery_us(cpu, s.deliveries),
         )
         .print();
     Ok(())

@@ -102,6 +102,33 @@ pub struct Received {
     pub counts: RefCell<Vec<u8>>,
 }
 
+impl Received {
+    /// Counts a message frame's seq and, the first time it is seen, records
+    /// its publish→deliver latency (the publisher put its send time in
+    /// `content` as `t<µs>`). True when it was a first delivery.
+    pub fn record(&self, frame: &[u8], samples: &RefCell<Samples>) -> bool {
+        let now = crate::now_us();
+        let (Some(seq), Some(sent)) = (
+            number_after(frame, b"\"seq\":"),
+            number_after(frame, b"\"content\":\"t"),
+        ) else {
+            return false;
+        };
+        let first = usize::try_from(seq).ok().is_some_and(|s| {
+            self.counts.borrow_mut().get_mut(s).is_some_and(|c| {
+                *c = c.saturating_add(1);
+                *c == 1
+            })
+        });
+        if first {
+            samples
+                .borrow_mut()
+                .record_sent(sent, now.saturating_sub(sent));
+        }
+        first
+    }
+}
+
 /// Opens a subscriber and spawns its reader: every message frame records its
 /// publish→deliver latency (the publisher put its send time in `content`).
 pub async fn subscribe(
@@ -128,23 +155,7 @@ pub async fn subscribe(
             if !contains(&b, b"{\"type\":\"message\"") {
                 continue;
             }
-            let now = crate::now_us();
-            let (Some(seq), Some(sent)) = (
-                number_after(&b, b"\"seq\":"),
-                number_after(&b, b"\"content\":\"t"),
-            ) else {
-                continue;
-            };
-            let first = usize::try_from(seq).ok().is_some_and(|s| {
-                mine.counts.borrow_mut().get_mut(s).is_some_and(|c| {
-                    *c = c.saturating_add(1);
-                    *c == 1
-                })
-            });
-            if first {
-                samples
-                    .borrow_mut()
-                    .record_sent(sent, now.saturating_sub(sent));
+            if mine.record(&b, &samples) {
                 progress.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
         }
