@@ -6,12 +6,11 @@
 //! `last_seq`), so one slow client never slows the others or grows memory.
 
 use bytestring::ByteString;
-use majlis_ws::{Outbox, Refused};
+use majlis_ws::{CloseRequest, CloseSignal, Outbox, Refused};
 use prometheus_client::metrics::counter::Counter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// One outbound frame, shared by every recipient.
@@ -22,13 +21,6 @@ pub struct Frame {
     /// Typing events are not sent back to their author.
     pub author: Option<Uuid>,
     pub text: ByteString,
-}
-
-/// Why a socket must close, sent on its control channel.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kick {
-    /// Its queue overflowed (1013).
-    TooSlow,
 }
 
 enum Mode {
@@ -44,7 +36,8 @@ struct Subscriber {
     mode: Mode,
     /// The socket's outbound queue: live frames go straight into it.
     outbox: Arc<Outbox>,
-    kick: mpsc::Sender<Kick>,
+    /// Told to close (1013) when the outbox overflows.
+    close: Arc<CloseSignal>,
 }
 
 struct State {
@@ -71,7 +64,6 @@ pub struct Subscription {
     pub id: u64,
     /// The last seq this hub has delivered (or will replay up to).
     pub hub_seq: i64,
-    pub kicks: mpsc::Receiver<Kick>,
 }
 
 /// Counts for `/metrics`.
@@ -100,8 +92,8 @@ impl Hub {
         user: Uuid,
         client_seq: Option<i64>,
         outbox: Arc<Outbox>,
+        close: Arc<CloseSignal>,
     ) -> Subscription {
-        let (kick, kicks) = mpsc::channel(1);
         let mut st = self.lock();
         let hub_seq = st.next_seq - 1;
         let floor = client_seq.map_or(hub_seq, |c| c.max(hub_seq));
@@ -112,10 +104,10 @@ impl Hub {
                 floor,
                 mode: Mode::CatchingUp(Vec::new()),
                 outbox,
-                kick,
+                close,
             },
         );
-        Subscription { id, hub_seq, kicks }
+        Subscription { id, hub_seq }
     }
 
     /// Ends catch-up: returns the frames that arrived meanwhile (to send
@@ -229,18 +221,18 @@ impl Hub {
         for id in dropped {
             if let Some(sub) = st.subscribers.remove(&id) {
                 stats.slow_disconnects.inc();
-                // A closed or full kick channel means the socket is already going.
-                let _ = sub.kick.try_send(Kick::TooSlow);
+                sub.close.request(CloseRequest::TOO_SLOW);
             }
         }
     }
 }
 
 /// Every hub of this replica. Hubs exist only while they have subscribers.
-#[derive(Default)]
 pub struct Hubs {
     hubs: Mutex<HashMap<Uuid, Arc<Hub>>>,
     next_id: AtomicU64,
+    /// Frames a catching-up subscriber may have buffered (its outbox's bound).
+    queue_limit: usize,
     pub stats: HubStats,
 }
 
@@ -251,6 +243,15 @@ impl std::fmt::Debug for Hubs {
 }
 
 impl Hubs {
+    pub fn new(queue_limit: usize) -> Self {
+        Self {
+            hubs: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
+            queue_limit,
+            stats: HubStats::default(),
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Arc<Hub>>> {
         match self.hubs.lock() {
             Ok(g) => g,
@@ -268,8 +269,8 @@ impl Hubs {
         last_seq: i64,
         user: Uuid,
         client_seq: Option<i64>,
-        queue_limit: usize,
         outbox: Arc<Outbox>,
+        close: Arc<CloseSignal>,
     ) -> (Arc<Hub>, Subscription, bool) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut hubs = self.lock();
@@ -286,13 +287,13 @@ impl Hubs {
                         filling: false,
                         subscribers: HashMap::new(),
                     }),
-                    queue_limit,
+                    queue_limit: self.queue_limit,
                 })
             })
             .clone();
         // Subscribing under the registry lock keeps `unsubscribe` from
         // removing a hub someone is joining.
-        let sub = hub.subscribe(id, user, client_seq, outbox);
+        let sub = hub.subscribe(id, user, client_seq, outbox, close);
         (hub, sub, created)
     }
 
@@ -340,17 +341,18 @@ mod tests {
         user: Uuid,
         client_seq: Option<i64>,
         cap: usize,
-    ) -> (Arc<Hub>, Subscription, Arc<Outbox>) {
+    ) -> (Arc<Hub>, Subscription, Arc<Outbox>, Arc<CloseSignal>) {
         let outbox = Outbox::new(cap);
-        let (hub, s, _) = hubs.subscribe(ch, last, user, client_seq, cap, outbox.clone());
-        (hub, s, outbox)
+        let close = CloseSignal::new();
+        let (hub, s, _) = hubs.subscribe(ch, last, user, client_seq, outbox.clone(), close.clone());
+        (hub, s, outbox, close)
     }
 
     #[test]
     fn out_of_order_messages_are_delivered_in_seq_order() {
-        let hubs = Hubs::default();
+        let hubs = Hubs::new(16);
         let ch = Uuid::new_v4();
-        let (hub, sub, out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 16);
+        let (hub, sub, out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 16);
         assert!(hub.go_live(sub.id).is_empty());
         assert!(
             hub.on_message(2, frame(2), &hubs.stats),
@@ -371,9 +373,9 @@ mod tests {
 
     #[test]
     fn a_catching_up_subscriber_gets_live_frames_after_its_replay() {
-        let hubs = Hubs::default();
+        let hubs = Hubs::new(16);
         let ch = Uuid::new_v4();
-        let (hub, sub, out) = sub(&hubs, ch, 5, Uuid::new_v4(), Some(2), 16);
+        let (hub, sub, out, _) = sub(&hubs, ch, 5, Uuid::new_v4(), Some(2), 16);
         assert_eq!(sub.hub_seq, 5);
         hub.on_message(6, frame(6), &hubs.stats);
         assert!(drain(&out).is_empty());
@@ -385,29 +387,30 @@ mod tests {
 
     #[test]
     fn a_subscriber_that_cannot_keep_up_is_dropped_and_the_others_are_not() {
-        let hubs = Hubs::default();
+        let hubs = Hubs::new(2);
         let ch = Uuid::new_v4();
-        let (hub, mut slow, _slow_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
-        let (_, fast, fast_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
+        let (hub, slow, _slow_out, slow_close) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
+        let (_, fast, fast_out, fast_close) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
         hub.go_live(slow.id);
         hub.go_live(fast.id);
         for seq in 1..=3 {
             hub.on_message(seq, frame(seq), &hubs.stats);
             drain(&fast_out);
         }
-        assert_eq!(slow.kicks.try_recv().ok(), Some(Kick::TooSlow));
+        assert_eq!(slow_close.requested(), Some(CloseRequest::TOO_SLOW));
         hub.on_message(4, frame(4), &hubs.stats);
         assert_eq!(drain(&fast_out), vec![4]);
+        assert_eq!(fast_close.requested(), None);
         assert_eq!(hubs.stats.slow_disconnects.get(), 1);
     }
 
     #[test]
     fn typing_events_skip_their_author() {
-        let hubs = Hubs::default();
+        let hubs = Hubs::new(4);
         let ch = Uuid::new_v4();
         let me = Uuid::new_v4();
-        let (hub, mine, mine_out) = sub(&hubs, ch, 0, me, None, 4);
-        let (_, theirs, theirs_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
+        let (hub, mine, mine_out, _) = sub(&hubs, ch, 0, me, None, 4);
+        let (_, theirs, theirs_out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
         hub.go_live(mine.id);
         hub.go_live(theirs.id);
         hub.on_event(
@@ -424,10 +427,10 @@ mod tests {
 
     #[test]
     fn the_last_unsubscribe_removes_the_hub() {
-        let hubs = Hubs::default();
+        let hubs = Hubs::new(4);
         let ch = Uuid::new_v4();
-        let (hub, a, _a_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
-        let (_, b, _b_out) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
+        let (hub, a, _a_out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
+        let (_, b, _b_out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
         hubs.unsubscribe(&hub, a.id);
         assert_eq!(hubs.channels(), 1);
         hubs.unsubscribe(&hub, b.id);

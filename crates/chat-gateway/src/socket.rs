@@ -4,7 +4,7 @@
 //! expiry). The contract's close codes are all decided here.
 
 use crate::channels::Channels;
-use crate::hub::{Hubs, Kick};
+use crate::hub::Hubs;
 use crate::metrics::GatewayMetrics;
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
@@ -14,7 +14,7 @@ use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
-use majlis_ws::{CloseRequest, Flood, Outbox, Registry};
+use majlis_ws::{CloseSignal, Flood, Outbox, Registry};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -113,13 +113,16 @@ async fn serve(
     if !membership.is_member {
         return exit(4403, "not a member");
     }
-    let (hub, mut sub, created) = ctx.hubs.subscribe(
+    // One close request, shared by the hub (too slow) and the registry
+    // (revoked, going away); the first to ask decides the code.
+    let close = CloseSignal::new();
+    let (hub, sub, created) = ctx.hubs.subscribe(
         channel,
         membership.last_seq,
         user,
         client_seq,
-        limits.send_queue,
         outbox.clone(),
+        close.clone(),
     );
     if created {
         // Messages published between the membership read and the hub's
@@ -130,9 +133,9 @@ async fn serve(
             crate::fill::feed(&hub, &channels, after, None, &hubs.stats).await;
         });
     }
-    let mut ctl = ctx.registry.register(sub.id, claims.jti);
+    ctx.registry.register(sub.id, claims.jti, close.clone());
     let outcome = session_loop(
-        ctx, channel, &claims, client_seq, &hub, &mut sub, &mut ctl, outbox, stream,
+        ctx, channel, &claims, client_seq, &hub, &sub, &close, outbox, stream,
     )
     .await;
     ctx.hubs.unsubscribe(&hub, sub.id);
@@ -168,13 +171,11 @@ fn protocol_error(e: &actix_ws::ProtocolError) -> Exit {
 async fn write(
     outbox: &Outbox,
     text: impl Into<bytestring::ByteString>,
-    kicks: &mut tokio::sync::mpsc::Receiver<Kick>,
-    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+    close: &CloseSignal,
 ) -> Result<(), Exit> {
     tokio::select! {
         r = outbox.push(text) => r.map_err(|_| GONE),
-        Some(Kick::TooSlow) = kicks.recv() => Err(exit(1013, "too slow; resume with last_seq")),
-        Some(req) = ctl.recv() => Err(exit(req.code, req.reason)),
+        req = close.wait() => Err(exit(req.code, req.reason)),
     }
 }
 
@@ -185,8 +186,8 @@ async fn session_loop(
     claims: &Claims,
     client_seq: Option<i64>,
     hub: &crate::hub::Hub,
-    sub: &mut crate::hub::Subscription,
-    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
+    sub: &crate::hub::Subscription,
+    close: &CloseSignal,
     outbox: &Outbox,
     stream: &mut AggregatedMessageStream,
 ) -> Exit {
@@ -202,7 +203,7 @@ async fn session_loop(
         sub.hub_seq,
         limits.socket.heartbeat_interval.as_millis(),
     );
-    if let Err(e) = write(outbox, hello, &mut sub.kicks, ctl).await {
+    if let Err(e) = write(outbox, hello, close).await {
         return e;
     }
     if let Some(mut after) = client_seq.filter(|c| *c < sub.hub_seq) {
@@ -220,9 +221,7 @@ async fn session_loop(
                     break;
                 }
                 after = seq;
-                if let Err(e) =
-                    write(outbox, protocol::message_frame(&json), &mut sub.kicks, ctl).await
-                {
+                if let Err(e) = write(outbox, protocol::message_frame(&json), close).await {
                     return e;
                 }
             }
@@ -232,7 +231,7 @@ async fn session_loop(
         }
     }
     for frame in hub.go_live(sub.id) {
-        if let Err(e) = write(outbox, frame.text, &mut sub.kicks, ctl).await {
+        if let Err(e) = write(outbox, frame.text, close).await {
             return e;
         }
     }
@@ -260,10 +259,9 @@ async fn session_loop(
         let can_read = in_flight.len() < limits.max_in_flight;
         tokio::select! {
             biased;
-            Some(req) = ctl.recv() => break exit(req.code, req.reason),
-            Some(Kick::TooSlow) = sub.kicks.recv() => break exit(1013, "too slow; resume with last_seq"),
+            req = close.wait() => break exit(req.code, req.reason),
             Some(done) = in_flight.next(), if !in_flight.is_empty() => match done {
-                Ok(Some(text)) => if let Err(e) = write(outbox, text, &mut sub.kicks, ctl).await { break e },
+                Ok(Some(text)) => if let Err(e) = write(outbox, text, close).await { break e },
                 Ok(None) => {}
                 Err(e) => break e,
             },
@@ -281,7 +279,7 @@ async fn session_loop(
                         if !flood.allow() { break exit(4429, "flooding") }
                         last_seen = Instant::now();
                         let err = protocol::error_frame("unsupported_frame", "frames are JSON text");
-                        if let Err(e) = write(outbox, err, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, err, close).await { break e }
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => text,
@@ -294,17 +292,17 @@ async fn session_loop(
                     Ok(f) => f,
                     Err(e) => {
                         let err = protocol::error_frame(e.code, &e.message);
-                        if let Err(e) = write(outbox, err, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, err, close).await { break e }
                         continue;
                     }
                 };
                 match frame {
                     ClientFrame::Ping => {
-                        if let Err(e) = write(outbox, protocol::PONG, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, protocol::PONG, close).await { break e }
                     }
                     ClientFrame::Auth { .. } => {
                         let err = protocol::error_frame("already_authenticated", "this socket is already authenticated");
-                        if let Err(e) = write(outbox, err, &mut sub.kicks, ctl).await { break e }
+                        if let Err(e) = write(outbox, err, close).await { break e }
                     }
                     ClientFrame::Message { content, client_id } => {
                         in_flight.push_back(send_message(ctx, channel, user, content, client_id));

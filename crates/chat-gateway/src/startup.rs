@@ -77,7 +77,7 @@ impl Application {
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("chat-gateway");
-        let hubs = Arc::new(Hubs::default());
+        let hubs = Arc::new(Hubs::new(settings.limits.send_queue));
         let registry = Arc::new(Registry::default());
         let gateway_metrics = GatewayMetrics::register(&metrics, &hubs);
         let ctx = Arc::new(Ctx {

@@ -1,6 +1,6 @@
 //! What this gateway reads from and writes to the `presence.events` stream.
 
-use crate::local::{Command, Local};
+use crate::local::Local;
 use crate::state::Change;
 use bytestring::ByteString;
 use majlis_redis::Redis;
@@ -68,7 +68,7 @@ pub fn dispatch(local: &Local, entry: Entry) {
             ) else {
                 return;
             };
-            local.command(user, &Command::TeamChanged(team));
+            local.team_changed(user, team);
         }
         "channel_created" | "channel_member_added" => {
             let audience = users(&entry);

@@ -6,29 +6,37 @@
 //! socket a few `presence_batch` frames instead of N frames.
 
 use bytestring::ByteString;
-use majlis_ws::{Outbox, Refused};
+use majlis_ws::{CloseRequest, CloseSignal, Outbox, Refused};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
-use tokio::sync::{Notify, mpsc};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
-/// What a socket is told to do by the rest of the replica.
-#[derive(Clone, Debug)]
-pub enum Command {
-    /// Its user joined a team: re-register presence and send the new list.
-    TeamChanged(Uuid),
-}
-
-/// What the rest of the replica hands a socket besides event frames.
+/// What the rest of the replica hands a socket besides event frames. Slots
+/// and one `Notify` rather than channels: a socket holds this for its whole
+/// life, and an idle socket should cost as little as possible.
 pub struct Mailbox {
     /// The socket's outbound frames (events go here directly).
     pub wire: Arc<Outbox>,
+    /// Asked for when the wire overflows (1013), or by the registry.
+    pub close: Arc<CloseSignal>,
     /// user → latest status not yet sent.
     pub presence: Mutex<HashMap<Uuid, String>>,
+    /// The team the user joined since the last look: the socket re-registers
+    /// its presence there and sends the new list.
+    pub team_changed: Mutex<Option<Uuid>>,
+    /// Woken when `presence` or `team_changed` gets something.
     pub notify: Notify,
-    pub commands: mpsc::Sender<Command>,
-    /// Set when the queue overflowed: the socket closes with 1013.
-    pub overflowed: std::sync::atomic::AtomicBool,
+}
+
+impl Mailbox {
+    /// Takes the team change waiting, if any.
+    pub fn take_team_change(&self) -> Option<Uuid> {
+        match self.team_changed.lock() {
+            Ok(mut t) => t.take(),
+            Err(p) => p.into_inner().take(),
+        }
+    }
 }
 
 struct Entry {
@@ -55,12 +63,6 @@ impl std::fmt::Debug for Local {
     }
 }
 
-/// The receiving ends a socket task owns.
-pub struct Inbox {
-    pub commands: mpsc::Receiver<Command>,
-    pub outbox: Arc<Mailbox>,
-}
-
 impl Local {
     fn lock(&self) -> MutexGuard<'_, Index> {
         match self.index.lock() {
@@ -69,14 +71,20 @@ impl Local {
         }
     }
 
-    pub fn register(&self, id: u64, user: Uuid, team: Option<Uuid>, wire: Arc<Outbox>) -> Inbox {
-        let (commands_tx, commands) = mpsc::channel(4);
+    pub fn register(
+        &self,
+        id: u64,
+        user: Uuid,
+        team: Option<Uuid>,
+        wire: Arc<Outbox>,
+        close: Arc<CloseSignal>,
+    ) -> Arc<Mailbox> {
         let outbox = Arc::new(Mailbox {
             wire,
+            close,
             presence: Mutex::new(HashMap::new()),
+            team_changed: Mutex::new(None),
             notify: Notify::new(),
-            commands: commands_tx,
-            overflowed: std::sync::atomic::AtomicBool::new(false),
         });
         let mut ix = self.lock();
         ix.sockets.insert(
@@ -91,7 +99,7 @@ impl Local {
             ix.by_team.entry(t).or_default().insert(id);
         }
         ix.by_user.entry(user).or_default().insert(id);
-        Inbox { commands, outbox }
+        outbox
     }
 
     pub fn unregister(&self, id: u64) {
@@ -134,10 +142,7 @@ impl Local {
             if let Some(e) = ix.sockets.get(id)
                 && let Err(Refused::Full) = e.outbox.wire.try_push(frame.clone())
             {
-                e.outbox
-                    .overflowed
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                e.outbox.notify.notify_one();
+                e.outbox.close.request(CloseRequest::TOO_SLOW);
             }
         }
         targets.len()
@@ -164,12 +169,16 @@ impl Local {
         }
     }
 
-    /// Tells every socket of `user` about a command.
-    pub fn command(&self, user: Uuid, cmd: &Command) {
+    /// Tells every socket of `user` that the user joined `team`.
+    pub fn team_changed(&self, user: Uuid, team: Uuid) {
         let ix = self.lock();
         for id in ix.by_user.get(&user).into_iter().flatten() {
             if let Some(e) = ix.sockets.get(id) {
-                let _ = e.outbox.commands.try_send(cmd.clone());
+                match e.outbox.team_changed.lock() {
+                    Ok(mut t) => *t = Some(team),
+                    Err(p) => *p.into_inner() = Some(team),
+                }
+                e.outbox.notify.notify_one();
             }
         }
     }
@@ -193,14 +202,14 @@ mod tests {
         let local = Local::default();
         let (team, other_team) = (Uuid::new_v4(), Uuid::new_v4());
         let (a, b, c) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let ia = local.register(1, a, Some(team), Outbox::new(8));
-        let ib = local.register(2, b, Some(other_team), Outbox::new(8));
-        let ic = local.register(3, c, None, Outbox::new(8));
+        let ia = local.register(1, a, Some(team), Outbox::new(8), CloseSignal::new());
+        let ib = local.register(2, b, Some(other_team), Outbox::new(8), CloseSignal::new());
+        let ic = local.register(3, c, None, Outbox::new(8), CloseSignal::new());
         let frame = ByteString::from("x");
         assert_eq!(local.deliver(Some(team), &[a, c], &frame), 2);
-        assert_eq!(ia.outbox.wire.len(), 1, "once, though named twice");
-        assert!(ib.outbox.wire.is_empty(), "never another team");
-        assert_eq!(ic.outbox.wire.len(), 1);
+        assert_eq!(ia.wire.len(), 1, "once, though named twice");
+        assert!(ib.wire.is_empty(), "never another team");
+        assert_eq!(ic.wire.len(), 1);
     }
 
     #[test]
@@ -208,25 +217,14 @@ mod tests {
         let local = Local::default();
         let team = Uuid::new_v4();
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
-        let ia = local.register(1, a, Some(team), Outbox::new(8));
-        let ib = local.register(2, b, Some(team), Outbox::new(8));
+        let ia = local.register(1, a, Some(team), Outbox::new(8), CloseSignal::new());
+        let ib = local.register(2, b, Some(team), Outbox::new(8), CloseSignal::new());
         local.presence(team, b, "online");
         local.presence(team, b, "away");
-        let pa = ia
-            .outbox
-            .presence
-            .lock()
-            .map(|p| p.clone())
-            .unwrap_or_default();
+        let pa = ia.presence.lock().map(|p| p.clone()).unwrap_or_default();
         assert_eq!(pa.len(), 1);
         assert_eq!(pa.get(&b).map(String::as_str), Some("away"));
-        assert!(
-            ib.outbox
-                .presence
-                .lock()
-                .map(|p| p.is_empty())
-                .unwrap_or(false)
-        );
+        assert!(ib.presence.lock().map(|p| p.is_empty()).unwrap_or(false));
     }
 
     #[test]
@@ -234,10 +232,10 @@ mod tests {
         let local = Local::default();
         let team = Uuid::new_v4();
         let a = Uuid::new_v4();
-        let ia = local.register(1, a, None, Outbox::new(8));
+        let ia = local.register(1, a, None, Outbox::new(8), CloseSignal::new());
         local.retag(1, team);
         local.deliver(Some(team), &[], &ByteString::from("x"));
-        assert_eq!(ia.outbox.wire.len(), 1);
+        assert_eq!(ia.wire.len(), 1);
         local.unregister(1);
         assert_eq!(local.deliver(Some(team), &[a], &ByteString::from("y")), 0);
     }

@@ -4,7 +4,7 @@
 //! and enforces the bounds (idle, flood, frame size, queue, token expiry).
 
 use crate::events;
-use crate::local::{Command, Inbox, Local, Mailbox};
+use crate::local::{Local, Mailbox};
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
 use crate::state::PresenceState;
@@ -13,7 +13,7 @@ use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_proto::auth::v1 as pb;
 use majlis_redis::Redis;
 use majlis_runtime::grpc::TracedChannel;
-use majlis_ws::{CloseRequest, Flood, Outbox, Registry, close};
+use majlis_ws::{CloseSignal, Flood, Outbox, Registry, close};
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -112,8 +112,11 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
     let conn = format!("{}:{id}", ctx.state.instance());
 
     // Listen before reading the list, so no change falls between the two.
-    let mut inbox = ctx.local.register(id, user, team, wire.clone());
-    let mut ctl = ctx.registry.register(id, claims.jti);
+    let signal = CloseSignal::new();
+    let mailbox = ctx
+        .local
+        .register(id, user, team, wire.clone(), signal.clone());
+    ctx.registry.register(id, claims.jti, signal);
     let mut live = Presence {
         team,
         status: "online",
@@ -123,10 +126,7 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
             if let Some(c) = change {
                 events::announce(&ctx.redis, &c).await;
             }
-            session_loop(
-                ctx, &claims, id, &conn, &mut live, &mut inbox, &mut ctl, wire, stream,
-            )
-            .await
+            session_loop(ctx, &claims, id, &conn, &mut live, &mailbox, stream).await
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot record presence");
@@ -155,43 +155,16 @@ struct Presence {
     status: &'static str,
 }
 
-/// Sends `text`, giving up when the registry closes the socket or its event
-/// queue overflowed (the client stopped reading).
-async fn write(
-    wire: &Outbox,
-    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    outbox: &Mailbox,
-    text: impl Into<bytestring::ByteString>,
-) -> Result<(), Exit> {
-    let send = wire.push(text);
-    tokio::pin!(send);
-    let mut woken = false;
-    let result = loop {
-        tokio::select! {
-            r = &mut send => break r.map_err(|_| Exit(close::NORMAL, "")),
-            Some(req) = ctl.recv() => break Err(Exit(req.code, req.reason)),
-            () = outbox.notify.notified() => {
-                if outbox.overflowed.load(Ordering::SeqCst) {
-                    break Err(Exit(close::TRY_AGAIN_LATER, "too slow"));
-                }
-                woken = true;
-            }
-        }
-    };
-    if woken {
-        // The wake-up was a presence change for the main loop: hand it back.
-        outbox.notify.notify_one();
+/// Sends `text`, giving up when the socket is asked to close: by the
+/// registry, or because its queue overflowed (the client stopped reading).
+async fn write(mailbox: &Mailbox, text: impl Into<bytestring::ByteString>) -> Result<(), Exit> {
+    tokio::select! {
+        r = mailbox.wire.push(text) => r.map_err(|_| Exit(close::NORMAL, "")),
+        req = mailbox.close.wait() => Err(Exit(req.code, req.reason)),
     }
-    result
 }
 
-async fn send_list(
-    ctx: &Ctx,
-    wire: &Outbox,
-    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    outbox: &Mailbox,
-    team: Option<Uuid>,
-) -> Result<(), Exit> {
+async fn send_list(ctx: &Ctx, mailbox: &Mailbox, team: Option<Uuid>) -> Result<(), Exit> {
     let users = match team {
         Some(t) => ctx.state.team_list(t).await.map_err(|e| {
             tracing::warn!(error = %e, "cannot read the presence list");
@@ -199,27 +172,23 @@ async fn send_list(
         })?,
         None => Vec::new(),
     };
-    write(wire, ctl, outbox, protocol::list_frame(&users)).await
+    write(mailbox, protocol::list_frame(&users)).await
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn session_loop(
     ctx: &Ctx,
     claims: &Claims,
     id: u64,
     conn: &str,
     live: &mut Presence,
-    inbox: &mut Inbox,
-    ctl: &mut tokio::sync::mpsc::Receiver<CloseRequest>,
-    wire: &Outbox,
+    mailbox: &Mailbox,
     stream: &mut AggregatedMessageStream,
 ) -> Exit {
     let limits = ctx.limits;
     let user = claims.sub;
+    let wire = &mailbox.wire;
     if let Err(e) = write(
-        wire,
-        ctl,
-        &inbox.outbox,
+        mailbox,
         protocol::hello_frame(
             &user.to_string(),
             limits.socket.heartbeat_interval.as_millis(),
@@ -229,7 +198,7 @@ async fn session_loop(
     {
         return e;
     }
-    if let Err(e) = send_list(ctx, wire, ctl, &inbox.outbox, live.team).await {
+    if let Err(e) = send_list(ctx, mailbox, live.team).await {
         return e;
     }
     let expires = claims
@@ -250,10 +219,21 @@ async fn session_loop(
     loop {
         tokio::select! {
             biased;
-            Some(req) = ctl.recv() => return Exit(req.code, req.reason),
-            () = inbox.outbox.notify.notified() => {
-                if inbox.outbox.overflowed.load(Ordering::SeqCst) {
-                    return Exit(close::TRY_AGAIN_LATER, "too slow");
+            req = mailbox.close.wait() => return Exit(req.code, req.reason),
+            () = mailbox.notify.notified() => {
+                if let Some(team) = mailbox.take_team_change()
+                    && live.team != Some(team)
+                {
+                    // Leave the old registration, join the new team's.
+                    let _ = ctx.state.disconnect(conn, user, live.team, Duration::ZERO).await;
+                    live.team = Some(team);
+                    ctx.local.retag(id, team);
+                    match ctx.state.connect(conn, user, live.team, live.status).await {
+                        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
+                    }
+                    if let Err(e) = send_list(ctx, mailbox, live.team).await { return e }
                 }
                 // Coalesce: the first change of a tick opens it; the tick's end sends all.
                 if flush_at.is_none() {
@@ -265,33 +245,18 @@ async fn session_loop(
             () = &mut flush_timer, if flush_at.is_some() => {
                 flush_at = None;
                 let changes: Vec<(String, String)> = {
-                    let mut pending = match inbox.outbox.presence.lock() {
+                    let mut pending = match mailbox.presence.lock() {
                         Ok(p) => p,
                         Err(p) => p.into_inner(),
                     };
                     pending.drain().map(|(u, s)| (u.to_string(), s)).collect()
                 };
                 if !changes.is_empty()
-                    && let Err(e) = write(wire, ctl, &inbox.outbox, protocol::presence_frame(&changes)).await
+                    && let Err(e) = write(mailbox, protocol::presence_frame(&changes)).await
                 {
                     return e;
                 }
             }
-            Some(cmd) = inbox.commands.recv() => match cmd {
-                Command::TeamChanged(team) if live.team != Some(team) => {
-                    // Leave the old registration, join the new team's.
-                    let _ = ctx.state.disconnect(conn, user, live.team, Duration::ZERO).await;
-                    live.team = Some(team);
-                    ctx.local.retag(id, team);
-                    match ctx.state.connect(conn, user, live.team, live.status).await {
-                        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
-                    }
-                    if let Err(e) = send_list(ctx, wire, ctl, &inbox.outbox, live.team).await { return e }
-                }
-                Command::TeamChanged(_) => {}
-            },
             msg = stream.recv() => {
                 let text = match msg {
                     None | Some(Ok(AggregatedMessage::Close(_))) => return Exit(close::NORMAL, ""),
@@ -306,7 +271,7 @@ async fn session_loop(
                         if !flood.allow() { return Exit(close::FLOODING, "flooding") }
                         last_seen = Instant::now();
                         let err = protocol::error_frame(&protocol::FrameError { code: "unsupported_frame", message: "frames are JSON text" });
-                        if let Err(e) = write(wire, ctl, &inbox.outbox, err).await { return e }
+                        if let Err(e) = write(mailbox, err).await { return e }
                         continue;
                     }
                     Some(Ok(AggregatedMessage::Text(t))) => t,
@@ -335,7 +300,7 @@ async fn session_loop(
                     Err(e) => Some(protocol::error_frame(&e)),
                 };
                 if let Some(r) = reply
-                    && let Err(e) = write(wire, ctl, &inbox.outbox, r).await
+                    && let Err(e) = write(mailbox, r).await
                 {
                     return e;
                 }

@@ -1,15 +1,17 @@
 //! The WebSocket plumbing both gateways share. Only code is shared: each
 //! gateway runs in its own process with its own sockets and lifecycle (the
 //! seed's chat/presence separation). Here: the contract's close codes, the
-//! per-socket flood bucket, protocol-error classification, and the registry
-//! that closes a revoked token's sockets and spreads shutdown closes.
+//! per-socket flood bucket, protocol-error classification, the outbound queue
+//! ([`Outbox`]), the close request ([`CloseSignal`]), and the registry that
+//! closes a revoked token's sockets and spreads shutdown closes.
 
 mod outbox;
 mod registry;
+mod signal;
 
 pub use outbox::{Outbox, Refused, respond_from};
-
 pub use registry::{CloseRequest, Registry};
+pub use signal::CloseSignal;
 
 use majlis_runtime::env::{self, SettingsError, Source};
 use std::time::{Duration, Instant};

@@ -2,10 +2,11 @@
 //! logged-out token's sockets, and closing everything with 1001 at shutdown,
 //! spread over a window so clients do not reconnect in one storm.
 
+use crate::CloseSignal;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 /// A request to close one socket with this code and reason.
@@ -15,9 +16,27 @@ pub struct CloseRequest {
     pub reason: &'static str,
 }
 
+impl CloseRequest {
+    /// The socket's outbound queue overflowed: the client is not reading.
+    pub const TOO_SLOW: Self = Self {
+        code: crate::close::TRY_AGAIN_LATER,
+        reason: "too slow; resume with last_seq",
+    };
+    /// Its token was logged out.
+    pub const REVOKED: Self = Self {
+        code: crate::close::UNAUTHORIZED,
+        reason: "token revoked",
+    };
+    /// This replica is shutting down.
+    pub const GOING_AWAY: Self = Self {
+        code: crate::close::GOING_AWAY,
+        reason: "server going away",
+    };
+}
+
 struct Conn {
     jti: Uuid,
-    ctl: mpsc::Sender<CloseRequest>,
+    signal: Arc<CloseSignal>,
 }
 
 #[derive(Default)]
@@ -41,10 +60,9 @@ impl Registry {
         }
     }
 
-    pub fn register(&self, id: u64, jti: Uuid) -> mpsc::Receiver<CloseRequest> {
-        let (ctl, rx) = mpsc::channel(2);
-        self.lock().insert(id, Conn { jti, ctl });
-        rx
+    /// Tracks socket `id`, opened with token `jti`; closes go through `signal`.
+    pub fn register(&self, id: u64, jti: Uuid, signal: Arc<CloseSignal>) {
+        self.lock().insert(id, Conn { jti, signal });
     }
 
     pub fn unregister(&self, id: u64) {
@@ -64,10 +82,7 @@ impl Registry {
         let conns = self.lock();
         let mut n = 0;
         for c in conns.values().filter(|c| c.jti == jti) {
-            let _ = c.ctl.try_send(CloseRequest {
-                code: 4401,
-                reason: "token revoked",
-            });
+            c.signal.request(CloseRequest::REVOKED);
             n += 1;
         }
         n
@@ -75,8 +90,8 @@ impl Registry {
 
     /// Closes every socket with 1001, evenly over `window`.
     pub async fn close_all(&self, window: Duration) {
-        let targets: Vec<mpsc::Sender<CloseRequest>> =
-            self.lock().values().map(|c| c.ctl.clone()).collect();
+        let targets: Vec<Arc<CloseSignal>> =
+            self.lock().values().map(|c| c.signal.clone()).collect();
         if targets.is_empty() {
             return;
         }
@@ -86,11 +101,8 @@ impl Registry {
             ?window,
             "closing sockets with 1001"
         );
-        for ctl in targets {
-            let _ = ctl.try_send(CloseRequest {
-                code: 1001,
-                reason: "server going away",
-            });
+        for signal in targets {
+            signal.request(CloseRequest::GOING_AWAY);
             if !step.is_zero() {
                 tokio::time::sleep(step).await;
             }
