@@ -20,6 +20,10 @@ PRESENCE="${BENCH_PRESENCE:-5000}"
 PRESENCE_CHANNELS="${BENCH_PRESENCE_CHANNELS:-20}"
 STORM_SUBSCRIBERS="${BENCH_STORM_SUBSCRIBERS:-5000}"
 STORM_RATE="${BENCH_STORM_RATE:-100}"
+# A comma-separated subset of fanout,direct,write,idle,presence,storm,peer
+# (all when empty), for working on one figure; the peer needs direct.
+ONLY="${BENCH_ONLY:-}"
+want() { [ -z "$ONLY" ] || [[ ",$ONLY," == *",$1,"* ]]; }
 
 export PROFILE=release GATEWAY_REPLICAS=2
 # Below the ephemeral port range (32768+), where thousands of client sockets would collide.
@@ -66,34 +70,36 @@ LG="target/release/majlis-loadgen"
 EDGE="http://127.0.0.1:$EDGE_PORT"
 echo "bench: machine: $(nproc) cores, $(free -g | awk '/Mem/ {print $2}') GiB; chat-gateway pids $CHAT"
 
-echo; echo "## (a) fan-out: 1 channel x $SUBSCRIBERS subscribers, 2 chat-gateway replicas"
+want fanout && { echo; echo "## (a) fan-out: 1 channel x $SUBSCRIBERS subscribers, 2 chat-gateway replicas"
 "$LG" --scenario fanout --edge "$EDGE" --subscribers "$SUBSCRIBERS" --rates "$RATES" --step-secs "$STEP_SECS" --server-pids "$CHAT" \
-    | tee "$MAJLIS_RUN_DIR/fanout.out"
+    | tee "$MAJLIS_RUN_DIR/fanout.out"; }
 # The same, straight to the two chat-gateways: their own figure without the
 # edge, and the like-for-like comparison with the Socket.IO peer (also direct).
 DIRECT="http://127.0.0.1:$((PORT_BASE + 4)),http://127.0.0.1:$((PORT_BASE + 14))"
-echo; echo "## (a) fan-out, direct: the same against the chat-gateways, without nginx"
+want direct && { echo; echo "## (a) fan-out, direct: the same against the chat-gateways, without nginx"
 "$LG" --scenario fanout --edge "$EDGE" --direct-urls "$DIRECT" --subscribers "$SUBSCRIBERS" --rates "$DIRECT_RATES" \
-    --step-secs "$STEP_SECS" --server-pids "$CHAT" | tee "$MAJLIS_RUN_DIR/fanout-direct.out"
-echo; echo "## (b) write path: 100 channels x 10 senders, one send in flight each"
-"$LG" --scenario write --edge "$EDGE" --channels 100 --senders 10 --step-secs "$STEP_SECS" --server-pids "$ALL_SERVERS"
-echo; echo "## (c) idle: $IDLE chat + $IDLE_PRESENCE presence sockets, 2 replicas each, $NGINX_WORKERS nginx workers"
+    --step-secs "$STEP_SECS" --server-pids "$CHAT" | tee "$MAJLIS_RUN_DIR/fanout-direct.out"; }
+want write && { echo; echo "## (b) write path: 100 channels x 10 senders, one send in flight each"
+"$LG" --scenario write --edge "$EDGE" --channels 100 --senders 10 --step-secs "$STEP_SECS" --server-pids "$ALL_SERVERS"; }
+want idle && { echo; echo "## (c) idle: $IDLE chat + $IDLE_PRESENCE presence sockets, 2 replicas each, $NGINX_WORKERS nginx workers"
 "$LG" --scenario idle --edge "$EDGE" --idle "$IDLE" --idle-presence "$IDLE_PRESENCE" --step-secs "$STEP_SECS" \
-    --server-pids "$CHAT" --presence-pids "$(pids_of presence-gateway)"
-echo; echo "## (d) channel_created: $PRESENCE_CHANNELS channels to $PRESENCE presence sockets, 2 presence-gateway replicas"
+    --server-pids "$CHAT" --presence-pids "$(pids_of presence-gateway)"; }
+want presence && { echo; echo "## (d) channel_created: $PRESENCE_CHANNELS channels to $PRESENCE presence sockets, 2 presence-gateway replicas"
 "$LG" --scenario presence --edge "$EDGE" --presence "$PRESENCE" --channels "$PRESENCE_CHANNELS" \
-    --server-pids "$(pids_of presence-gateway)"
+    --server-pids "$(pids_of presence-gateway)"; }
 # Last of the majlis scenarios: it leaves one chat-gateway replica dead.
-echo; echo "## (e) reconnect storm: $STORM_SUBSCRIBERS subscribers, $STORM_RATE msg/s, kill -9 of chat-gateway-2"
+want storm && { echo; echo "## (e) reconnect storm: $STORM_SUBSCRIBERS subscribers, $STORM_RATE msg/s, kill -9 of chat-gateway-2"
 "$LG" --scenario storm --edge "$EDGE" --subscribers "$STORM_SUBSCRIBERS" --rate "$STORM_RATE" \
-    --kill-pid "$(pids_of chat-gateway-2)"
+    --kill-pid "$(pids_of chat-gateway-2)"; }
 
 # Issue #8's peer: Socket.IO 4 + @socket.io/redis-adapter, two processes on the
 # same Redis, running (a) under the same generator; then the ratio to majlis.
 SIO_DIR="$REPO_ROOT/bench/socketio-peer"
 SIO_PORT="${BENCH_SIO_PORT:-24090}"
-echo; echo "## peer: Socket.IO 4 + redis-adapter, 2 processes, 1 room x $SUBSCRIBERS subscribers (direct, no nginx)"
-if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+want peer && echo && echo "## peer: Socket.IO 4 + redis-adapter, 2 processes, 1 room x $SUBSCRIBERS subscribers (direct, no nginx)"
+if ! want peer || ! want direct; then
+    echo "bench: BENCH_ONLY=$ONLY: the peer is skipped"
+elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     echo "bench: node or npm is not installed; skipping the Socket.IO peer"
 elif [ ! -d "$SIO_DIR/node_modules" ] && ! (cd "$SIO_DIR" && npm ci --silent --no-audit --no-fund); then
     echo "bench: npm ci failed in bench/socketio-peer; skipping the Socket.IO peer"

@@ -228,6 +228,51 @@ mod tests {
     }
 
     #[test]
+    fn a_socket_whose_queue_is_full_is_told_to_close_and_the_others_still_receive() {
+        let local = Local::default();
+        let team = Uuid::new_v4();
+        let (slow_close, fast_close) = (CloseSignal::new(), CloseSignal::new());
+        let slow = local.register(
+            1,
+            Uuid::new_v4(),
+            Some(team),
+            Outbox::new(2),
+            slow_close.clone(),
+        );
+        let fast = local.register(
+            2,
+            Uuid::new_v4(),
+            Some(team),
+            Outbox::new(2),
+            fast_close.clone(),
+        );
+        for _ in 0..3 {
+            local.deliver(Some(team), &[], &ByteString::from("x"));
+            fast.wire.take_texts();
+        }
+        assert_eq!(slow_close.requested(), Some(CloseRequest::TOO_SLOW));
+        assert_eq!(slow.wire.len(), 2, "nothing past the bound");
+        assert_eq!(fast_close.requested(), None);
+    }
+
+    #[test]
+    fn a_team_change_reaches_every_socket_of_the_user_and_wakes_it() {
+        let local = Local::default();
+        let (user, team) = (Uuid::new_v4(), Uuid::new_v4());
+        let tabs =
+            [1, 2].map(|id| local.register(id, user, None, Outbox::new(4), CloseSignal::new()));
+        let other = local.register(3, Uuid::new_v4(), None, Outbox::new(4), CloseSignal::new());
+        local.team_changed(user, team);
+        for tab in &tabs {
+            assert_eq!(tab.take_team_change(), Some(team));
+            assert_eq!(tab.take_team_change(), None, "taken once");
+            let woken = futures_util::FutureExt::now_or_never(tab.notify.notified());
+            assert!(woken.is_some(), "the socket is woken");
+        }
+        assert_eq!(other.take_team_change(), None);
+    }
+
+    #[test]
     fn a_retagged_socket_receives_its_new_teams_events() {
         let local = Local::default();
         let team = Uuid::new_v4();
