@@ -84,7 +84,10 @@ async fn serve(
             Err(_) => return exit(4408, "no auth frame in time"),
             Ok(Err(e)) => return e,
             Ok(Ok(ClientFrame::Auth { token, last_seq })) => {
-                match ctx.tokens.verify(&token).await {
+                // Boxed, like every gRPC and Redis call awaited here: a task is
+                // allocated once at the size of its largest await, so an idle
+                // socket would keep paying for a call it made at connect time.
+                match Box::pin(ctx.tokens.verify(&token)).await {
                     Ok(claims) => (claims, last_seq),
                     Err(TokenError::Redis(e)) => {
                         tracing::warn!(error = %e, "cannot check token revocation");
@@ -100,7 +103,7 @@ async fn serve(
     let _entered = span.enter();
 
     // 2. Membership, then subscribe before replaying so nothing falls between.
-    let membership = match ctx.channels.membership(channel, user).await {
+    let membership = match Box::pin(ctx.channels.membership(channel, user)).await {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!(error = %e, "membership check failed");
@@ -209,13 +212,14 @@ async fn session_loop(
     if let Some(mut after) = client_seq.filter(|c| *c < sub.hub_seq) {
         while after < sub.hub_seq {
             let want = u32::try_from((sub.hub_seq - after).min(200)).unwrap_or(200);
-            let (page, has_more) = match ctx.channels.page_after(channel, after, want).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "replay failed");
-                    return exit(1013, "try again later");
-                }
-            };
+            let (page, has_more) =
+                match Box::pin(ctx.channels.page_after(channel, after, want)).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "replay failed");
+                        return exit(1013, "try again later");
+                    }
+                };
             for (seq, json) in page {
                 if seq > sub.hub_seq {
                     break;

@@ -98,7 +98,10 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
         Ok(Err(e)) => return e,
         Ok(Ok(t)) => t,
     };
-    let claims = match ctx.tokens.verify(&token).await {
+    // Boxed, like every gRPC and Redis call awaited here: a task is allocated
+    // once at the size of its largest await, and these calls' futures made
+    // the idle socket's task 9.6 KiB instead of 2.5.
+    let claims = match Box::pin(ctx.tokens.verify(&token)).await {
         Ok(c) => c,
         Err(TokenError::Redis(e)) => {
             tracing::warn!(error = %e, "cannot check token revocation");
@@ -107,7 +110,7 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
         Err(_) => return Exit(close::UNAUTHORIZED, "invalid token"),
     };
     let user = claims.sub;
-    let team = current_team(ctx, &claims).await;
+    let team = Box::pin(current_team(ctx, &claims)).await;
     let id = ctx.next_id.fetch_add(1, Ordering::Relaxed);
     let conn = format!("{}:{id}", ctx.state.instance());
 
@@ -121,10 +124,10 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
         team,
         status: "online",
     };
-    let outcome = match ctx.state.connect(&conn, user, team, "online").await {
+    let outcome = match Box::pin(ctx.state.connect(&conn, user, team, "online")).await {
         Ok(change) => {
             if let Some(c) = change {
-                events::announce(&ctx.redis, &c).await;
+                Box::pin(events::announce(&ctx.redis, &c)).await;
             }
             session_loop(ctx, &claims, id, &conn, &mut live, &mailbox, stream).await
         }
@@ -135,12 +138,13 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
     };
     ctx.local.unregister(id);
     ctx.registry.unregister(id);
-    match ctx
-        .state
-        .disconnect(&conn, user, live.team, limits.offline_grace)
-        .await
+    match Box::pin(
+        ctx.state
+            .disconnect(&conn, user, live.team, limits.offline_grace),
+    )
+    .await
     {
-        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+        Ok(Some(c)) => Box::pin(events::announce(&ctx.redis, &c)).await,
         Ok(None) => {}
         // The replica's heartbeat will lapse for nobody, so this socket's entry
         // would linger: it is cleaned when this replica restarts or the user's
@@ -198,7 +202,7 @@ async fn session_loop(
     {
         return e;
     }
-    if let Err(e) = send_list(ctx, mailbox, live.team).await {
+    if let Err(e) = Box::pin(send_list(ctx, mailbox, live.team)).await {
         return e;
     }
     let expires = claims
@@ -225,15 +229,15 @@ async fn session_loop(
                     && live.team != Some(team)
                 {
                     // Leave the old registration, join the new team's.
-                    let _ = ctx.state.disconnect(conn, user, live.team, Duration::ZERO).await;
+                    let _ = Box::pin(ctx.state.disconnect(conn, user, live.team, Duration::ZERO)).await;
                     live.team = Some(team);
                     ctx.local.retag(id, team);
-                    match ctx.state.connect(conn, user, live.team, live.status).await {
-                        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+                    match Box::pin(ctx.state.connect(conn, user, live.team, live.status)).await {
+                        Ok(Some(c)) => Box::pin(events::announce(&ctx.redis, &c)).await,
                         Ok(None) => {}
                         Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
                     }
-                    if let Err(e) = send_list(ctx, mailbox, live.team).await { return e }
+                    if let Err(e) = Box::pin(send_list(ctx, mailbox, live.team)).await { return e }
                 }
                 // Coalesce: the first change of a tick opens it; the tick's end sends all.
                 if flush_at.is_none() {
@@ -288,8 +292,8 @@ async fn session_loop(
                     })),
                     Ok(ClientFrame::SetStatus(status)) => {
                         live.status = status;
-                        match ctx.state.set_status(conn, user, live.team, status).await {
-                            Ok(Some(c)) => { events::announce(&ctx.redis, &c).await; None }
+                        match Box::pin(ctx.state.set_status(conn, user, live.team, status)).await {
+                            Ok(Some(c)) => { Box::pin(events::announce(&ctx.redis, &c)).await; None }
                             Ok(None) => None,
                             Err(e) => {
                                 tracing::warn!(error = %e, "cannot record the status");
