@@ -16,6 +16,9 @@ pub struct ChannelsGrpc {
     pub chat: Chat,
 }
 
+/// Most sends one `PostMessages` call may carry: one group commit's worth.
+pub const MAX_BATCHED_POSTS: usize = 512;
+
 fn parse_id(field: &'static str, v: &str) -> Result<Uuid, Status> {
     v.parse()
         .map_err(|_| to_status(ApiError::invalid_field(field, "must be a uuid")))
@@ -64,6 +67,56 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
             message_json: stored.json,
             duplicate: stored.duplicate,
         }))
+    }
+
+    async fn post_messages(
+        &self,
+        request: Request<pb::PostMessagesRequest>,
+    ) -> Result<Response<pb::PostMessagesResponse>, Status> {
+        let posts = request.into_inner().posts;
+        if posts.len() > MAX_BATCHED_POSTS {
+            return Err(to_status(ApiError::invalid_field(
+                "posts",
+                format!("at most {MAX_BATCHED_POSTS} per call"),
+            )));
+        }
+        // All submitted before any is awaited, in order: they join the same
+        // group commit, and a channel's seqs follow the request's order.
+        let outcomes = futures_util::future::join_all(posts.into_iter().map(|batched| {
+            let chat = self.chat.clone();
+            async move {
+                let post = batched.post.unwrap_or_default();
+                let stored = async {
+                    let channel = parse_id("channel_id", &post.channel_id)?;
+                    let user = parse_id("user_id", &post.user_id)?;
+                    chat.post_traced(
+                        channel,
+                        user,
+                        &post.content,
+                        post.client_id.as_deref(),
+                        batched.trace.into_iter().collect(),
+                    )
+                    .await
+                    .map_err(to_status)
+                }
+                .await;
+                pb::PostOutcome {
+                    outcome: Some(match stored {
+                        Ok(s) => pb::post_outcome::Outcome::Stored(pb::PostMessageResponse {
+                            seq: s.message.seq,
+                            message_json: s.json,
+                            duplicate: s.duplicate,
+                        }),
+                        Err(status) => pb::post_outcome::Outcome::Failed(pb::PostFailure {
+                            code: status.code() as i32,
+                            message: status.message().to_owned(),
+                        }),
+                    }),
+                }
+            }
+        }))
+        .await;
+        Ok(Response::new(pb::PostMessagesResponse { outcomes }))
     }
 
     async fn list_messages(

@@ -87,6 +87,21 @@ impl Chat {
         content: &str,
         client_id: Option<&str>,
     ) -> Result<Stored, ApiError> {
+        let trace = majlis_telemetry::propagation::current_fields();
+        self.post_traced(channel, user, content, client_id, trace)
+            .await
+    }
+
+    /// [`Chat::post`] on behalf of a sender whose trace context is `trace`
+    /// (a send that arrived in a batch).
+    pub async fn post_traced(
+        &self,
+        channel: Uuid,
+        user: Uuid,
+        content: &str,
+        client_id: Option<&str>,
+        trace: Vec<(String, String)>,
+    ) -> Result<Stored, ApiError> {
         validate_content(content)?;
         validate_client_id(client_id)?;
         let committed = self
@@ -96,7 +111,7 @@ impl Chat {
                 user,
                 content: content.to_owned(),
                 client_id: client_id.map(str::to_owned),
-                trace: majlis_telemetry::propagation::current_fields(),
+                trace,
             })
             .await
             .map_err(commit_error)?;

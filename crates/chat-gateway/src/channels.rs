@@ -1,7 +1,9 @@
 //! channels-svc over gRPC, as the gateway needs it: membership (cached
 //! briefly, so a burst of sends costs one lookup while a removed member still
-//! loses access within seconds), persisting, replay pages and reactions.
+//! loses access within seconds), persisting (batched, see [`crate::poster`]),
+//! replay pages and reactions.
 
+use crate::poster::Poster;
 use majlis_errors::{ApiError, from_status};
 use majlis_proto::channels::v1 as pb;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
@@ -28,6 +30,7 @@ type MembershipCache = HashMap<(Uuid, Uuid), (bool, Instant)>;
 #[derive(Clone)]
 pub struct Channels {
     client: ChannelsServiceClient<TracedChannel>,
+    poster: Poster,
     cache: Arc<Mutex<MembershipCache>>,
     ttl: Duration,
 }
@@ -47,9 +50,12 @@ fn err(s: tonic::Status) -> ApiError {
 }
 
 impl Channels {
+    /// Starts the send batcher (see [`crate::poster`]) on the current runtime.
     pub fn new(channel: TracedChannel, ttl: Duration) -> Self {
+        let client = ChannelsServiceClient::new(channel);
         Self {
-            client: ChannelsServiceClient::new(channel),
+            poster: Poster::start(client.clone()),
+            client,
             cache: Arc::new(Mutex::new(HashMap::new())),
             ttl,
         }
@@ -104,7 +110,8 @@ impl Channels {
         cache.insert((channel, user), (member, Instant::now()));
     }
 
-    /// Stores a message: (message JSON, seq, duplicate).
+    /// Stores a message, batched with the replica's other sends: (message
+    /// JSON, seq, duplicate).
     pub async fn post(
         &self,
         channel: Uuid,
@@ -112,19 +119,14 @@ impl Channels {
         content: String,
         client_id: Option<String>,
     ) -> Result<(String, i64, bool), ApiError> {
-        let r = self
-            .client
-            .clone()
-            .post_message(pb::PostMessageRequest {
+        self.poster
+            .post(pb::PostMessageRequest {
                 channel_id: channel.to_string(),
                 user_id: user.to_string(),
                 content,
                 client_id,
             })
             .await
-            .map_err(err)?
-            .into_inner();
-        Ok((r.message_json, r.seq, r.duplicate))
     }
 
     /// Messages with seq > `after`, ascending, up to 200.

@@ -5,8 +5,8 @@
 //! replica reads, so a message reaches its subscribers whichever replica they
 //! are on.
 //!
-//! Message path: client `message` → gRPC `PostMessage` (channels-svc takes the
-//! next seq and commits) → `ack` to the sender; channels-svc `XADD`s the frame
+//! Message path: client `message` → the replica's send batcher ([`poster`]) →
+//! gRPC `PostMessages` (channels-svc takes the next seq and commits) → `ack` to the sender; channels-svc `XADD`s the frame
 //! → every replica's [`reader`] → the channel's [`hub`] (seq order, gaps filled
 //! from the database) → each subscriber's bounded queue → its socket.
 
@@ -14,6 +14,7 @@ mod channels;
 mod fill;
 mod hub;
 mod metrics;
+mod poster;
 mod protocol;
 mod reader;
 mod routes;

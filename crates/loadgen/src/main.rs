@@ -290,9 +290,11 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
     let start = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = sockets
         .into_iter()
-        .map(|socket| {
+        .enumerate()
+        .map(|(sender, socket)| {
             actix_web::rt::spawn(ws::closed_loop_sender(
                 socket,
+                sender,
                 start,
                 duration,
                 samples.clone(),

@@ -185,8 +185,11 @@ pub fn loss_and_dups_of(subs: &[Vec<u8>], sent: u64) -> (u64, u64) {
 }
 
 /// Sends, waits for the ack, sends again, for `duration`; records ack latency.
+/// `sender` makes the `client_id`s unique: two senders may be the same user
+/// in the same channel, and equal ids would be (rightly) deduplicated.
 pub async fn closed_loop_sender(
     mut socket: Socket,
+    sender: usize,
     start: Instant,
     duration: Duration,
     samples: Rc<RefCell<Samples>>,
@@ -201,7 +204,7 @@ pub async fn closed_loop_sender(
         let started = Instant::now();
         if socket
             .send_text(&format!(
-                r#"{{"type":"message","content":"w{n}","client_id":"c{n}"}}"#
+                r#"{{"type":"message","content":"w{n}","client_id":"c{sender}-{n}"}}"#
             ))
             .await
             .is_err()

@@ -3,7 +3,8 @@
 use crate::helpers::{TestApp, WAIT, assert_message_shape, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
 use majlis_proto::channels::v1::{
-    CheckMembershipRequest, ListMessagesRequest, PostMessageRequest, ReactRequest,
+    BatchedPost, CheckMembershipRequest, ListMessagesRequest, PostMessageRequest,
+    PostMessagesRequest, ReactRequest, post_outcome::Outcome,
 };
 use majlis_redis::topics::CHAT_EVENTS;
 use serde_json::{Value, json};
@@ -262,6 +263,117 @@ async fn post_message_rejects_invalid_input() {
     }
     assert!(s.app.stream(CHAT_EVENTS).await.is_empty());
     assert_eq!(s.app.send(&s.admin, &s.channel, "first").await["seq"], 1);
+}
+
+fn batched(post: PostMessageRequest) -> BatchedPost {
+    BatchedPost {
+        post: Some(post),
+        trace: Default::default(),
+    }
+}
+
+/// The gateway's batched send: each post is stored (or refused) as alone,
+/// answered in request order, and a bad one fails only itself.
+#[actix_web::test]
+async fn post_messages_answers_each_send_in_order_and_a_bad_one_fails_only_itself() {
+    let s = setup().await;
+    let mut grpc = s.app.grpc();
+    let other = s.app.create_channel(&s.admin, "other", "public").await;
+    let other = other["id"].as_str().unwrap().to_owned();
+    let posts = vec![
+        batched(post(&s.channel, &s.admin_id, "a1", Some("b1"))),
+        batched(post(&other, &s.admin_id, "o1", None)),
+        batched(post(&s.channel, &s.admin_id, "", None)),
+        batched(post(&s.channel, &s.admin_id, "a2", Some("b2"))),
+        batched(post("garbage", &s.admin_id, "x", None)),
+        batched(post(
+            &uuid::Uuid::new_v4().to_string(),
+            &s.admin_id,
+            "x",
+            None,
+        )),
+        batched(post(&s.channel, &s.admin_id, "a1 again", Some("b1"))),
+        BatchedPost {
+            post: None,
+            trace: Default::default(),
+        },
+        batched(post(&s.channel, &s.admin_id, "a3", None)),
+    ];
+    let outcomes = grpc
+        .post_messages(PostMessagesRequest { posts })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    let shown: Vec<String> = outcomes
+        .iter()
+        .map(|o| match &o.outcome {
+            Some(Outcome::Stored(r)) => {
+                let m: Value = serde_json::from_str(&r.message_json).unwrap();
+                assert_message_shape(&m);
+                assert_eq!(m["seq"], r.seq);
+                format!(
+                    "{} {}{}",
+                    m["content"].as_str().unwrap(),
+                    r.seq,
+                    if r.duplicate { " dup" } else { "" }
+                )
+            }
+            Some(Outcome::Failed(f)) => format!("{:?}", tonic::Code::from_i32(f.code)),
+            None => "unanswered".to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "a1 1",
+            "o1 1",
+            "InvalidArgument",
+            "a2 2",
+            "InvalidArgument",
+            "NotFound",
+            "a1 1 dup",
+            "InvalidArgument",
+            "a3 3",
+        ]
+    );
+    let entries = s.app.stream(CHAT_EVENTS).await;
+    let published: Vec<(Option<&str>, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.field("channel"), e.field("seq")))
+        .collect();
+    let (c, o) = (Some(s.channel.as_str()), Some(other.as_str()));
+    assert_eq!(
+        published,
+        [
+            (c, Some("1")),
+            (o, Some("1")),
+            (c, Some("2")),
+            (c, Some("3"))
+        ],
+        "each new message once, the duplicate not again"
+    );
+}
+
+#[actix_web::test]
+async fn post_messages_refuses_more_than_512_sends_and_stores_none_of_them() {
+    let s = setup().await;
+    let mut grpc = s.app.grpc();
+    let posts = (0..513)
+        .map(|i| batched(post(&s.channel, &s.admin_id, &format!("m{i}"), None)))
+        .collect();
+    let err = grpc
+        .post_messages(PostMessagesRequest { posts })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+    assert!(s.app.stream(CHAT_EVENTS).await.is_empty());
+    let empty = grpc
+        .post_messages(PostMessagesRequest { posts: vec![] })
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(empty.outcomes.is_empty());
 }
 
 #[actix_web::test]

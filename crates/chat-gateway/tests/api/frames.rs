@@ -1,6 +1,6 @@
 //! Bad frames get an error frame and the socket stays open.
 
-use crate::helpers::spawn_stack;
+use crate::helpers::{WAIT, spawn_stack};
 use serde_json::json;
 
 #[actix_web::test]
@@ -76,4 +76,51 @@ async fn a_second_auth_frame_is_an_error_not_a_crash() {
     let (mut ws, _) = stack.socket(0, channel, &a, None).await;
     ws.send(&json!({"type": "auth", "token": a.token})).await;
     assert_eq!(ws.recv().await["code"], "already_authenticated");
+}
+
+/// Sends travel to channels-svc in batches; when it is down, each send in
+/// the failed batch is answered on its own, named by its client_id, and the
+/// socket stays open for the retry.
+#[actix_web::test]
+async fn a_send_while_channels_svc_is_down_is_refused_as_unavailable_and_the_socket_stays_open() {
+    let stack = spawn_stack().await;
+    let (a, b) = (
+        stack.user("team_admin").await,
+        stack.user("team_user").await,
+    );
+    let channel = stack.channel(&a, &[&b]).await;
+    let (mut ws, _) = stack.socket(0, channel, &a, None).await;
+    ws.send(&json!({"type": "message", "content": "before", "client_id": "k1"}))
+        .await;
+    assert_eq!(ws.recv_type("ack").await["client_id"], "k1");
+
+    stack.channels_shutdown.trigger();
+    let down = tokio::time::timeout(WAIT, async {
+        while stack
+            .client
+            .get(format!("{}/healthz", stack.channels_http))
+            .send()
+            .await
+            .is_ok()
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(down.is_ok(), "channels-svc did not stop");
+
+    for key in ["k2", "k3"] {
+        ws.send(&json!({"type": "message", "content": "during", "client_id": key}))
+            .await;
+    }
+    let mut refused = Vec::new();
+    for _ in 0..2 {
+        let err = ws.recv_type("error").await;
+        assert_eq!(err["code"], "unavailable", "{err}");
+        refused.push(err["client_id"].as_str().unwrap_or_default().to_owned());
+    }
+    refused.sort();
+    assert_eq!(refused, ["k2", "k3"]);
+    ws.send(&json!({"type": "ping"})).await;
+    assert_eq!(ws.recv_type("pong").await["type"], "pong");
 }

@@ -14,6 +14,8 @@ pub struct Stack {
     pub auth_grpc: String,
     pub channels_http: String,
     pub channels_grpc: String,
+    /// Stops channels-svc (an outage, for the gateways).
+    pub channels_shutdown: Shutdown,
     /// HTTP base of each gateway replica.
     pub gateways: Vec<String>,
     pub gateway_shutdowns: Vec<Shutdown>,
@@ -69,6 +71,7 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
         format!("http://127.0.0.1:{}", channels.http_port()),
         format!("http://127.0.0.1:{}", channels.grpc_port()),
     );
+    let channels_shutdown = channels.shutdown();
     actix_web::rt::spawn(async move { channels.run_until_stopped().await });
 
     let mut gateways = Vec::new();
@@ -96,6 +99,7 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
         auth_grpc,
         channels_http,
         channels_grpc,
+        channels_shutdown,
         gateways,
         gateway_shutdowns,
         redis,

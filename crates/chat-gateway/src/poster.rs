@@ -1,0 +1,164 @@
+//! The replica's sends to channels-svc, batched. Every socket's message goes
+//! into one queue; a task takes whatever has queued (up to [`MAX_BATCH`]) and
+//! stores it with one `PostMessages` call, with at most [`IN_FLIGHT`] calls
+//! under way.
+//!
+//! Why: one `PostMessage` per send cost an HTTP/2 stream, its headers and a
+//! cross-thread wake-up each way on both sides, and channels-svc spent more
+//! of its time in that than in the send. channels-svc already stores
+//! concurrent sends in one transaction (its group commit), so a batch here
+//! changes how sends travel, not what becomes of them: each is validated,
+//! stored, deduplicated and answered exactly as alone. A lone send goes at
+//! once; nothing waits for a timer.
+
+use majlis_errors::{ApiError, from_status};
+use majlis_proto::channels::v1 as pb;
+use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
+use majlis_runtime::grpc::TracedChannel;
+use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
+use tonic::{Code, Status};
+
+/// Most sends in one call (channels-svc takes up to 512).
+pub const MAX_BATCH: usize = 256;
+/// Calls under way at once: while one batch commits, the next is already
+/// on its way, and a slow channels-svc backs the queue up instead of
+/// multiplying calls.
+pub const IN_FLIGHT: usize = 4;
+/// Sends waiting for a call. When full, senders wait (their sockets stop
+/// reading more sends), bounded by each socket's in-flight limit.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+/// A stored send: (message JSON, seq, duplicate).
+pub type Posted = (String, i64, bool);
+
+struct Job {
+    post: pb::PostMessageRequest,
+    trace: Vec<(String, String)>,
+    reply: oneshot::Sender<Result<Posted, ApiError>>,
+}
+
+#[derive(Clone)]
+pub struct Poster {
+    tx: mpsc::Sender<Job>,
+}
+
+impl std::fmt::Debug for Poster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Poster").finish_non_exhaustive()
+    }
+}
+
+fn stopped() -> ApiError {
+    from_status(
+        "channels-svc",
+        Status::unavailable("the send queue has stopped"),
+    )
+}
+
+impl Poster {
+    /// Starts the batching task on the current runtime. It ends when the last
+    /// `Poster` clone is dropped.
+    pub fn start(client: ChannelsServiceClient<TracedChannel>) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(client, rx));
+        Self { tx }
+    }
+
+    /// Stores one send, in a batch with whatever else is queued.
+    pub async fn post(&self, post: pb::PostMessageRequest) -> Result<Posted, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            post,
+            // The sender's trace, so its stored message continues it.
+            trace: majlis_telemetry::propagation::current_fields(),
+            reply,
+        };
+        self.tx.send(job).await.map_err(|_| stopped())?;
+        // The call has its own deadline (the channel's request timeout), and
+        // a dropped reply means the task is gone: neither waits forever.
+        answer.await.unwrap_or_else(|_| Err(stopped()))
+    }
+}
+
+async fn run(client: ChannelsServiceClient<TracedChannel>, mut rx: mpsc::Receiver<Job>) {
+    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+    while let Some(first) = rx.recv().await {
+        // Waiting for a slot before draining lets the batch grow meanwhile.
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return; // never closed
+        };
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        tokio::spawn(call(client.clone(), jobs, slot));
+    }
+}
+
+async fn call(
+    mut client: ChannelsServiceClient<TracedChannel>,
+    jobs: Vec<Job>,
+    _slot: OwnedSemaphorePermit,
+) {
+    let (posts, replies): (Vec<_>, Vec<_>) = jobs
+        .into_iter()
+        .map(|j| {
+            let trace = j.trace.into_iter().collect();
+            (
+                pb::BatchedPost {
+                    post: Some(j.post),
+                    trace,
+                },
+                j.reply,
+            )
+        })
+        .unzip();
+    let sent = posts.len();
+    match client
+        .post_messages(pb::PostMessagesRequest { posts })
+        .await
+    {
+        Ok(response) => {
+            let outcomes = response.into_inner().outcomes;
+            if outcomes.len() != sent {
+                tracing::error!(
+                    sent,
+                    answered = outcomes.len(),
+                    "PostMessages answered a different number of sends"
+                );
+            }
+            let mut outcomes = outcomes.into_iter();
+            for reply in replies {
+                let _ = reply.send(outcome(outcomes.next()));
+            }
+        }
+        Err(status) => {
+            // Transport failure or timeout: every send in it is unavailable
+            // (the client retries with the same client_id; the dedupe makes
+            // that safe even if the batch was in fact stored).
+            for reply in replies {
+                let _ = reply.send(Err(from_status(
+                    "channels-svc",
+                    Status::new(status.code(), status.message()),
+                )));
+            }
+        }
+    }
+}
+
+fn outcome(o: Option<pb::PostOutcome>) -> Result<Posted, ApiError> {
+    match o.and_then(|o| o.outcome) {
+        Some(pb::post_outcome::Outcome::Stored(r)) => Ok((r.message_json, r.seq, r.duplicate)),
+        Some(pb::post_outcome::Outcome::Failed(f)) => Err(from_status(
+            "channels-svc",
+            Status::new(Code::from_i32(f.code), f.message),
+        )),
+        None => Err(ApiError::internal(std::io::Error::other(
+            "PostMessages left a send unanswered",
+        ))),
+    }
+}
