@@ -140,16 +140,17 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
     ctx.registry.unregister(id);
     match Box::pin(
         ctx.state
-            .disconnect(&conn, user, live.team, limits.offline_grace),
+            .socket_closed(&conn, user, live.team, limits.offline_grace),
     )
     .await
     {
         Ok(Some(c)) => Box::pin(events::announce(&ctx.redis, &c)).await,
         Ok(None) => {}
-        // The replica's heartbeat will lapse for nobody, so this socket's entry
-        // would linger: it is cleaned when this replica restarts or the user's
-        // next disconnect settles it.
-        Err(e) => tracing::warn!(error = %e, "cannot record the disconnect"),
+        // Kept by the state and retried by the janitor, so the user does not
+        // stay online (a mass close can outrun the Redis timeout).
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record the disconnect yet; it will be retried")
+        }
     }
     outcome
 }
@@ -229,7 +230,12 @@ async fn session_loop(
                     && live.team != Some(team)
                 {
                     // Leave the old registration, join the new team's.
-                    let _ = Box::pin(ctx.state.disconnect(conn, user, live.team, Duration::ZERO)).await;
+                    // Not retried: this conn id lives on in the new team, and a
+                    // late retry would remove it. The old team sees the user
+                    // until the socket closes.
+                    if let Err(e) = Box::pin(ctx.state.disconnect(conn, user, live.team, Duration::ZERO)).await {
+                        tracing::warn!(error = %e, "cannot leave the old team's presence");
+                    }
                     live.team = Some(team);
                     ctx.local.retag(id, team);
                     match Box::pin(ctx.state.connect(conn, user, live.team, live.status)).await {

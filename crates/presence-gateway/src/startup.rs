@@ -165,7 +165,9 @@ async fn janitor(ctx: Arc<Ctx>, shutdown: Shutdown) {
                 }
             }
             _ = sweep.tick() => {
-                let mut changes = Vec::new();
+                // Closes that failed to reach Redis first: their graces may
+                // already be due for the sweep below.
+                let mut changes = ctx.state.retry_disconnects().await;
                 match ctx.state.reap_dead(limits.offline_grace).await {
                     Ok(c) => changes.extend(c),
                     Err(e) => tracing::warn!(error = %e, "reaping dead replicas failed"),

@@ -13,9 +13,11 @@
 //! A script returns the new folded status when it changed (for a
 //! `presence_update`); offline is decided by the sweep once the grace ends.
 
+use futures_util::StreamExt;
 use majlis_redis::redis::Script;
 use majlis_redis::{Redis, RedisError, redis};
-use std::sync::LazyLock;
+use std::collections::VecDeque;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -131,7 +133,29 @@ return changes"
 pub struct PresenceState {
     redis: Redis,
     instance: String,
+    unrecorded: Arc<Mutex<VecDeque<Unrecorded>>>,
 }
+
+/// A socket's close that could not be written to Redis (a timeout in a mass
+/// disconnect, or Redis down). Without a retry its user would stay online
+/// while this replica lives; the janitor records it later, with the offline
+/// grace still counted from the real close.
+#[derive(Clone, Debug)]
+struct Unrecorded {
+    conn: String,
+    user: Uuid,
+    team: Option<Uuid>,
+    deadline_ms: i64,
+}
+
+/// Closes kept for a retry at most (~150 bytes each); past it the oldest is
+/// dropped and logged, and its entry waits for this replica's restart.
+const MAX_UNRECORDED: usize = 100_000;
+/// Retries per janitor pass, and how many run at once on the shared
+/// connection: enough to clear a 20k-socket storm in a few passes without
+/// starting a new one.
+const RETRY_BATCH: usize = 5_000;
+const RETRY_CONCURRENCY: usize = 64;
 
 /// A status change to announce to a team.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -151,7 +175,37 @@ fn now_ms() -> i64 {
 
 impl PresenceState {
     pub fn new(redis: Redis, instance: String) -> Self {
-        Self { redis, instance }
+        Self {
+            redis,
+            instance,
+            unrecorded: Arc::new(Mutex::new(VecDeque::new())),
+        }
+    }
+
+    fn unrecorded(&self) -> MutexGuard<'_, VecDeque<Unrecorded>> {
+        match self.unrecorded.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn keep_for_retry(&self, close: Unrecorded) {
+        let mut queue = self.unrecorded();
+        if queue.len() >= MAX_UNRECORDED
+            && let Some(dropped) = queue.pop_front()
+        {
+            tracing::error!(
+                conn = %dropped.conn,
+                user = %dropped.user,
+                "too many unrecorded disconnects; this one stays until the replica restarts"
+            );
+        }
+        queue.push_back(close);
+    }
+
+    /// Disconnects waiting for a retry.
+    pub fn unrecorded_len(&self) -> usize {
+        self.unrecorded().len()
     }
 
     pub fn instance(&self) -> &str {
@@ -229,7 +283,8 @@ impl PresenceState {
         Ok(Self::change(user, team, s))
     }
 
-    /// A socket closed; the last one starts the offline grace.
+    /// A socket's registration in `team` ends (it moves to another team);
+    /// the last one starts the offline grace.
     pub async fn disconnect(
         &self,
         conn: &str,
@@ -237,7 +292,88 @@ impl PresenceState {
         team: Option<Uuid>,
         grace: Duration,
     ) -> Result<Option<Change>, RedisError> {
-        let deadline = now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
+        let deadline_ms = now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
+        self.record_disconnect(conn, user, team, deadline_ms).await
+    }
+
+    /// A socket closed: [`PresenceState::disconnect`], and when Redis cannot
+    /// be reached the close is kept and retried by
+    /// [`PresenceState::retry_disconnects`] (the error is returned for the
+    /// caller to log). Only for a close: its conn id is never used again, so
+    /// a late retry cannot remove a live registration.
+    pub async fn socket_closed(
+        &self,
+        conn: &str,
+        user: Uuid,
+        team: Option<Uuid>,
+        grace: Duration,
+    ) -> Result<Option<Change>, RedisError> {
+        let deadline_ms = now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
+        let result = self.record_disconnect(conn, user, team, deadline_ms).await;
+        if result.is_err() {
+            self.keep_for_retry(Unrecorded {
+                conn: conn.to_owned(),
+                user,
+                team,
+                deadline_ms,
+            });
+        }
+        result
+    }
+
+    /// Records the closes that failed before. The disconnect script is safe
+    /// to run twice (a timed-out call may have run after all), and a closed
+    /// socket's conn id never comes back, so a retry never undoes a later
+    /// reconnect. Returns the changes to announce;
+    /// closes that fail again stay queued for the next pass.
+    pub async fn retry_disconnects(&self) -> Vec<Change> {
+        let batch: Vec<Unrecorded> = {
+            let mut queue = self.unrecorded();
+            let n = queue.len().min(RETRY_BATCH);
+            queue.drain(..n).collect()
+        };
+        if batch.is_empty() {
+            return Vec::new();
+        }
+        let tried = batch.len();
+        let results: Vec<(Unrecorded, Result<Option<Change>, RedisError>)> =
+            futures_util::stream::iter(batch)
+                .map(|u| async move {
+                    let r = self
+                        .record_disconnect(&u.conn, u.user, u.team, u.deadline_ms)
+                        .await;
+                    (u, r)
+                })
+                .buffer_unordered(RETRY_CONCURRENCY)
+                .collect()
+                .await;
+        let mut changes = Vec::new();
+        let mut failed = 0;
+        for (u, r) in results {
+            match r {
+                Ok(c) => changes.extend(c),
+                Err(_) => {
+                    failed += 1;
+                    self.keep_for_retry(u);
+                }
+            }
+        }
+        tracing::info!(
+            tried,
+            recorded = tried - failed,
+            waiting = self.unrecorded_len(),
+            "retried unrecorded disconnects"
+        );
+        changes
+    }
+
+    async fn record_disconnect(
+        &self,
+        conn: &str,
+        user: Uuid,
+        team: Option<Uuid>,
+        deadline: i64,
+    ) -> Result<Option<Change>, RedisError> {
         let mut inv = DISCONNECT.prepare_invoke();
         inv.key(self.conns_key(user))
             .key(self.pending_key())

@@ -171,3 +171,56 @@ async fn shutdown_closes_with_1001_and_a_resume_on_the_other_replica_keeps_the_u
     let (_ws_b, _) = stack.presence(1, &b).await;
     ws_a.silent_for(Duration::from_millis(2000)).await;
 }
+
+/// A close that cannot reach Redis (a mass close outrunning the timeout, or
+/// Redis briefly down) is kept and retried by the janitor, so the user still
+/// goes offline instead of staying online while the replica lives.
+#[actix_web::test]
+async fn a_disconnect_that_could_not_reach_redis_is_retried_and_the_user_goes_offline() {
+    let stack = spawn_stack().await;
+    let team = Uuid::new_v4();
+    let (a, b) = (
+        stack.user(team, "team_admin").await,
+        stack.user(team, "team_user").await,
+    );
+    let redis_url = majlis_testkit::redis_url();
+    let upstream = redis_url
+        .trim_start_matches("redis://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let proxy = majlis_testkit::TcpProxy::start(&upstream).await;
+    let mut env = presence_env(
+        &stack.env,
+        &stack.auth_grpc,
+        &format!("presence-cut-{}", Uuid::new_v4().simple()),
+    );
+    env.insert(
+        "MAJLIS_REDIS_URL".into(),
+        format!("redis://{}", proxy.addr()),
+    );
+    env.insert("MAJLIS_REDIS_TIMEOUT_MS".into(), "300".into());
+    // Its heartbeat must outlive the cut: otherwise the other replicas reap
+    // it and take the user offline without any retry.
+    env.insert("MAJLIS_PRESENCE_INSTANCE_TTL_MS".into(), "30000".into());
+    let app =
+        presence_gateway::Application::build(presence_gateway::Settings::from_env(&env).unwrap())
+            .await
+            .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.http_port());
+    let cut_replica = app.shutdown();
+    actix_web::rt::spawn(async move { app.run_until_stopped().await });
+
+    let (mut ws_a, _) = stack.presence(0, &a).await;
+    let (ws_b, _) = presence_at(&stack, &base, &b).await;
+    ws_a.until_status(&b.id, "online", WAIT).await;
+
+    proxy.cut();
+    drop(ws_b);
+    // Past the cut replica's Redis timeout: the close has failed by now.
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    proxy.restore();
+    ws_a.until_status(&b.id, "offline", WAIT).await;
+    cut_replica.trigger();
+}
