@@ -84,8 +84,8 @@ impl Hub {
 
     /// Adds a subscriber that already has everything up to `client_seq` (or
     /// wants only new messages when `None`). It starts catching up: the caller
-    /// replays `(client_seq, hub_seq]` from the database, then calls
-    /// [`Hub::go_live`].
+    /// replays `(client_seq, hub_seq]` from the database, then drains
+    /// [`Hub::catch_up`] until it is live.
     pub fn subscribe(
         &self,
         id: u64,
@@ -110,16 +110,28 @@ impl Hub {
         Subscription { id, hub_seq }
     }
 
-    /// Ends catch-up: returns the frames that arrived meanwhile (to send
-    /// first, in order) and switches the subscriber to the live queue.
-    pub fn go_live(&self, id: u64) -> Vec<Frame> {
+    /// The frames that arrived during the catch-up, to send next, in order.
+    /// Empty means the subscriber is now live (or gone): the hub writes
+    /// straight into its outbox from then on.
+    ///
+    /// Why not switch to live while handing the frames over: the socket task
+    /// writes them afterwards, and a live frame pushed by the hub in between
+    /// would overtake them (seen under load as seq 13 before 11 and 12). So
+    /// the subscriber stays catching up, and new frames keep queueing behind
+    /// these, until a call finds nothing left; that check and the switch
+    /// happen under the hub's lock, where no delivery can interleave.
+    pub fn catch_up(&self, id: u64) -> Vec<Frame> {
         let mut st = self.lock();
-        match st.subscribers.get_mut(&id) {
-            Some(sub) => match std::mem::replace(&mut sub.mode, Mode::Live) {
-                Mode::CatchingUp(buffered) => buffered,
-                Mode::Live => Vec::new(),
-            },
-            None => Vec::new(),
+        let Some(sub) = st.subscribers.get_mut(&id) else {
+            return Vec::new();
+        };
+        match &mut sub.mode {
+            Mode::CatchingUp(buffered) if !buffered.is_empty() => std::mem::take(buffered),
+            Mode::CatchingUp(_) => {
+                sub.mode = Mode::Live;
+                Vec::new()
+            }
+            Mode::Live => Vec::new(),
         }
     }
 
@@ -353,7 +365,7 @@ mod tests {
         let hubs = Hubs::new(16);
         let ch = Uuid::new_v4();
         let (hub, sub, out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 16);
-        assert!(hub.go_live(sub.id).is_empty());
+        assert!(hub.catch_up(sub.id).is_empty());
         assert!(
             hub.on_message(2, frame(2), &hubs.stats),
             "a gap schedules one fill"
@@ -379,10 +391,16 @@ mod tests {
         assert_eq!(sub.hub_seq, 5);
         hub.on_message(6, frame(6), &hubs.stats);
         assert!(drain(&out).is_empty());
-        let buffered: Vec<i64> = hub.go_live(sub.id).iter().filter_map(|f| f.seq).collect();
-        assert_eq!(buffered, vec![6]);
+        let seqs = |frames: Vec<Frame>| frames.iter().filter_map(|f| f.seq).collect::<Vec<_>>();
+        assert_eq!(seqs(hub.catch_up(sub.id)), vec![6]);
+        // 6 is handed over but not yet written: 7 must queue behind it, not
+        // go straight to the socket ahead of it.
         hub.on_message(7, frame(7), &hubs.stats);
-        assert_eq!(drain(&out), vec![7]);
+        assert!(drain(&out).is_empty(), "a live frame overtook the catch-up");
+        assert_eq!(seqs(hub.catch_up(sub.id)), vec![7]);
+        assert!(hub.catch_up(sub.id).is_empty(), "nothing left: live now");
+        hub.on_message(8, frame(8), &hubs.stats);
+        assert_eq!(drain(&out), vec![8]);
     }
 
     #[test]
@@ -391,8 +409,8 @@ mod tests {
         let ch = Uuid::new_v4();
         let (hub, slow, _slow_out, slow_close) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
         let (_, fast, fast_out, fast_close) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 2);
-        hub.go_live(slow.id);
-        hub.go_live(fast.id);
+        hub.catch_up(slow.id);
+        hub.catch_up(fast.id);
         for seq in 1..=3 {
             hub.on_message(seq, frame(seq), &hubs.stats);
             drain(&fast_out);
@@ -411,8 +429,8 @@ mod tests {
         let me = Uuid::new_v4();
         let (hub, mine, mine_out, _) = sub(&hubs, ch, 0, me, None, 4);
         let (_, theirs, theirs_out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 4);
-        hub.go_live(mine.id);
-        hub.go_live(theirs.id);
+        hub.catch_up(mine.id);
+        hub.catch_up(theirs.id);
         hub.on_event(
             Frame {
                 seq: None,

@@ -234,9 +234,17 @@ async fn session_loop(
             }
         }
     }
-    for frame in hub.go_live(sub.id) {
-        if let Err(e) = write(outbox, frame.text, close).await {
-            return e;
+    // What arrived during the replay, until nothing is left and the hub
+    // delivers straight to the outbox (see `Hub::catch_up` for the order).
+    loop {
+        let frames = hub.catch_up(sub.id);
+        if frames.is_empty() {
+            break;
+        }
+        for frame in frames {
+            if let Err(e) = write(outbox, frame.text, close).await {
+                return e;
+            }
         }
     }
 

@@ -236,21 +236,16 @@ impl PresenceState {
         self.redis.key("presence:instances")
     }
 
-    async fn script<T: redis::FromRedisValue>(
+    async fn script<T: redis::FromRedisValue + Send + 'static>(
         &self,
-        inv: redis::ScriptInvocation<'_>,
+        inv: redis::ScriptInvocation<'static>,
     ) -> Result<T, RedisError> {
-        let timeout = self.redis.timeout();
         // The shared multiplexed connection, not the pool: a storm of
         // connects or disconnects is pipelined instead of queueing for 16
         // pooled connections past the timeout.
-        let fut = async {
-            let mut conn = self.redis.shared_conn().await?;
-            Ok::<T, RedisError>(inv.invoke_async(&mut conn).await?)
-        };
-        tokio::time::timeout(timeout, fut)
+        self.redis
+            .on_shared(move |mut conn| async move { Ok(inv.invoke_async(&mut conn).await?) })
             .await
-            .map_err(|_| RedisError::Timeout(timeout))?
     }
 
     fn change(user: Uuid, team: Option<Uuid>, status: String) -> Option<Change> {

@@ -38,15 +38,18 @@ pub enum RedisError {
     Command(#[from] redis::RedisError),
     #[error("Redis did not answer within {0:?}")]
     Timeout(Duration),
+    #[error("the Redis call was cancelled: {0}")]
+    Cancelled(String),
 }
 
 impl From<RedisError> for majlis_errors::ApiError {
     fn from(e: RedisError) -> Self {
         match e {
             RedisError::Config(_) => majlis_errors::ApiError::internal(e),
-            RedisError::Pool(_) | RedisError::Command(_) | RedisError::Timeout(_) => {
-                majlis_errors::ApiError::unavailable("redis", e)
-            }
+            RedisError::Pool(_)
+            | RedisError::Command(_)
+            | RedisError::Timeout(_)
+            | RedisError::Cancelled(_) => majlis_errors::ApiError::unavailable("redis", e),
         }
     }
 }
@@ -67,6 +70,9 @@ pub struct Redis {
     pool: Pool,
     /// One multiplexed connection for small hot commands, made on first use.
     shared: Arc<tokio::sync::OnceCell<redis::aio::ConnectionManager>>,
+    /// The runtime the shared connection lives and works on: the one that
+    /// built this handle (a service's main runtime), never an HTTP worker's.
+    home: Option<tokio::runtime::Handle>,
     client: redis::Client,
     prefix: Arc<str>,
     timeout: Duration,
@@ -99,6 +105,7 @@ impl Redis {
         Ok(Self {
             pool,
             shared: Arc::default(),
+            home: tokio::runtime::Handle::try_current().ok(),
             client,
             prefix: settings.prefix.clone().into(),
             timeout: settings.timeout,
@@ -139,23 +146,49 @@ impl Redis {
     /// socket instead of queueing for the pool's connections, which a
     /// reconnect storm of thousands of sockets used to exhaust (1013s).
     /// The connection reconnects by itself after Redis comes back.
-    pub async fn run_shared<T: redis::FromRedisValue>(
+    pub async fn run_shared<T: redis::FromRedisValue + Send + 'static>(
         &self,
         cmd: &redis::Cmd,
     ) -> Result<T, RedisError> {
+        let cmd = cmd.clone();
+        self.on_shared(move |mut conn| async move { Ok(cmd.query_async(&mut conn).await?) })
+            .await
+    }
+
+    /// Runs `work` with the shared connection, on this handle's home runtime,
+    /// under the timeout. Why the home runtime: the connection's driver task
+    /// is spawned wherever the connection is made (or remade after a drop),
+    /// and on an HTTP worker thread busy with a reconnect storm's thousands
+    /// of handshakes it was starved: replies sat unread past the timeout and
+    /// sockets were refused with 1013 although Redis had answered.
+    pub async fn on_shared<T, F, Fut>(&self, work: F) -> Result<T, RedisError>
+    where
+        T: Send + 'static,
+        F: FnOnce(redis::aio::ConnectionManager) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<T, RedisError>> + Send + 'static,
+    {
+        let this = self.clone();
+        let job = async move {
+            let conn = this.shared_conn().await?;
+            work(conn).await
+        };
         let fut = async {
-            let mut conn = self.shared_conn().await?;
-            Ok::<T, RedisError>(cmd.query_async(&mut conn).await?)
+            match &self.home {
+                Some(home) => home
+                    .spawn(job)
+                    .await
+                    .map_err(|e| RedisError::Cancelled(e.to_string()))?,
+                None => job.await,
+            }
         };
         tokio::time::timeout(self.timeout, fut)
             .await
             .map_err(|_| RedisError::Timeout(self.timeout))?
     }
 
-    /// The shared multiplexed connection of [`Self::run_shared`], for callers
-    /// that need the connection itself (script invocations). Callers bound
-    /// their own commands with [`Self::timeout`].
-    pub async fn shared_conn(&self) -> Result<redis::aio::ConnectionManager, RedisError> {
+    /// The shared multiplexed connection; made on first use. Use it through
+    /// [`Self::on_shared`], which runs on the connection's home runtime.
+    async fn shared_conn(&self) -> Result<redis::aio::ConnectionManager, RedisError> {
         let conn = self
             .shared
             .get_or_try_init(|| {
