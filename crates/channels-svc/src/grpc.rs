@@ -19,6 +19,15 @@ pub struct ChannelsGrpc {
 /// Most sends one `PostMessages` call may carry: one group commit's worth.
 pub const MAX_BATCHED_POSTS: usize = 512;
 
+/// A stored send as both send RPCs answer it.
+fn stored_reply(s: crate::service::Stored) -> pb::PostMessageResponse {
+    pb::PostMessageResponse {
+        seq: s.message.seq,
+        message_json: s.json,
+        duplicate: s.duplicate,
+    }
+}
+
 fn parse_id(field: &'static str, v: &str) -> Result<Uuid, Status> {
     v.parse()
         .map_err(|_| to_status(ApiError::invalid_field(field, "must be a uuid")))
@@ -62,11 +71,7 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
             .post(channel, user, &req.content, req.client_id.as_deref())
             .await
             .map_err(to_status)?;
-        Ok(Response::new(pb::PostMessageResponse {
-            seq: stored.message.seq,
-            message_json: stored.json,
-            duplicate: stored.duplicate,
-        }))
+        Ok(Response::new(stored_reply(stored)))
     }
 
     async fn post_messages(
@@ -102,11 +107,7 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
                 .await;
                 pb::PostOutcome {
                     outcome: Some(match stored {
-                        Ok(s) => pb::post_outcome::Outcome::Stored(pb::PostMessageResponse {
-                            seq: s.message.seq,
-                            message_json: s.json,
-                            duplicate: s.duplicate,
-                        }),
+                        Ok(s) => pb::post_outcome::Outcome::Stored(stored_reply(s)),
                         Err(status) => pb::post_outcome::Outcome::Failed(pb::PostFailure {
                             code: status.code() as i32,
                             message: status.message().to_owned(),

@@ -45,7 +45,8 @@ impl std::fmt::Debug for Channels {
 /// stale answers are cheap to refetch).
 const CACHE_MAX: usize = 100_000;
 
-fn err(s: tonic::Status) -> ApiError {
+/// A failed channels-svc call as the gateway's error (also the batcher's).
+pub(crate) fn err(s: tonic::Status) -> ApiError {
     from_status("channels-svc", s)
 }
 

@@ -49,6 +49,12 @@ struct State {
     subscribers: HashMap<u64, Subscriber>,
 }
 
+/// A subscriber that cannot keep up: 1013, and it resumes where it stopped.
+pub const TOO_SLOW: CloseRequest = CloseRequest {
+    reason: "too slow; resume with last_seq",
+    ..CloseRequest::TOO_SLOW
+};
+
 /// Most messages held while a gap is filled; beyond, the earliest wins and
 /// the rest come from the database on the next fill.
 const MAX_PENDING: usize = 10_000;
@@ -233,7 +239,7 @@ impl Hub {
         for id in dropped {
             if let Some(sub) = st.subscribers.remove(&id) {
                 stats.slow_disconnects.inc();
-                sub.close.request(CloseRequest::TOO_SLOW);
+                sub.close.request(TOO_SLOW);
             }
         }
     }
@@ -415,7 +421,7 @@ mod tests {
             hub.on_message(seq, frame(seq), &hubs.stats);
             drain(&fast_out);
         }
-        assert_eq!(slow_close.requested(), Some(CloseRequest::TOO_SLOW));
+        assert_eq!(slow_close.requested(), Some(TOO_SLOW));
         hub.on_message(4, frame(4), &hubs.stats);
         assert_eq!(drain(&fast_out), vec![4]);
         assert_eq!(fast_close.requested(), None);

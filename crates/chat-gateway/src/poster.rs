@@ -11,7 +11,8 @@
 //! stored, deduplicated and answered exactly as alone. A lone send goes at
 //! once; nothing waits for a timer.
 
-use majlis_errors::{ApiError, from_status};
+use crate::channels::err;
+use majlis_errors::ApiError;
 use majlis_proto::channels::v1 as pb;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_runtime::grpc::TracedChannel;
@@ -50,10 +51,7 @@ impl std::fmt::Debug for Poster {
 }
 
 fn stopped() -> ApiError {
-    from_status(
-        "channels-svc",
-        Status::unavailable("the send queue has stopped"),
-    )
+    err(Status::unavailable("the send queue has stopped"))
 }
 
 impl Poster {
@@ -141,10 +139,7 @@ async fn call(
             // (the client retries with the same client_id; the dedupe makes
             // that safe even if the batch was in fact stored).
             for reply in replies {
-                let _ = reply.send(Err(from_status(
-                    "channels-svc",
-                    Status::new(status.code(), status.message()),
-                )));
+                let _ = reply.send(Err(err(Status::new(status.code(), status.message()))));
             }
         }
     }
@@ -153,10 +148,9 @@ async fn call(
 fn outcome(o: Option<pb::PostOutcome>) -> Result<Posted, ApiError> {
     match o.and_then(|o| o.outcome) {
         Some(pb::post_outcome::Outcome::Stored(r)) => Ok((r.message_json, r.seq, r.duplicate)),
-        Some(pb::post_outcome::Outcome::Failed(f)) => Err(from_status(
-            "channels-svc",
-            Status::new(Code::from_i32(f.code), f.message),
-        )),
+        Some(pb::post_outcome::Outcome::Failed(f)) => {
+            Err(err(Status::new(Code::from_i32(f.code), f.message)))
+        }
         None => Err(ApiError::internal(std::io::Error::other(
             "PostMessages left a send unanswered",
         ))),

@@ -30,12 +30,22 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    fn team_slot(&self) -> MutexGuard<'_, Option<Uuid>> {
+        match self.team_changed.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        }
+    }
+
     /// Takes the team change waiting, if any.
     pub fn take_team_change(&self) -> Option<Uuid> {
-        match self.team_changed.lock() {
-            Ok(mut t) => t.take(),
-            Err(p) => p.into_inner().take(),
-        }
+        self.team_slot().take()
+    }
+
+    /// Leaves a team change (the latest wins) and wakes the socket.
+    fn set_team_change(&self, team: Uuid) {
+        *self.team_slot() = Some(team);
+        self.notify.notify_one();
     }
 }
 
@@ -174,11 +184,7 @@ impl Local {
         let ix = self.lock();
         for id in ix.by_user.get(&user).into_iter().flatten() {
             if let Some(e) = ix.sockets.get(id) {
-                match e.outbox.team_changed.lock() {
-                    Ok(mut t) => *t = Some(team),
-                    Err(p) => *p.into_inner() = Some(team),
-                }
-                e.outbox.notify.notify_one();
+                e.outbox.set_team_change(team);
             }
         }
     }

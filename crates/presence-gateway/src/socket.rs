@@ -180,6 +180,36 @@ async fn send_list(ctx: &Ctx, mailbox: &Mailbox, team: Option<Uuid>) -> Result<(
     write(mailbox, protocol::list_frame(&users)).await
 }
 
+/// The user joined `team`: leave the old registration, join the new team's,
+/// and send its list.
+async fn follow_team(
+    ctx: &Ctx,
+    id: u64,
+    conn: &str,
+    user: Uuid,
+    live: &mut Presence,
+    mailbox: &Mailbox,
+    team: Uuid,
+) -> Result<(), Exit> {
+    // Not retried: this conn id lives on in the new team, and a late retry
+    // would remove it. The old team sees the user until the socket closes.
+    if let Err(e) = ctx
+        .state
+        .disconnect(conn, user, live.team, Duration::ZERO)
+        .await
+    {
+        tracing::warn!(error = %e, "cannot leave the old team's presence");
+    }
+    live.team = Some(team);
+    ctx.local.retag(id, team);
+    match ctx.state.connect(conn, user, live.team, live.status).await {
+        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
+    }
+    send_list(ctx, mailbox, live.team).await
+}
+
 async fn session_loop(
     ctx: &Ctx,
     claims: &Claims,
@@ -228,22 +258,9 @@ async fn session_loop(
             () = mailbox.notify.notified() => {
                 if let Some(team) = mailbox.take_team_change()
                     && live.team != Some(team)
+                    && let Err(e) = Box::pin(follow_team(ctx, id, conn, user, live, mailbox, team)).await
                 {
-                    // Leave the old registration, join the new team's.
-                    // Not retried: this conn id lives on in the new team, and a
-                    // late retry would remove it. The old team sees the user
-                    // until the socket closes.
-                    if let Err(e) = Box::pin(ctx.state.disconnect(conn, user, live.team, Duration::ZERO)).await {
-                        tracing::warn!(error = %e, "cannot leave the old team's presence");
-                    }
-                    live.team = Some(team);
-                    ctx.local.retag(id, team);
-                    match Box::pin(ctx.state.connect(conn, user, live.team, live.status)).await {
-                        Ok(Some(c)) => Box::pin(events::announce(&ctx.redis, &c)).await,
-                        Ok(None) => {}
-                        Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
-                    }
-                    if let Err(e) = Box::pin(send_list(ctx, mailbox, live.team)).await { return e }
+                    return e;
                 }
                 // Coalesce: the first change of a tick opens it; the tick's end sends all.
                 if flush_at.is_none() {

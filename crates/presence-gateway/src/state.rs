@@ -173,6 +173,11 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
+/// When an offline grace of `grace` starting now ends, in ms since the epoch.
+fn grace_deadline(grace: Duration) -> i64 {
+    now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
 impl PresenceState {
     pub fn new(redis: Redis, instance: String) -> Self {
         Self {
@@ -204,7 +209,7 @@ impl PresenceState {
     }
 
     /// Disconnects waiting for a retry.
-    pub fn unrecorded_len(&self) -> usize {
+    fn unrecorded_len(&self) -> usize {
         self.unrecorded().len()
     }
 
@@ -287,8 +292,8 @@ impl PresenceState {
         team: Option<Uuid>,
         grace: Duration,
     ) -> Result<Option<Change>, RedisError> {
-        let deadline_ms = now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
-        self.record_disconnect(conn, user, team, deadline_ms).await
+        self.record_disconnect(conn, user, team, grace_deadline(grace))
+            .await
     }
 
     /// A socket closed: [`PresenceState::disconnect`], and when Redis cannot
@@ -303,7 +308,7 @@ impl PresenceState {
         team: Option<Uuid>,
         grace: Duration,
     ) -> Result<Option<Change>, RedisError> {
-        let deadline_ms = now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
+        let deadline_ms = grace_deadline(grace);
         let result = self.record_disconnect(conn, user, team, deadline_ms).await;
         if result.is_err() {
             self.keep_for_retry(Unrecorded {
@@ -465,7 +470,7 @@ impl PresenceState {
             .redis
             .run(redis::cmd("SMEMBERS").arg(self.instances_key()))
             .await?;
-        let deadline = now_ms() + i64::try_from(grace.as_millis()).unwrap_or(i64::MAX / 2);
+        let deadline = grace_deadline(grace);
         let mut changes = Vec::new();
         for inst in instances.iter().filter(|i| **i != self.instance) {
             let mut inv = REAP.prepare_invoke();

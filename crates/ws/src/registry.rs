@@ -18,9 +18,10 @@ pub struct CloseRequest {
 
 impl CloseRequest {
     /// The socket's outbound queue overflowed: the client is not reading.
+    /// (The chat gateway adds how to resume.)
     pub const TOO_SLOW: Self = Self {
         code: crate::close::TRY_AGAIN_LATER,
-        reason: "too slow; resume with last_seq",
+        reason: "too slow",
     };
     /// Its token was logged out.
     pub const REVOKED: Self = Self {
