@@ -67,7 +67,18 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Parses a JSON document into `T`, classifying failures per the contract.
+///
+/// Beyond serde's checks: a body that is not UTF-8 is malformed (400, before
+/// serde, whose skipping of unknown fields does not validate UTF-8), and a
+/// string holding U+0000 anywhere is an invalid field (422 naming it):
+/// PostgreSQL refuses NUL in text, and one such value must never reach it.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(ApiError::bad_request(
+            "malformed_body",
+            "the request body is not valid UTF-8",
+        ));
+    }
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request(
             "malformed_body",
@@ -84,6 +95,9 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(de) {
+        // A raw NUL byte is already a syntax error; only the escape can
+        // smuggle one in, so the walk runs only when the escape is present.
+        Ok(_) if contains_escaped_nul(bytes) => Err(nul_field(bytes)),
         Ok(v) => Ok(v),
         Err(err) => {
             let path = err.path().to_string();
@@ -124,6 +138,50 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             }
         }
     }
+}
+
+/// True when the document spells `\u0000` (an escaped backslash before it
+/// does not count, so `"\\u0000"`, six visible characters, is fine).
+fn contains_escaped_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                return true;
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// The 422 naming the first string (value or key) that holds U+0000.
+fn nul_field(bytes: &[u8]) -> ApiError {
+    fn find(v: &serde_json::Value, path: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| find(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+                let here = join(path, k);
+                if k.contains('\0') {
+                    Some(here)
+                } else {
+                    find(item, &here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(bytes)
+        .ok()
+        .and_then(|v| find(&v, "."))
+        .map_or_else(|| "body".to_owned(), |f| f.replace('\0', "\\u0000"));
+    ApiError::invalid_field(field, "must not contain the NUL character (U+0000)")
 }
 
 fn missing_field(msg: &str) -> Option<&str> {
@@ -232,6 +290,32 @@ mod tests {
     #[test]
     fn a_body_that_is_not_an_object_is_400() {
         assert_eq!(status(parse(b"[1,2]")).0, StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn a_body_that_is_not_utf8_is_400_even_in_an_unknown_field() {
+        for body in [
+            &b"{\"login\":\"am\xffira\",\"password\":\"x\"}"[..],
+            b"{\"login\":\"a\",\"password\":\"x\",\"extra\":\"\xc3\"}",
+            b"{\"lo\xfegin\":\"a\",\"password\":\"x\"}",
+        ] {
+            assert_eq!(status(parse(body)).0, StatusCode::BAD_REQUEST);
+        }
+    }
+
+    #[test]
+    fn a_nul_character_anywhere_is_422_naming_the_field() {
+        let (s, f) = status(parse(br#"{"login":"am\u0000ira","password":"x"}"#));
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(f.as_deref(), Some("login"));
+        // In a field the handler ignores, too: it would still be logged or echoed.
+        let (s, f) = status(parse(
+            br#"{"login":"a","password":"x","extra":["ok","\u0000"]}"#,
+        ));
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(f.as_deref(), Some("extra[1]"));
+        // An escaped backslash followed by "u0000" is six ordinary characters.
+        assert!(parse::<Login>(br#"{"login":"a\\u0000","password":"x"}"#).is_ok());
     }
 
     #[test]
