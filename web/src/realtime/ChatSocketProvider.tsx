@@ -1,7 +1,7 @@
 /**
  * ChatSocketProvider — the ONLY owner of chat WebSockets (`/ws/chat/{channel_id}`).
  *
- * One socket, for the active channel. Rules (see ../shared/seed/websocket-architecture.md):
+ * One socket, for the active channel. Rules (ARCHITECTURE.md, "Chat / presence separation"):
  * - connects only with a token and a channel id; never reopens an OPEN/CONNECTING socket for the same channel;
  * - first frame is `auth` with the highest seq seen, so a reconnect replays exactly what was missed;
  * - 25 s heartbeat (`ping`), cleared on close;
