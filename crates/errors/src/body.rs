@@ -70,8 +70,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 ///
 /// Beyond serde's checks: a body that is not UTF-8 is malformed (400, before
 /// serde, whose skipping of unknown fields does not validate UTF-8), and a
-/// string holding U+0000 anywhere is an invalid field (422 naming it):
+/// field the handler reads that holds U+0000 is invalid (422 naming it):
 /// PostgreSQL refuses NUL in text, and one such value must never reach it.
+/// Unknown fields are ignored whatever they hold, as the documents allow.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if std::str::from_utf8(bytes).is_err() {
         return Err(ApiError::bad_request(
@@ -97,7 +98,10 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match serde_path_to_error::deserialize::<_, T>(de) {
         // A raw NUL byte is already a syntax error; only the escape can
         // smuggle one in, so the walk runs only when the escape is present.
-        Ok(_) if contains_escaped_nul(bytes) => Err(nul_field(bytes)),
+        Ok(v) if contains_escaped_nul(bytes) => match nul_field::<T>(bytes) {
+            Some(field) => Err(field),
+            None => Ok(v),
+        },
         Ok(v) => Ok(v),
         Err(err) => {
             let path = err.path().to_string();
@@ -157,31 +161,90 @@ fn contains_escaped_nul(bytes: &[u8]) -> bool {
     false
 }
 
-/// The 422 naming the first string (value or key) that holds U+0000.
-fn nul_field(bytes: &[u8]) -> ApiError {
-    fn find(v: &serde_json::Value, path: &str) -> Option<String> {
+/// One step of a path into a JSON document.
+#[derive(Clone, Debug, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// The JSON steps of a path serde skipped (`Option` and newtype wrappers
+/// have no JSON of their own).
+fn steps(path: &serde_ignored::Path<'_>) -> Vec<Step> {
+    let mut out = Vec::new();
+    let mut at = path;
+    loop {
+        match at {
+            serde_ignored::Path::Root => break,
+            serde_ignored::Path::Seq { parent, index } => {
+                out.push(Step::Index(*index));
+                at = parent;
+            }
+            serde_ignored::Path::Map { parent, key } => {
+                out.push(Step::Key(key.clone()));
+                at = parent;
+            }
+            serde_ignored::Path::Some { parent }
+            | serde_ignored::Path::NewtypeStruct { parent }
+            | serde_ignored::Path::NewtypeVariant { parent } => at = parent,
+        }
+    }
+    out.reverse();
+    out
+}
+
+/// The 422 naming the first string (value or key) that holds U+0000 in a
+/// part of the document `T` reads; `None` when every NUL is in fields `T`
+/// ignores. Runs only when the body spells the escape, so its second parse
+/// costs nothing on ordinary requests.
+fn nul_field<T: DeserializeOwned>(bytes: &[u8]) -> Option<ApiError> {
+    fn find(v: &serde_json::Value, at: &mut Vec<Step>, ignored: &[Vec<Step>]) -> Option<Vec<Step>> {
+        if ignored.iter().any(|p| at.starts_with(p)) {
+            return None;
+        }
         match v {
-            serde_json::Value::String(s) if s.contains('\0') => Some(path.to_owned()),
-            serde_json::Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .find_map(|(i, item)| find(item, &format!("{path}[{i}]"))),
+            serde_json::Value::String(s) if s.contains('\0') => Some(at.clone()),
+            serde_json::Value::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
+                at.push(Step::Index(i));
+                let found = find(item, at, ignored);
+                at.pop();
+                found
+            }),
             serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
-                let here = join(path, k);
-                if k.contains('\0') {
-                    Some(here)
+                at.push(Step::Key(k.clone()));
+                let found = if k.contains('\0') && !ignored.iter().any(|p| at.starts_with(p)) {
+                    Some(at.clone())
                 } else {
-                    find(item, &here)
-                }
+                    find(item, at, ignored)
+                };
+                at.pop();
+                found
             }),
             _ => None,
         }
     }
-    let field = serde_json::from_slice::<serde_json::Value>(bytes)
-        .ok()
-        .and_then(|v| find(&v, "."))
-        .map_or_else(|| "body".to_owned(), |f| f.replace('\0', "\\u0000"));
-    ApiError::invalid_field(field, "must not contain the NUL character (U+0000)")
+    let mut ignored = Vec::new();
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_ignored::deserialize::<_, _, T>(de, |path| ignored.push(steps(&path))).ok()?;
+    let doc = serde_json::from_slice::<serde_json::Value>(bytes).ok()?;
+    let found = find(&doc, &mut Vec::new(), &ignored)?;
+    // Spelled as serde_path_to_error spells the other 422s: `items[1].name`.
+    let mut field = String::new();
+    for step in found {
+        match step {
+            Step::Key(k) => {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(&k.replace('\0', "\\u0000"));
+            }
+            Step::Index(i) => field.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(ApiError::invalid_field(
+        field,
+        "must not contain the NUL character (U+0000)",
+    ))
 }
 
 fn missing_field(msg: &str) -> Option<&str> {
@@ -303,17 +366,35 @@ mod tests {
         }
     }
 
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Item>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Item {
+        name: String,
+    }
+
     #[test]
-    fn a_nul_character_anywhere_is_422_naming_the_field() {
+    fn a_nul_character_in_a_field_that_is_read_is_422_naming_the_field() {
         let (s, f) = status(parse(br#"{"login":"am\u0000ira","password":"x"}"#));
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(f.as_deref(), Some("login"));
-        // In a field the handler ignores, too: it would still be logged or echoed.
-        let (s, f) = status(parse(
-            br#"{"login":"a","password":"x","extra":["ok","\u0000"]}"#,
-        ));
-        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-        assert_eq!(f.as_deref(), Some("extra[1]"));
+        // Unknown fields are ignored, whatever they hold (the documents allow them).
+        assert!(parse::<Login>(br#"{"login":"a","password":"x","extra":["ok","\u0000"]}"#).is_ok());
+        // Nested known fields are named by their path.
+        let err = parse::<Outer>(br#"{"items":[{"name":"a"},{"name":"b\u0000"}]}"#).err();
+        assert_eq!(
+            err.as_ref().map(ApiError::status_code),
+            Some(StatusCode::UNPROCESSABLE_ENTITY)
+        );
+        assert_eq!(
+            err.as_ref().and_then(ApiError::field),
+            Some("items[1].name")
+        );
         // An escaped backslash followed by "u0000" is six ordinary characters.
         assert!(parse::<Login>(br#"{"login":"a\\u0000","password":"x"}"#).is_ok());
     }
