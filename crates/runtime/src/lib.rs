@@ -8,6 +8,7 @@ pub mod grpc;
 pub mod host;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod ratelimit;
 pub mod readiness;
 pub mod shutdown;
