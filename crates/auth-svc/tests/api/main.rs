@@ -3,11 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
 mod dependencies;
 mod grpc;
 mod helpers;
 mod login;
 mod logout;
 mod ops;
+mod redis_restart;
 mod register;
+
 mod users;
