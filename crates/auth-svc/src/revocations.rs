@@ -159,11 +159,11 @@ impl Revocations {
 
     /// Rebuilds the cache when it is not known to be complete.
     pub async fn ensure_warm(&self) -> Result<(), RevocationError> {
-        if self.stale.swap(false, Ordering::SeqCst) {
-            if let Err(e) = self.drop_marker().await {
-                self.stale.store(true, Ordering::SeqCst);
-                return Err(e.into());
-            }
+        if self.stale.swap(false, Ordering::SeqCst)
+            && let Err(e) = self.drop_marker().await
+        {
+            self.stale.store(true, Ordering::SeqCst);
+            return Err(e.into());
         }
         let ready: bool = self
             .redis
