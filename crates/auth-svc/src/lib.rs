@@ -4,6 +4,7 @@
 
 mod grpc;
 mod password;
+mod revocations;
 mod routes;
 mod schema;
 mod settings;

@@ -1,7 +1,8 @@
 //! The contract's Auth endpoints: register, login, logout, me, users/{id}.
 
-use crate::password;
-use crate::throttle::LoginThrottle;
+use crate::password::Passwords;
+use crate::revocations::Revocations;
+use crate::throttle::{Account, LoginThrottle, RegisterThrottle};
 use crate::users::{self, NewUser, User};
 use crate::validation;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -50,14 +51,19 @@ pub struct AuthResponse {
         (status = 409, body = ErrorBody, description = "username_taken or email_taken"),
         (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "invalid field, named in the message"),
-        (status = 503, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too_many_registrations from this address; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "a dependency is down, or password hashing is at capacity; see Retry-After"),
     )
 )]
 #[post("/auth/register")]
 async fn register(
+    http: HttpRequest,
     body: Json<RegisterRequest>,
     db: web::Data<Db>,
     tokens: web::Data<Tokens>,
+    passwords: web::Data<Passwords>,
+    throttle: web::Data<RegisterThrottle>,
+    trust: web::Data<TrustProxyHeaders>,
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     let username = req.username.trim().to_owned();
@@ -73,7 +79,10 @@ async fn register(
     validation::password(&req.password)?;
     validation::display_name(&display_name)?;
 
-    let hash = password::hash(req.password).await?;
+    // Counted before the expensive part: a flood from one address is
+    // refused without hashing anything.
+    throttle.reserve(&client_address(&http, trust.0)).await?;
+    let hash = passwords.hash(req.password).await?;
     let row = users::insert(
         &db,
         NewUser {
@@ -112,8 +121,8 @@ async fn register(
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody, description = "invalid_credentials, for an unknown user and a wrong password alike"),
         (status = 422, body = ErrorBody),
-        (status = 429, body = ErrorBody, description = "too many failed attempts; see Retry-After"),
-        (status = 503, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "too_many_login_attempts for this account or address; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "a dependency is down, or password hashing is at capacity; see Retry-After"),
     )
 )]
 #[post("/auth/login")]
@@ -122,6 +131,7 @@ async fn login(
     body: Json<LoginRequest>,
     db: web::Data<Db>,
     tokens: web::Data<Tokens>,
+    passwords: web::Data<Passwords>,
     throttle: web::Data<LoginThrottle>,
     trust: web::Data<TrustProxyHeaders>,
 ) -> ApiResult<HttpResponse> {
@@ -132,12 +142,20 @@ async fn login(
     if account.is_empty() || account.len() > 254 || body.password.len() > 1024 {
         return Err(invalid());
     }
-    throttle.check(&account, &address).await?;
+    // The lookup is cheap and the hash is not: resolve the account first so
+    // that its username and its email spend one budget, and reserve the
+    // attempt before hashing.
     let row = users::find_by_login(&db, &account).await?;
-    let ok = password::verify(body.password, row.as_ref().map(|r| r.password_hash.clone())).await?;
+    let budget = row
+        .as_ref()
+        .map_or(Account::Unknown(&account), |r| Account::User(r.id));
+    throttle.reserve(&budget, &address).await?;
+    let ok = passwords
+        .verify(body.password, row.as_ref().map(|r| r.password_hash.clone()))
+        .await?;
     match row {
         Some(row) if ok => {
-            throttle.clear(&account).await?;
+            throttle.give_back(&budget, &address).await?;
             let (token, _) = tokens.issue(row.id, row.team_id, row.roles())?;
             tracing::info!(user_id = %row.id, "user logged in");
             Ok(HttpResponse::Ok().json(AuthResponse {
@@ -145,10 +163,8 @@ async fn login(
                 token,
             }))
         }
-        _ => {
-            throttle.record_failure(&account, &address).await?;
-            Err(invalid())
-        }
+        // The attempt was counted when it was reserved.
+        _ => Err(invalid()),
     }
 }
 
@@ -159,8 +175,8 @@ async fn login(
     security(("bearer" = []))
 )]
 #[post("/auth/logout")]
-async fn logout(user: AuthUser, tokens: web::Data<Tokens>) -> ApiResult<HttpResponse> {
-    tokens.revoke(&user.claims).await?;
+async fn logout(user: AuthUser, revocations: web::Data<Revocations>) -> ApiResult<HttpResponse> {
+    revocations.revoke(&user.claims).await?;
     tracing::info!(user_id = %user.claims.sub, "user logged out");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -13,3 +13,12 @@ diesel::table! {
         updated_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    auth.revoked_tokens (jti) {
+        jti -> Uuid,
+        user_id -> Uuid,
+        expires_at -> Timestamptz,
+        revoked_at -> Timestamptz,
+    }
+}

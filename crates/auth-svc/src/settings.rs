@@ -18,6 +18,24 @@ pub struct Settings {
     /// behind a proxy that overwrites it.
     pub trust_proxy_headers: bool,
     pub login: LoginLimits,
+    pub register: RegisterLimits,
+    pub hashing: HashingLimits,
+}
+
+/// Registrations per client address in a fixed window.
+#[derive(Clone, Copy, Debug)]
+pub struct RegisterLimits {
+    pub max_per_address: u32,
+    pub window: Duration,
+}
+
+/// How many password hashes (or verifies) may run at once, and how many
+/// callers may wait for one, for how long.
+#[derive(Clone, Copy, Debug)]
+pub struct HashingLimits {
+    pub concurrency: usize,
+    pub max_waiters: usize,
+    pub max_wait: Duration,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +85,28 @@ impl Settings {
                 )?,
                 window: Duration::from_secs(env::parse(src, "MAJLIS_LOGIN_WINDOW_SECS", 15 * 60)?),
             },
+            register: RegisterLimits {
+                max_per_address: env::parse(src, "MAJLIS_REGISTER_MAX_PER_ADDRESS", 60)?,
+                window: Duration::from_secs(env::parse(src, "MAJLIS_REGISTER_WINDOW_SECS", 3600)?),
+            },
+            hashing: HashingLimits {
+                concurrency: positive(src, "MAJLIS_PASSWORD_HASH_CONCURRENCY", 4)?,
+                max_waiters: env::parse(src, "MAJLIS_PASSWORD_HASH_MAX_WAITERS", 64)?,
+                max_wait: env::millis(src, "MAJLIS_PASSWORD_HASH_WAIT_MS", Duration::from_secs(3))?,
+            },
         })
     }
+}
+
+/// A count that must be at least 1 (0 would refuse everything forever).
+fn positive(src: &dyn Source, name: &'static str, default: usize) -> Result<usize, SettingsError> {
+    let v: usize = env::parse(src, name, default)?;
+    if v == 0 {
+        return Err(SettingsError::Invalid {
+            name,
+            value: "0".to_owned(),
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    Ok(v)
 }

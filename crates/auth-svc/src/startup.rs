@@ -3,8 +3,10 @@
 
 use crate::Settings;
 use crate::grpc::AuthGrpc;
+use crate::password::Passwords;
+use crate::revocations::Revocations;
 use crate::routes::{self, TrustProxyHeaders};
-use crate::throttle::LoginThrottle;
+use crate::throttle::{LoginThrottle, RegisterThrottle};
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
@@ -33,6 +35,7 @@ pub struct Application {
     grpc_listener: tokio::net::TcpListener,
     grpc_service: AuthGrpc,
     settings: Settings,
+    revocations: Revocations,
     readiness: Readiness,
     shutdown: Shutdown,
 }
@@ -43,6 +46,14 @@ impl Application {
         let redis = Redis::new(&settings.redis)?;
         let tokens = Tokens::new(&settings.jwt_secret, settings.token_ttl, redis.clone())?;
         let throttle = LoginThrottle::new(redis.clone(), settings.login);
+        let register_throttle = RegisterThrottle::new(redis.clone(), settings.register);
+        let passwords = Passwords::new(settings.hashing);
+        let revocations = Revocations::new(db.clone(), redis.clone(), tokens.clone());
+        // Best effort, so tokens verify from the first request on; with Redis
+        // or PostgreSQL down the warmer in `run_until_stopped` keeps trying.
+        if let Err(e) = revocations.ensure_warm().await {
+            tracing::warn!(error = %e, "revocation cache not warmed at boot");
+        }
         let readiness = Readiness::builder()
             .check("postgres", db.readiness_check())
             .check("redis", redis.readiness_check())
@@ -59,11 +70,16 @@ impl Application {
 
         let trust = TrustProxyHeaders(settings.trust_proxy_headers);
         let configure: host::Configure = {
-            let (db, tokens) = (db.clone(), tokens.clone());
+            let (db, tokens, revocations) = (db.clone(), tokens.clone(), revocations.clone());
+            // One of each for all workers: the hashing bound is per process.
+            let passwords = web::Data::new(passwords);
             Arc::new(move |cfg| {
                 cfg.app_data(web::Data::new(db.clone()))
                     .app_data(web::Data::new(tokens.clone()))
                     .app_data(web::Data::new(throttle.clone()))
+                    .app_data(web::Data::new(register_throttle.clone()))
+                    .app_data(web::Data::new(revocations.clone()))
+                    .app_data(passwords.clone())
                     .app_data(web::Data::new(trust))
                     .configure(routes::routes);
             })
@@ -83,6 +99,7 @@ impl Application {
             server,
             grpc_listener,
             grpc_service: AuthGrpc { db, tokens, redis },
+            revocations,
             settings,
             readiness,
             shutdown,
@@ -111,6 +128,9 @@ impl Application {
         )
         .add_service(AuthServiceServer::new(self.grpc_service));
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
+        // Verifiers everywhere refuse tokens while the Redis revocation
+        // cache is cold; this keeps it warm.
+        tokio::spawn(self.revocations.keep_cache_warm(self.shutdown.clone()));
         host::run("auth-svc", self.server, Some(grpc), self.shutdown).await?;
         Ok(())
     }

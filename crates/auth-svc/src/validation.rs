@@ -2,6 +2,18 @@
 //! its field.
 
 use majlis_errors::ApiError;
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
+/// Control (Cc) and format (Cf) characters: invisible, and the format ones
+/// (bidi overrides such as U+202E, zero-width spaces and joiners, the BOM,
+/// tag characters) make one name look like another or reorder the text
+/// around it. The table is the `unicode-properties` crate's, Unicode 18.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        GeneralCategory::Control | GeneralCategory::Format
+    )
+}
 
 /// `^[a-z0-9][a-z0-9._-]{2,31}$`
 pub fn username(v: &str) -> Result<(), ApiError> {
@@ -34,15 +46,16 @@ pub fn password(v: &str) -> Result<(), ApiError> {
     }
 }
 
-/// 1–64 characters after trimming, no control characters.
+/// 1–64 characters after trimming, none of them control or format
+/// characters (see [`is_invisible`]).
 pub fn display_name(v: &str) -> Result<(), ApiError> {
     let n = v.chars().count();
-    if (1..=64).contains(&n) && !v.chars().any(char::is_control) {
+    if (1..=64).contains(&n) && !v.chars().any(is_invisible) {
         Ok(())
     } else {
         Err(ApiError::invalid_field(
             "display_name",
-            "must be 1 to 64 characters without control characters",
+            "must be 1 to 64 characters without control or invisible formatting characters",
         ))
     }
 }
@@ -52,7 +65,7 @@ pub fn display_name(v: &str) -> Result<(), ApiError> {
 /// server's business.
 pub fn email(v: &str) -> Result<(), ApiError> {
     let ok = v.len() <= 254
-        && !v.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !v.chars().any(|c| c.is_whitespace() || is_invisible(c))
         && match v.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()
@@ -123,5 +136,39 @@ mod tests {
         assert!(display_name("").is_err());
         assert!(display_name(&"x".repeat(65)).is_err());
         assert!(display_name("bad\u{0007}name").is_err());
+    }
+
+    #[test]
+    fn display_names_refuse_bidi_overrides_and_zero_width_characters() {
+        // RLO, LRI, zero-width space / joiner / non-joiner, word joiner, BOM,
+        // soft hyphen, Arabic letter mark, a tag character, and DEL (Cc).
+        for c in [
+            '\u{202E}',
+            '\u{2066}',
+            '\u{200B}',
+            '\u{200D}',
+            '\u{200C}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{E0041}',
+            '\u{007F}',
+        ] {
+            assert!(
+                display_name(&format!("ami{c}ra")).is_err(),
+                "U+{:04X} should be refused",
+                u32::from(c)
+            );
+        }
+        // Letters and marks of any script stay welcome.
+        for ok in ["أميرة", "Zoë", "李小龙", "नमस्ते", "Amira 🌙"] {
+            assert!(display_name(ok).is_ok(), "{ok} should be accepted");
+        }
+    }
+
+    #[test]
+    fn emails_refuse_invisible_characters() {
+        assert!(email("ami\u{200B}ra@example.org").is_err());
     }
 }

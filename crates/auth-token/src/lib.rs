@@ -1,10 +1,15 @@
 //! Access tokens. auth-svc signs them; every service and both gateways verify
-//! them here: signature, expiry, and revocation (a logged-out token's id is
-//! kept in Redis until the token would have expired anyway).
+//! them here: signature, expiry, and revocation. PostgreSQL (auth-svc's
+//! `auth.revoked_tokens`) is the source of truth for revocations; Redis holds
+//! a cache of them (a logged-out token's id, until the token would have
+//! expired anyway) that is trusted only while its "complete" marker exists,
+//! because a restarted Redis has forgotten every revocation.
 
 mod extract;
+mod ratelimit;
 
 pub use extract::{AuthUser, bearer_token};
+pub use ratelimit::RateLimited;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use majlis_errors::ApiError;
@@ -20,6 +25,10 @@ pub const ISSUER: &str = "majlis-auth";
 /// The Redis stream auth-svc announces revocations on, so gateways can close
 /// the sockets of a logged-out token at once.
 pub const REVOCATIONS_TOPIC: &str = "auth.revocations";
+/// The marker key (un-prefixed) that exists only while the Redis revocation
+/// cache holds every revocation in PostgreSQL. Redis loses it on a restart
+/// (with the cache); auth-svc rebuilds the cache and then sets it again.
+pub const REVOCATIONS_READY_KEY: &str = "auth:revocations:ready";
 /// Shortest secret accepted: HS256 with less than 256 bits is guessable.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -195,41 +204,66 @@ impl Tokens {
     /// Full verification: [`Self::decode`] plus the revocation check.
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let claims = self.decode(token)?;
-        if self.is_revoked(claims.jti).await? {
-            return Err(TokenError::Revoked);
-        }
+        self.check_revocation(&claims).await?;
         Ok(claims)
     }
 
-    fn revoked_key(&self, jti: Uuid) -> String {
-        self.inner.redis.key(&format!("auth:revoked:{jti}"))
+    /// The un-prefixed key of a revoked token's mark.
+    pub fn revoked_key(jti: Uuid) -> String {
+        format!("auth:revoked:{jti}")
     }
 
-    pub async fn is_revoked(&self, jti: Uuid) -> Result<bool, TokenError> {
-        let n: i64 = self
-            .inner
-            .redis
-            .run_shared(redis_cmd("EXISTS").arg(self.revoked_key(jti)))
+    /// The un-prefixed key of a user's revocation cutoff: tokens of that user
+    /// issued before the time it holds (unix seconds) are revoked. The seam
+    /// for deactivation and "log out everywhere": nothing writes it yet, and
+    /// [`Self::check_revocation`] already honours it.
+    pub fn user_cutoff_key(user: Uuid) -> String {
+        format!("auth:revoked_before:{user}")
+    }
+
+    /// Is this token revoked? One script on the shared multiplexed
+    /// connection, so one round trip: a cold cache (no ready marker: Redis
+    /// restarted and auth-svc has not rebuilt it yet) is an error (503 /
+    /// 1013), never "not revoked"; then the token's own mark and its user's
+    /// cutoff.
+    pub async fn check_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
+        let redis = &self.inner.redis;
+        let keys = [
+            redis.key(REVOCATIONS_READY_KEY),
+            redis.key(&Self::revoked_key(claims.jti)),
+            redis.key(&Self::user_cutoff_key(claims.sub)),
+        ];
+        let iat = claims.iat;
+        let verdict: String = redis
+            .on_shared_idempotent(move |mut conn| {
+                let mut inv = REVOCATION_CHECK.prepare_invoke();
+                for k in &keys {
+                    inv.key(k);
+                }
+                inv.arg(iat);
+                async move { inv.invoke_async(&mut conn).await }
+            })
             .await?;
-        Ok(n > 0)
+        match verdict.as_str() {
+            "ok" => Ok(()),
+            "revoked" => Err(TokenError::Revoked),
+            _ => Err(TokenError::Redis(RedisError::NotReady(
+                "the revocation cache is being rebuilt",
+            ))),
+        }
     }
 
-    /// Revokes a token until it would have expired, and announces it on
-    /// [`REVOCATIONS_TOPIC`] for the gateways.
-    pub async fn revoke(&self, claims: &Claims) -> Result<(), TokenError> {
-        let now = chrono::Utc::now().timestamp();
-        // Keep the mark a little past expiry so clock skew cannot reopen a gap.
-        let ttl = (claims.exp - now).max(0) + 60;
-        let _: () = self
-            .inner
-            .redis
-            .run(
-                redis_cmd("SET")
-                    .arg(self.revoked_key(claims.jti))
-                    .arg(claims.sub.to_string())
-                    .arg("EX")
-                    .arg(ttl),
-            )
+    /// Marks a token revoked in the Redis cache until it would have expired
+    /// (+60 s, so clock skew cannot reopen a gap), and announces it on
+    /// [`REVOCATIONS_TOPIC`] for the gateways. Only auth-svc calls this,
+    /// after it has stored the revocation in PostgreSQL.
+    pub async fn cache_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
+        let redis = &self.inner.redis;
+        // SET of a fixed value: safe to resend after a broken connection.
+        let _: () = redis
+            .run_idempotent(&Self::revocation_mark(
+                redis, claims.jti, claims.sub, claims.exp,
+            ))
             .await?;
         let data = serde_json::json!({
             "jti": claims.jti,
@@ -237,17 +271,43 @@ impl Tokens {
             "exp": claims.exp,
         })
         .to_string();
-        majlis_redis::streams::publish(
-            &self.inner.redis,
-            REVOCATIONS_TOPIC,
-            "token_revoked",
-            &data,
-            10_000,
-        )
-        .await?;
+        majlis_redis::streams::publish(redis, REVOCATIONS_TOPIC, "token_revoked", &data, 10_000)
+            .await?;
         Ok(())
     }
+
+    /// The `SET` that marks `jti` revoked until `exp` + 60 s; also what
+    /// auth-svc pipelines when it rebuilds the cache.
+    pub fn revocation_mark(redis: &Redis, jti: Uuid, user: Uuid, exp: i64) -> redis::Cmd {
+        let mut cmd = redis_cmd("SET");
+        cmd.arg(redis.key(&Self::revoked_key(jti)))
+            .arg(user.to_string())
+            .arg("EXAT")
+            .arg(exp.saturating_add(60));
+        cmd
+    }
+
+    pub(crate) fn redis(&self) -> &Redis {
+        &self.inner.redis
+    }
 }
+
+/// KEYS: the ready marker, the token's mark, its user's cutoff; ARGV: the
+/// token's `iat`. Answers `cold`, `revoked` or `ok`.
+static REVOCATION_CHECK: std::sync::LazyLock<majlis_redis::redis::Script> =
+    std::sync::LazyLock::new(|| {
+        majlis_redis::redis::Script::new(
+            r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return 'cold' end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 'revoked' end
+local cutoff = redis.call('GET', KEYS[3])
+if cutoff and tonumber(ARGV[1]) < tonumber(cutoff) then return 'revoked' end
+return 'ok'
+",
+        )
+    });
+
+use majlis_redis::redis;
 
 fn redis_cmd(name: &str) -> majlis_redis::redis::Cmd {
     majlis_redis::redis::cmd(name)

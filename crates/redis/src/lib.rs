@@ -28,6 +28,26 @@ use std::time::Duration;
 pub use deadpool_redis::Connection;
 pub use redis;
 
+/// Whether a command may be sent a second time after its connection broke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Retry {
+    Never,
+    Once,
+}
+
+/// What [`Redis::pooled`] sends.
+#[derive(Clone, Copy)]
+enum Work<'a> {
+    Cmd(&'a redis::Cmd),
+    Pipe(&'a redis::Pipeline),
+}
+
+/// A failure of the connection itself (closed, reset, unparseable stream),
+/// as opposed to Redis answering with an error: the connection must go.
+fn is_connection_error(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum RedisError {
     #[error("invalid Redis configuration: {0}")]
@@ -40,6 +60,10 @@ pub enum RedisError {
     Timeout(Duration),
     #[error("the Redis call was cancelled: {0}")]
     Cancelled(String),
+    /// Redis answers, but a cache it holds is not complete yet (after a
+    /// restart, until its owner has rebuilt it): trusting it would be wrong.
+    #[error("Redis is not ready: {0}")]
+    NotReady(&'static str),
 }
 
 impl From<RedisError> for majlis_errors::ApiError {
@@ -49,7 +73,8 @@ impl From<RedisError> for majlis_errors::ApiError {
             RedisError::Pool(_)
             | RedisError::Command(_)
             | RedisError::Timeout(_)
-            | RedisError::Cancelled(_) => majlis_errors::ApiError::unavailable("redis", e),
+            | RedisError::Cancelled(_)
+            | RedisError::NotReady(_) => majlis_errors::ApiError::unavailable("redis", e),
         }
     }
 }
@@ -129,19 +154,29 @@ impl Redis {
         Ok(self.pool.get().await?)
     }
 
-    /// Runs `cmd` on a pooled connection under the timeout.
+    /// Runs `cmd` once on a pooled connection, under the timeout. For
+    /// commands that must not be sent twice (`INCR`, `XADD`, scripts that
+    /// count): a connection-level failure is a 503, never a retry, because
+    /// the command may have run before the connection broke. The broken
+    /// connection is not returned to the pool.
     pub async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, RedisError> {
-        let fut = async {
-            let mut conn = self.conn().await?;
-            Ok::<T, RedisError>(cmd.query_async(&mut *conn).await?)
-        };
-        tokio::time::timeout(self.timeout, fut)
-            .await
-            .map_err(|_| RedisError::Timeout(self.timeout))?
+        self.pooled(Retry::Never, Work::Cmd(cmd)).await
     }
 
-    /// Runs `cmd` on the process's one multiplexed connection, under the
-    /// timeout. For small commands that arrive in bursts (the revocation
+    /// Runs an idempotent `cmd` (reads, `SET` of a fixed value, `DEL`,
+    /// `EXPIRE`...) on a pooled connection, under the timeout; after a
+    /// connection-level failure it is sent once more on a fresh connection.
+    /// That is what makes the first request after a Redis restart succeed:
+    /// every pooled connection is dead then, and the retry makes a new one.
+    pub async fn run_idempotent<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, RedisError> {
+        self.pooled(Retry::Once, Work::Cmd(cmd)).await
+    }
+
+    /// Runs `cmd` once on the process's one multiplexed connection, under
+    /// the timeout. For small commands that arrive in bursts (the revocation
     /// check of every socket auth and request): they are pipelined on one
     /// socket instead of queueing for the pool's connections, which a
     /// reconnect storm of thousands of sockets used to exhaust (1013s).
@@ -153,6 +188,42 @@ impl Redis {
         let cmd = cmd.clone();
         self.on_shared(move |mut conn| async move { Ok(cmd.query_async(&mut conn).await?) })
             .await
+    }
+
+    /// [`Self::run_shared`] for an idempotent `cmd` (or a read-only
+    /// script): after a connection-level failure it is sent once more, on
+    /// the connection the manager has remade. Without it the first request
+    /// after a Redis restart answered 503.
+    pub async fn run_shared_idempotent<T: redis::FromRedisValue + Send + 'static>(
+        &self,
+        cmd: &redis::Cmd,
+    ) -> Result<T, RedisError> {
+        let cmd = cmd.clone();
+        self.on_shared_idempotent(move |mut conn| {
+            let cmd = cmd.clone();
+            async move { cmd.query_async(&mut conn).await }
+        })
+        .await
+    }
+
+    /// [`Self::on_shared`] for idempotent `work`, which may run twice: once
+    /// more after a connection-level failure of the first run.
+    pub async fn on_shared_idempotent<T, F, Fut>(&self, work: F) -> Result<T, RedisError>
+    where
+        T: Send + 'static,
+        F: Fn(redis::aio::ConnectionManager) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = redis::RedisResult<T>> + Send + 'static,
+    {
+        self.on_shared(move |conn| async move {
+            match work(conn.clone()).await {
+                Err(e) if is_connection_error(&e) => {
+                    tracing::debug!(error = %e, "shared Redis connection broken; retrying once");
+                    Ok(work(conn).await?)
+                }
+                other => Ok(other?),
+            }
+        })
+        .await
     }
 
     /// Runs `work` with the shared connection, on this handle's home runtime,
@@ -202,14 +273,59 @@ impl Redis {
         Ok(conn.clone())
     }
 
-    /// Runs a pipeline on a pooled connection under the timeout.
+    /// Runs a pipeline once on a pooled connection, under the timeout; like
+    /// [`Self::run`], never resent.
     pub async fn run_pipe<T: redis::FromRedisValue>(
         &self,
         pipe: &redis::Pipeline,
     ) -> Result<T, RedisError> {
+        self.pooled(Retry::Never, Work::Pipe(pipe)).await
+    }
+
+    /// Runs a pipeline of idempotent commands; like [`Self::run_idempotent`],
+    /// resent once on a fresh connection after a connection-level failure.
+    pub async fn run_pipe_idempotent<T: redis::FromRedisValue>(
+        &self,
+        pipe: &redis::Pipeline,
+    ) -> Result<T, RedisError> {
+        self.pooled(Retry::Once, Work::Pipe(pipe)).await
+    }
+
+    /// Checks a connection out, runs `work` on it, and keeps the connection
+    /// out of the pool when it failed at the connection level (deadpool would
+    /// otherwise hand the dead connection to the next caller). With
+    /// [`Retry::Once`], such a failure is retried on a fresh connection,
+    /// within the same overall timeout.
+    async fn pooled<T: redis::FromRedisValue>(
+        &self,
+        retry: Retry,
+        work: Work<'_>,
+    ) -> Result<T, RedisError> {
         let fut = async {
-            let mut conn = self.conn().await?;
-            Ok::<T, RedisError>(pipe.query_async(&mut *conn).await?)
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                // The pool PINGs an idle connection before handing it out
+                // and drops it when that fails, so a retry gets a live one.
+                let mut conn = self.conn().await?;
+                let result = match work {
+                    Work::Cmd(cmd) => cmd.query_async(&mut *conn).await,
+                    Work::Pipe(pipe) => pipe.query_async(&mut *conn).await,
+                };
+                match result {
+                    Ok(v) => return Ok(v),
+                    Err(e) if is_connection_error(&e) => {
+                        // Dropped from the pool, not returned to it.
+                        drop(Connection::take(conn));
+                        if retry == Retry::Once && attempt == 1 {
+                            tracing::debug!(error = %e, "Redis connection broken; retrying on a fresh one");
+                            continue;
+                        }
+                        return Err(e.into());
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
         };
         tokio::time::timeout(self.timeout, fut)
             .await
@@ -233,7 +349,7 @@ impl Redis {
 
     /// `PING`, for readiness checks.
     pub async fn ping(&self) -> Result<(), RedisError> {
-        let pong: String = self.run(&redis::cmd("PING")).await?;
+        let pong: String = self.run_idempotent(&redis::cmd("PING")).await?;
         if pong == "PONG" {
             Ok(())
         } else {

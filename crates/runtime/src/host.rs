@@ -30,8 +30,9 @@ pub struct HostSettings {
     pub user_rate: (u32, u32),
 }
 
-/// The per-user limiter every authenticated request passes (see `AuthUser`).
-pub type UserRateLimit = crate::ratelimit::RateLimiter<uuid::Uuid>;
+/// The per-user limit every authenticated request passes (see `AuthUser`,
+/// which enforces it in Redis).
+pub use crate::ratelimit::UserRateLimit;
 
 impl HostSettings {
     /// `MAJLIS_HTTP_ADDR`, `MAJLIS_GRPC_ADDR` (when `grpc_default` is given),

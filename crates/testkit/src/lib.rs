@@ -7,14 +7,17 @@
 //! `make test` creates the run's database (`MAJLIS_TEST_DATABASE_URL`) and the
 //! run's Redis prefix (`MAJLIS_TEST_REDIS_PREFIX`) and removes both afterwards.
 //! Run alone (`cargo test`), the kit creates a `majlis_test_*` database itself.
-//! [`ws::Ws`] is the gateways' WebSocket test client.
+//! [`ws::Ws`] is the gateways' WebSocket test client; [`RedisServer`] is a
+//! private Redis a test may restart.
 
 #![allow(clippy::expect_used)] // test support: a broken environment should stop the run loudly
 
 mod proxy;
+mod redis_server;
 pub mod ws;
 
 pub use proxy::TcpProxy;
+pub use redis_server::RedisServer;
 
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;

@@ -3,11 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod abuse;
+mod burst;
 mod dependencies;
 mod grpc;
 mod helpers;
 mod login;
 mod logout;
 mod ops;
+mod redis_restart;
 mod register;
+
 mod users;

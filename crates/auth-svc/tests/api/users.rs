@@ -184,3 +184,31 @@ async fn requests_past_the_per_user_limit_are_429_with_retry_after() {
         "limits are per user"
     );
 }
+
+#[actix_web::test]
+async fn two_instances_sharing_a_redis_prefix_share_one_user_budget() {
+    let prefix = majlis_testkit::redis_prefix();
+    let limited = |prefix: String| {
+        move |env: &mut std::collections::HashMap<String, String>| {
+            env.insert("MAJLIS_USER_RATE_PER_SEC".into(), "1".into());
+            env.insert("MAJLIS_USER_RATE_BURST".into(), "4".into());
+            env.insert("MAJLIS_REDIS_PREFIX".into(), prefix);
+        }
+    };
+    let a = crate::helpers::spawn_app_with(limited(prefix.clone()), false).await;
+    let b = crate::helpers::spawn_app_with(limited(prefix), false).await;
+    let (_, token, _) = a.register().await;
+    // Alternating: each instance alone sees 3 requests, within a burst of 4;
+    // together they are 6, and the budget is one.
+    let mut statuses = Vec::new();
+    for app in [&a, &b, &a, &b, &a, &b] {
+        statuses.push(app.get("/api/users/me", Some(&token)).await.status);
+    }
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 4, "{statuses:?}");
+    assert_eq!(
+        statuses[4..],
+        [StatusCode::TOO_MANY_REQUESTS; 2],
+        "{statuses:?}"
+    );
+}
