@@ -35,6 +35,9 @@ export MAJLIS_RUN_DIR="$REPO_ROOT/.run/bench" MAJLIS_SKIP_WEB=1 RUST_LOG="${RUST
 export MAJLIS_WS_FLOOD_RATE=1000000 MAJLIS_WS_FLOOD_BURST=1000000
 export MAJLIS_USER_RATE_PER_SEC=1000000 MAJLIS_USER_RATE_BURST=1000000
 export MAJLIS_WS_MAX_IN_FLIGHT=256 MAJLIS_DATABASE_POOL_SIZE=32
+# Thousands of users register and log in from 127.0.0.1: the edge's
+# per-address auth limits would (rightly) stop that too.
+export NGINX_AUTH_RATE=100000r/s NGINX_AUTH_BURST=100000 NGINX_AUTH_CONN=100000
 # (e) kills a chat-gateway replica on purpose: the stack must outlive it.
 export MAJLIS_TOLERATE_EXIT=chat-gateway
 # The hard nofile limit is per process (20000 here, and root cannot raise

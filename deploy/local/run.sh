@@ -14,6 +14,11 @@
 #   NGINX_WORKERS      nginx worker_processes: auto (default, one per core) or a number; each
 #                      worker proxies up to ~8k WebSockets (its 20000-fd limit), so `make bench`
 #                      raises it for tens of thousands of idle sockets
+#   NGINX_AUTH_RATE    per client address on /api/auth/ (register, login, logout): sustained
+#                      rate (default 5r/s), NGINX_AUTH_BURST requests above it at once (10),
+#                      NGINX_AUTH_CONN requests in flight (10); over either: 429 JSON
+#   NGINX_CLIENT_TIMEOUT  a client's time to send its headers, or between body reads (15s)
+#   NGINX_PROXY_TIMEOUT   an API service's time to answer (60s); see deploy/nginx/render.sh
 #   PORT_BASE          services listen on PORT_BASE+1.. (HTTP) and PORT_BASE+1001.. (gRPC);
 #                      default 8100, i.e. 8101-8105 and 9101-9103
 #   MAJLIS_RUN_DIR     where logs, pids and the nginx config go (default .run)
@@ -36,7 +41,7 @@ RUN_DIR="${MAJLIS_RUN_DIR:-$REPO_ROOT/.run}"
 LOG_DIR="$RUN_DIR/logs"
 NGINX_DIR="$RUN_DIR/nginx"
 PIDS_FILE="$RUN_DIR/pids"
-TEMPLATE="$REPO_ROOT/deploy/nginx/majlis.conf.template"
+RENDER="$REPO_ROOT/deploy/nginx/render.sh"
 
 GATEWAY_REPLICAS="${GATEWAY_REPLICAS:-1}"
 PROFILE="${PROFILE:-dev}"
@@ -58,6 +63,7 @@ case "$PROFILE" in dev|debug|release) ;; *) die "PROFILE must be dev or release 
 [[ "$MAJLIS_DB_NAME" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "MAJLIS_DB_NAME must match [A-Za-z_][A-Za-z0-9_]* (got '$MAJLIS_DB_NAME')"
 [[ "$EDGE_PORT" =~ ^[0-9]+$ ]] || die "EDGE_PORT must be a number (got '$EDGE_PORT')"
 [[ "$NGINX_WORKERS" == auto || "$NGINX_WORKERS" =~ ^[1-9][0-9]*$ ]] || die "NGINX_WORKERS must be auto or a number (got '$NGINX_WORKERS')"
+NGINX_WORKERS="$NGINX_WORKERS" bash "$RENDER" --check-knobs || exit 1
 
 mkdir -p "$LOG_DIR" "$NGINX_DIR"
 
@@ -337,25 +343,16 @@ else
     user_directive="# (not root: workers run as $(id -un))"
 fi
 
-conf="$(<"$TEMPLATE")"
-# quoted replacements: literal text (bash 5.2 would otherwise expand '&')
-conf="${conf//@@USER_DIRECTIVE@@/"$user_directive"}"
-conf="${conf//@@NGINX_DIR@@/"$NGINX_DIR"}"
-conf="${conf//@@LOG_DIR@@/"$LOG_DIR"}"
 # reuseport: one listening socket per worker, so the kernel spreads
 # connections evenly; with one shared socket the least busy worker takes
 # nearly all of them and runs out of worker_connections long before the rest.
-conf="${conf//@@EDGE_LISTEN@@/"$EDGE_BIND:$EDGE_PORT reuseport"}"
-conf="${conf//@@NGINX_WORKERS@@/"$NGINX_WORKERS"}"
-conf="${conf//@@WEB_ROOT@@/"$WEB_ROOT"}"
-conf="${conf//@@AUTH_SERVER@@/"$(p 1)"}"
-conf="${conf//@@CHANNELS_SERVER@@/"$(p 2)"}"
-conf="${conf//@@ONBOARDING_SERVER@@/"$(p 3)"}"
-conf="${conf//@@CHAT_GATEWAY_SERVERS@@/"$chat_servers"}"
-conf="${conf//@@PRESENCE_GATEWAY_SERVERS@@/"$presence_servers"}"
-if left="$(grep -v '^#' <<<"$conf" | grep -o '@@[A-Z_]*@@' | sort -u | tr '\n' ' ')" && [[ -n "$left" ]]; then
-    die "unrendered placeholders in nginx config: $left"
-fi
+# The NGINX_* knobs (header) pass through the environment.
+conf="$(USER_DIRECTIVE="$user_directive" NGINX_DIR="$NGINX_DIR" \
+    ERROR_LOG="\"$LOG_DIR/nginx-error.log\"" ACCESS_LOG="\"$LOG_DIR/nginx-access.log\"" \
+    EDGE_LISTEN="$EDGE_BIND:$EDGE_PORT reuseport" NGINX_WORKERS="$NGINX_WORKERS" WEB_ROOT="$WEB_ROOT" \
+    AUTH_SERVER="$(p 1)" CHANNELS_SERVER="$(p 2)" ONBOARDING_SERVER="$(p 3)" \
+    CHAT_GATEWAY_SERVERS="$chat_servers" PRESENCE_GATEWAY_SERVERS="$presence_servers" \
+    bash "$RENDER")" || die "cannot render the nginx config"
 mkdir -p "$NGINX_DIR/tmp"/{client_body,proxy,fastcgi,uwsgi,scgi}
 printf '%s\n' "$conf" >"$NGINX_DIR/nginx.conf"
 

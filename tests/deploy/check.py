@@ -361,18 +361,36 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
     return p
 
 
-def edge_routes() -> tuple[set, set]:
-    """(prefix routes, docs routes) of deploy/nginx/majlis.conf.template."""
+def edge_routes() -> tuple[set, set, set]:
+    """(prefix routes, docs routes, rate-limited routes) of deploy/nginx/majlis.conf.template."""
     text = (ROOT / "deploy/nginx/majlis.conf.template").read_text()
-    routes, docs = set(), set()
-    for m in re.finditer(r"location\s+(=\s+)?(\S+)\s*\{\s*proxy_pass\s+http://(\w+)(/openapi\.json)?;", text):
-        exact, path, upstream, openapi = m.groups()
+    routes, docs, limited = set(), set(), set()
+    for m in re.finditer(r"location\s+(=\s+)?(\S+)\s*\{([^{}]*)\}", text):
+        _, path, body = m.groups()
+        p = re.search(r"proxy_pass\s+http://(\w+)(/openapi\.json)?;", body)
+        if not p:
+            continue
+        upstream, openapi = p.groups()
         svc = UPSTREAM_TO_SVC[upstream]
         if openapi:
             docs.add((path, svc))
-        else:
-            routes.add((path.rstrip("/") or "/", svc))
-    return routes, docs
+            continue
+        route = (path.rstrip("/") or "/", svc)
+        routes.add(route)
+        if "limit_req " in body:
+            if "limit_conn " not in body:
+                raise ValueError(f"edge location {path} has limit_req without limit_conn")
+            limited.add(route)
+    return routes, docs, limited
+
+
+def edge_auth_limits() -> dict[str, str]:
+    """The defaults deploy/nginx/render.sh gives the edge's auth limits."""
+    text = (ROOT / "deploy/nginx/render.sh").read_text()
+    return dict(re.findall(r'^: "\$\{(NGINX_AUTH_\w+):=([^}]*)\}"', text, re.M))
+
+
+PROXY_ANNOTATIONS = {"proxy-read-timeout": "600", "proxy-send-timeout": "600", "proxy-body-size": "1m"}
 
 
 def ingress_problems(docs: list[dict], host: str) -> list[str]:
@@ -381,25 +399,54 @@ def ingress_problems(docs: list[dict], host: str) -> list[str]:
     main = ings.get("majlis")
     if not main:
         return ["Ingress/majlis missing"]
-    routes, doc_routes = edge_routes()
-    spec = main["spec"]
-    if spec.get("ingressClassName") != "nginx":
-        p.append("Ingress/majlis: ingressClassName != nginx")
-    a = main["metadata"].get("annotations", {})
-    for k, v in {"proxy-read-timeout": "600", "proxy-send-timeout": "600", "proxy-body-size": "1m"}.items():
-        if a.get(f"nginx.ingress.kubernetes.io/{k}") != v:
-            p.append(f"Ingress/majlis: annotation {k} != {v}")
-    got = set()
-    for rule in spec["rules"]:
-        if rule.get("host") != host:
-            p.append(f"Ingress/majlis: host {rule.get('host')} != {host}")
-        for path in rule["http"]["paths"]:
-            if path["pathType"] not in ("Prefix", "ImplementationSpecific"):
-                p.append(f"Ingress/majlis: {path['path']} pathType {path['pathType']}")
-            got.add((path["path"], path["backend"]["service"]["name"]))
+    routes, doc_routes, limited = edge_routes()
+    got: dict[str, set] = {}
+    for name in ("majlis", "majlis-auth"):
+        ing = ings.get(name)
+        if not ing:
+            continue
+        spec = ing["spec"]
+        if spec.get("ingressClassName") != "nginx":
+            p.append(f"Ingress/{name}: ingressClassName != nginx")
+        a = ing["metadata"].get("annotations", {})
+        for k, v in PROXY_ANNOTATIONS.items():
+            if a.get(f"nginx.ingress.kubernetes.io/{k}") != v:
+                p.append(f"Ingress/{name}: annotation {k} != {v}")
+        got[name] = set()
+        for rule in spec["rules"]:
+            if rule.get("host") != host:
+                p.append(f"Ingress/{name}: host {rule.get('host')} != {host}")
+            for path in rule["http"]["paths"]:
+                if path["pathType"] not in ("Prefix", "ImplementationSpecific"):
+                    p.append(f"Ingress/{name}: {path['path']} pathType {path['pathType']}")
+                got[name].add((path["path"], path["backend"]["service"]["name"]))
     want = routes | {("/", "web")}
-    if got != want:
-        p.append(f"Ingress/majlis routes differ from the nginx edge: missing {sorted(want - got)}, extra {sorted(got - want)}")
+    union = got.get("majlis", set()) | got.get("majlis-auth", set())
+    if union != want:
+        p.append(f"Ingress majlis + majlis-auth routes differ from the nginx edge: missing {sorted(want - union)}, extra {sorted(union - want)}")
+    # The edge's rate-limited locations are exactly majlis-auth's paths, with
+    # the same limits as the edge's defaults.
+    auth = ings.get("majlis-auth")
+    if not auth:
+        p.append(f"Ingress/majlis-auth missing: the edge rate-limits {sorted(limited)}")
+    else:
+        if got["majlis-auth"] != limited:
+            p.append(f"Ingress/majlis-auth routes {sorted(got['majlis-auth'])} != the edge's rate-limited {sorted(limited)}")
+        a = auth["metadata"].get("annotations", {})
+        lim = edge_auth_limits()
+        rate = lim.get("NGINX_AUTH_RATE", "")
+        try:
+            rps = int(a.get("nginx.ingress.kubernetes.io/limit-rps", "0"))
+            burst = rps * int(a.get("nginx.ingress.kubernetes.io/limit-burst-multiplier", "5"))
+            conns = int(a.get("nginx.ingress.kubernetes.io/limit-connections", "0"))
+        except ValueError as e:
+            return p + [f"Ingress/majlis-auth: limit annotations are not numbers: {e}"]
+        if not rate.endswith("r/s") or rps != int(rate[:-3]):
+            p.append(f"Ingress/majlis-auth: limit-rps {rps} != the edge's {rate}")
+        if str(burst) != lim.get("NGINX_AUTH_BURST"):
+            p.append(f"Ingress/majlis-auth: burst (rps x multiplier) {burst} != the edge's {lim.get('NGINX_AUTH_BURST')}")
+        if str(conns) != lim.get("NGINX_AUTH_CONN"):
+            p.append(f"Ingress/majlis-auth: limit-connections {conns} != the edge's {lim.get('NGINX_AUTH_CONN')}")
     d = ings.get("majlis-docs")
     if d:
         dgot = set()
@@ -412,6 +459,15 @@ def ingress_problems(docs: list[dict], host: str) -> list[str]:
         if d["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/rewrite-target") != "/openapi.json":
             p.append("Ingress/majlis-docs: rewrite-target != /openapi.json")
     return p
+
+
+def placeholder_markers() -> list[str]:
+    """majlis_runtime::env::PLACEHOLDER_MARKERS: what env::secret refuses."""
+    text = (ROOT / "crates/runtime/src/env.rs").read_text()
+    m = re.search(r"PLACEHOLDER_MARKERS: &\[&str\] = &\[(.*?)\];", text, re.S)
+    if not m:
+        raise ValueError("no PLACEHOLDER_MARKERS in crates/runtime/src/env.rs")
+    return re.findall(r'"([^"]+)"', m.group(1))
 
 
 # ------------------------------------------------------------------- main
@@ -498,7 +554,7 @@ def main() -> int:
         def _(docs=docs, label=label, is_helm=is_helm):
             return policy_problems(docs, label, is_helm)
 
-        @check(f"{label}: Ingress routes == deploy/nginx edge routes")
+        @check(f"{label}: Ingress routes and auth limits == deploy/nginx edge routes and limits")
         def _(docs=docs, host=host):
             return ingress_problems(docs, host)
 
@@ -522,6 +578,33 @@ def main() -> int:
             if by_kind(load_docs(rendered.get(label, "")), "Secret"):
                 p.append(f"{label}: renders a Secret although existingSecret is set")
         return p
+
+    @check("secrets: every stand-in in the staging overlay is one the services refuse (env::PLACEHOLDER_MARKERS)")
+    def _():
+        import base64
+        markers = placeholder_markers()
+        if not markers:
+            return ["PLACEHOLDER_MARKERS is empty"]
+        p = []
+        for s in by_kind(load_docs(rendered.get("kustomize staging", "")), "Secret").values():
+            vals = dict(s.get("stringData", {}))
+            vals.update({k: base64.b64decode(v).decode() for k, v in s.get("data", {}).items()})
+            for key, value in sorted(vals.items()):
+                # a URL without credentials (redis://host:port) holds no secret
+                if re.fullmatch(r"[a-z]+://[^@/]+(/.*)?", value):
+                    continue
+                if not any(m in value.lower() for m in markers):
+                    p.append(f"staging Secret {key}: would boot a service (contains none of {markers})")
+        return p or f"markers {markers}"
+
+    @check("helm: ingress.authRateLimit.enabled=false puts /api/auth back into Ingress/majlis")
+    def _():
+        docs = load_docs(helm_render(["values.yaml"], {"ingress": {"authRateLimit": {"enabled": False}}}))
+        ings = by_kind(docs, "Ingress")
+        if "majlis-auth" in ings:
+            return ["Ingress/majlis-auth rendered although disabled"]
+        paths = {pa["path"] for r in ings["majlis"]["spec"]["rules"] for pa in r["http"]["paths"]}
+        return [] if "/api/auth" in paths else ["/api/auth is in no Ingress"]
 
     @check("parity: kustomize staging and helm staging render the same objects")
     def _():
@@ -578,6 +661,9 @@ def main() -> int:
                 p.append(f"{name}: does not wait for migrate")
         if s.get("migrate", {}).get("command") != ["migrate"]:
             p.append("migrate: command != [migrate]")
+        jwt = c.get("x-majlis-env", {}).get("MAJLIS_JWT_SECRET", "")
+        if not str(jwt).startswith("${MAJLIS_JWT_SECRET:?"):
+            p.append(f"MAJLIS_JWT_SECRET must be required (${{MAJLIS_JWT_SECRET:?...}}), not {jwt!r}")
         r = subprocess.run(["bash", str(ROOT / "deploy/compose/render-edge.sh"), "--check"], capture_output=True, text=True)
         if r.returncode != 0:
             p.append(r.stderr.strip())

@@ -17,7 +17,29 @@ pub enum SettingsError {
         value: String,
         reason: String,
     },
+    /// A secret that still holds a template's stand-in; the value itself is
+    /// never echoed.
+    #[error("{name} looks like a placeholder (it contains {marker:?}): set a real secret")]
+    Placeholder {
+        name: &'static str,
+        marker: &'static str,
+    },
 }
+
+/// What the stand-ins in templates and examples say (compared
+/// case-insensitively), so a copied manifest fails at boot instead of
+/// running with a published secret. tests/deploy reads this list to check
+/// that the staging overlay's stand-ins are ones the services refuse.
+pub const PLACEHOLDER_MARKERS: &[&str] = &[
+    "placeholder",
+    "change-me",
+    "change_me",
+    "changeme",
+    "replace-me",
+    "replace_me",
+    "replaceme",
+    "replace-with",
+];
 
 /// Where settings come from: the process environment, or a map in tests.
 pub trait Source {
@@ -46,8 +68,15 @@ pub fn required(src: &dyn Source, name: &'static str) -> Result<String, Settings
     src.get(name).ok_or(SettingsError::Missing(name))
 }
 
+/// A required secret (every `MAJLIS_*` credential, key and URL with a
+/// password goes through here). Refuses values that look like placeholders.
 pub fn secret(src: &dyn Source, name: &'static str) -> Result<SecretString, SettingsError> {
-    required(src, name).map(SecretString::from)
+    let value = required(src, name)?;
+    let lower = value.to_ascii_lowercase();
+    if let Some(marker) = PLACEHOLDER_MARKERS.iter().find(|m| lower.contains(*m)) {
+        return Err(SettingsError::Placeholder { name, marker });
+    }
+    Ok(SecretString::from(value))
 }
 
 pub fn parse<T>(src: &dyn Source, name: &'static str, default: T) -> Result<T, SettingsError>
@@ -130,6 +159,41 @@ mod tests {
         assert!(err.is_some_and(|e| e.to_string().contains("MAJLIS_X")));
         assert!(addr(&src(&[("A", "nope")]), "A", "127.0.0.1:1").is_err());
         assert!(flag(&src(&[("F", "maybe")]), "F", false).is_err());
+    }
+
+    #[test]
+    fn a_placeholder_secret_is_refused_naming_the_variable_but_not_the_value() {
+        for value in [
+            // k8s/overlays/staging's stand-ins: 32+ bytes, so only this check stops them
+            "PLACEHOLDER-staging-jwt-secret-change-me-0000000000",
+            "postgres://majlis:PLACEHOLDER@postgres.majlis-staging.svc:5432/majlis",
+            "ChangeMe-0123456789-0123456789-0123456789",
+            "EXAMPLE-ONLY-replace-with-48-random-bytes-base64",
+        ] {
+            let err = secret(&src(&[("MAJLIS_JWT_SECRET", value)]), "MAJLIS_JWT_SECRET").err();
+            let msg = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(msg.contains("MAJLIS_JWT_SECRET"), "{value}: {msg:?}");
+            assert!(msg.contains("placeholder"), "{value}: {msg:?}");
+            assert!(!msg.contains(value), "the error echoes the secret: {msg}");
+        }
+    }
+
+    #[test]
+    fn real_secrets_are_accepted() {
+        for value in [
+            "test-secret-test-secret-test-secret-0123456789",
+            "migrate-only-secret-migrate-only-secret",
+            "q3X9vN0fLk2+Yp8/rT6wZc1mB4sH7jD5eG0aK9uQ2iVxO3nR8lW6tE1yF4pS7hC",
+            "postgres://postgres@127.0.0.1:5432/majlis",
+            "redis://redis.majlis-staging.svc:6379",
+        ] {
+            let got = secret(&src(&[("MAJLIS_JWT_SECRET", value)]), "MAJLIS_JWT_SECRET");
+            assert!(got.is_ok(), "{value}: {:?}", got.err());
+        }
+        assert!(matches!(
+            secret(&src(&[]), "MAJLIS_JWT_SECRET"),
+            Err(SettingsError::Missing("MAJLIS_JWT_SECRET"))
+        ));
     }
 
     #[test]

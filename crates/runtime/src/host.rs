@@ -1,6 +1,6 @@
 //! The HTTP (and optional gRPC) server of a service, built the same way in
 //! every process: ops routes, the service's routes, the OpenAPI document at
-//! `/openapi.json`, request spans and metrics, JSON 404s; then run until the
+//! `/openapi.json`, request spans and metrics, JSON 404s and 405s; then run until the
 //! shutdown owner says stop, draining both servers.
 
 use crate::metrics::Metrics;
@@ -115,6 +115,8 @@ pub fn http_server(
             .configure(move |cfg| configure(cfg))
             .configure(http::ops_routes)
             .split_for_parts();
+        let mut routes = http::RouteTable::from_openapi(&api);
+        routes.add("/openapi.json", ["GET"]);
         let api = web::Data::new(api);
         app.route(
             "/openapi.json",
@@ -123,6 +125,7 @@ pub fn http_server(
             }),
         )
         .app_data(api)
+        .app_data(web::Data::new(routes))
         .app_data(user_rate.clone())
         .app_data(web::Data::new(readiness.clone()))
         .app_data(web::Data::new(metrics.clone()))
@@ -209,4 +212,166 @@ pub async fn run_http_only(
         shutdown,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use actix_web::http::Method;
+    use actix_web::{HttpResponse, get, post};
+
+    #[utoipa::path(responses((status = 200, description = "a thing")))]
+    #[get("/api/things/{id}")]
+    async fn get_thing() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    #[utoipa::path(responses((status = 201, description = "made")))]
+    #[post("/api/things/{id}")]
+    async fn make_thing() -> HttpResponse {
+        HttpResponse::Created().finish()
+    }
+
+    #[utoipa::path(responses((status = 200, description = "the special one")))]
+    #[get("/api/things/special")]
+    async fn special_thing() -> HttpResponse {
+        HttpResponse::Ok().finish()
+    }
+
+    /// The host as a service builds it, on port 0, with three stand-in routes.
+    async fn spawn() -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let settings = HostSettings {
+            http_addr: listener.local_addr().unwrap(),
+            grpc_addr: None,
+            http_workers: 1,
+            shutdown_grace: Duration::from_secs(1),
+            grpc_call_timeout: Duration::from_secs(1),
+            user_rate: (100, 100),
+        };
+        let configure: Configure = Arc::new(|cfg| {
+            cfg.service(get_thing)
+                .service(make_thing)
+                .service(special_thing);
+        });
+        let server = http_server(
+            listener,
+            &settings,
+            utoipa::openapi::OpenApi::default(),
+            Readiness::builder().build(),
+            Metrics::new("test-svc"),
+            configure,
+        )
+        .unwrap();
+        actix_web::rt::spawn(server);
+        format!("http://127.0.0.1:{port}")
+    }
+
+    async fn call(
+        base: &str,
+        method: &str,
+        path: &str,
+    ) -> (u16, Option<String>, serde_json::Value) {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        let mut res = tokio::time::timeout(
+            Duration::from_secs(10),
+            awc::Client::default()
+                .request(method, format!("{base}{path}"))
+                .send(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let allow = res
+            .headers()
+            .get("allow")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.body().await.unwrap();
+        let json = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+        (res.status().as_u16(), allow, json)
+    }
+
+    fn assert_error(body: &serde_json::Value, code: &str) {
+        assert_eq!(body["error"]["code"], code, "{body}");
+        assert!(body["error"]["message"].is_string(), "{body}");
+        assert_eq!(body.as_object().map(|o| o.len()), Some(1), "{body}");
+    }
+
+    #[actix_web::test]
+    async fn a_wrong_method_on_a_routed_path_is_a_json_405_naming_the_allowed_methods() {
+        let base = spawn().await;
+        for (method, path, allow) in [
+            ("DELETE", "/api/things/7", "GET, POST"),
+            ("PUT", "/api/things/special", "GET, POST"),
+            ("POST", "/healthz", "GET"),
+            ("DELETE", "/metrics", "GET"),
+            ("POST", "/openapi.json", "GET"),
+            ("HEAD", "/readyz", "GET"),
+        ] {
+            let (status, got_allow, body) = call(&base, method, path).await;
+            assert_eq!(status, 405, "{method} {path}: {body}");
+            assert_eq!(got_allow.as_deref(), Some(allow), "{method} {path}");
+            if method != "HEAD" {
+                assert_error(&body, "method_not_allowed");
+            }
+        }
+        // the routes themselves still answer
+        assert_eq!(call(&base, "POST", "/api/things/7").await.0, 201);
+        assert_eq!(call(&base, "GET", "/api/things/special").await.0, 200);
+    }
+
+    #[actix_web::test]
+    async fn a_path_no_route_has_is_a_json_404_whatever_the_method() {
+        let base = spawn().await;
+        for (method, path) in [
+            ("GET", "/api/nothing"),
+            ("POST", "/api/things"),
+            ("GET", "/api/things/7/more"),
+            ("DELETE", "/api/things/"),
+            ("GET", "/healthz/"),
+        ] {
+            let (status, allow, body) = call(&base, method, path).await;
+            assert_eq!(status, 404, "{method} {path}: {body}");
+            assert_eq!(allow, None, "{method} {path}");
+            assert_error(&body, "not_found");
+        }
+    }
+
+    #[actix_web::test]
+    async fn methods_outside_the_standard_set_share_one_metric_label() {
+        let base = spawn().await;
+        for method in ["BREW", "PROPFIND", "X-ANYTHING-GOES", "GET"] {
+            call(&base, method, "/healthz").await;
+        }
+        let res = awc::Client::default()
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .body()
+            .await
+            .unwrap();
+        let text = String::from_utf8(res.to_vec()).unwrap();
+        let requests: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("majlis_http_requests_total{"))
+            .collect();
+        assert!(
+            requests
+                .iter()
+                .any(|l| l.contains(r#"method="_OTHER""#) && l.ends_with(" 3")),
+            "{requests:#?}"
+        );
+        assert!(
+            requests
+                .iter()
+                .any(|l| l.contains(r#"method="GET""#) && l.contains(r#"route="/healthz""#)),
+            "{requests:#?}"
+        );
+        for raw in ["BREW", "PROPFIND", "X-ANYTHING-GOES"] {
+            assert!(!text.contains(raw), "{raw} became a label: {text}");
+        }
+    }
 }

@@ -1,14 +1,16 @@
 //! The HTTP side every service shares: `/healthz`, `/readyz`, `/metrics`, a
 //! span and metric sample per request (joining the caller's trace when it
-//! sends `traceparent`), and JSON errors for unknown routes and bad paths.
+//! sends `traceparent`), and JSON errors for unknown routes (404), wrong
+//! methods (405) and bad paths.
 
 use crate::Readiness;
 use crate::metrics::{HttpLabels, Metrics, RouteLabels};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, get, web};
-use majlis_errors::ApiError;
+use majlis_errors::{ApiError, ErrorBody, ErrorDetail};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -49,10 +51,137 @@ async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
         .body(metrics.encode())
 }
 
-/// The JSON 404 for anything no route matches (`default_service`).
+/// What no route matched (`default_service`): a path the service routes
+/// with other methods is a JSON 405 whose `Allow` names them (needs
+/// `web::Data<RouteTable>`), anything else the JSON 404.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    let _ = req;
-    ApiError::not_found("not_found", "no such endpoint").error_response()
+    let allowed = req
+        .app_data::<web::Data<RouteTable>>()
+        .map(|routes| routes.methods_for(req.match_info().as_str()))
+        .unwrap_or_default();
+    if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
+        return ApiError::not_found("not_found", "no such endpoint").error_response();
+    }
+    let allow = allowed.join(", ");
+    tracing::debug!(method = %req.method(), allow, "request rejected: method not allowed");
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, allow.clone()))
+        .json(ErrorBody {
+            error: ErrorDetail {
+                code: "method_not_allowed".to_owned(),
+                message: format!("this path answers {allow} only"),
+                field: None,
+            },
+        })
+}
+
+/// The methods `RouteTable` knows, in the order `Allow` lists them.
+const METHODS: [&str; 8] = [
+    "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE",
+];
+
+/// Every path template a service routes and the methods each answers, read
+/// from its OpenAPI document (which lists every endpoint): what tells a wrong
+/// method on a real path (405) from a path that does not exist (404).
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<(Vec<Segment>, Vec<&'static str>)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    /// `{id}` (or any segment holding a parameter): one non-empty segment.
+    Param,
+}
+
+impl RouteTable {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut table = Self::default();
+        for (path, item) in &api.paths.paths {
+            let ops = [
+                &item.get,
+                &item.head,
+                &item.post,
+                &item.put,
+                &item.patch,
+                &item.delete,
+                &item.options,
+                &item.trace,
+            ];
+            let methods = METHODS
+                .iter()
+                .zip(ops)
+                .filter(|(_, op)| op.is_some())
+                .map(|(m, _)| *m);
+            table.add(path, methods);
+        }
+        table
+    }
+
+    /// Adds a route the document does not list (the host's `/openapi.json`).
+    pub fn add<'a>(&mut self, path: &str, methods: impl IntoIterator<Item = &'a str>) {
+        let methods: Vec<&'static str> = methods
+            .into_iter()
+            .filter_map(|m| METHODS.iter().copied().find(|k| k.eq_ignore_ascii_case(m)))
+            .collect();
+        let segments = path
+            .split('/')
+            .map(|s| {
+                if s.contains('{') {
+                    Segment::Param
+                } else {
+                    Segment::Literal(s.to_owned())
+                }
+            })
+            .collect();
+        self.routes.push((segments, methods));
+    }
+
+    /// The methods of every template `path` matches, in `Allow` order; empty
+    /// when none does.
+    pub fn methods_for(&self, path: &str) -> Vec<&'static str> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut found = [false; METHODS.len()];
+        for (segments, methods) in &self.routes {
+            let matches = segments.len() == parts.len()
+                && segments.iter().zip(&parts).all(|(s, p)| match s {
+                    Segment::Literal(l) => l == p,
+                    Segment::Param => !p.is_empty(),
+                });
+            if matches {
+                for m in methods {
+                    if let Some(i) = METHODS.iter().position(|k| k == m) {
+                        found[i] = true;
+                    }
+                }
+            }
+        }
+        METHODS
+            .iter()
+            .zip(found)
+            .filter(|(_, f)| *f)
+            .map(|(m, _)| *m)
+            .collect()
+    }
+}
+
+/// The method as a metric label: the standard methods by name, anything
+/// else (a client can send any token) as OpenTelemetry's `_OTHER`, so no
+/// request adds a series.
+pub fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "_OTHER",
+    }
 }
 
 /// Path parameters that do not parse (an id that is not an id) name nothing
@@ -77,7 +206,7 @@ pub async fn observe(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
