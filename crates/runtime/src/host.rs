@@ -115,6 +115,7 @@ pub fn http_server(
             .configure(move |cfg| configure(cfg))
             .configure(http::ops_routes)
             .split_for_parts();
+        let api = crate::openapi::complete(api);
         let mut routes = http::RouteTable::from_openapi(&api);
         routes.add("/openapi.json", ["GET"]);
         let api = web::Data::new(api);
