@@ -9,3 +9,5 @@ mod helpers;
 mod lifecycle;
 mod presence;
 mod separation;
+mod status_throttle;
+mod user_cap;
