@@ -7,10 +7,12 @@
 //! `make test` creates the run's database (`MAJLIS_TEST_DATABASE_URL`) and the
 //! run's Redis prefix (`MAJLIS_TEST_REDIS_PREFIX`) and removes both afterwards.
 //! Run alone (`cargo test`), the kit creates a `majlis_test_*` database itself.
-//! [`ws::Ws`] is the gateways' WebSocket test client.
+//! [`ws::Ws`] is the gateways' WebSocket test client; [`frames`] the bad
+//! input both gateways' parsers and sockets are tested with.
 
 #![allow(clippy::expect_used)] // test support: a broken environment should stop the run loudly
 
+pub mod frames;
 mod proxy;
 pub mod ws;
 

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audience;
+mod bad_input;
 mod helpers;
 mod lifecycle;
 mod presence;
