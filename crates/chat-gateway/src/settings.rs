@@ -87,3 +87,35 @@ impl Settings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
+        [
+            ("MAJLIS_REDIS_URL", "redis://127.0.0.1:6379"),
+            (
+                "MAJLIS_JWT_SECRET",
+                "a-secret-that-is-long-enough-for-hs256!",
+            ),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn a_socket_lease_too_short_to_renew_is_refused_at_boot() {
+        let ok = Settings::from_env(&env(&[]));
+        assert_eq!(
+            ok.map(|s| s.limits.socket_lease).ok(),
+            Some(Duration::from_secs(60))
+        );
+        let short = Settings::from_env(&env(&[("MAJLIS_WS_SOCKET_LEASE_MS", "100")]));
+        let err = short.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("MAJLIS_WS_SOCKET_LEASE_MS"), "{err}");
+    }
+}

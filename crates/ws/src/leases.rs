@@ -118,7 +118,9 @@ impl Leases {
 
     /// Takes a slot for a new socket of `user`: `None` when the user already
     /// holds the most allowed, across every replica. On the process's shared
-    /// connection, so a reconnect storm's admissions are pipelined.
+    /// connection, so a reconnect storm's admissions are pipelined. An
+    /// admission that timed out may still land in Redis: nobody renews that
+    /// lease, so it runs out within one lease.
     pub async fn admit(&self, user: Uuid) -> Result<Option<Lease>, RedisError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let now = now_ms();

@@ -171,6 +171,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_socket_cap_defaults_high_and_zero_is_refused_at_boot_naming_the_variable() {
+        use std::collections::HashMap;
+        let limits = SocketLimits::from_env(&HashMap::<String, String>::new());
+        assert_eq!(limits.map(|l| l.max_sockets_per_user).ok(), Some(64));
+        let zero = HashMap::from([("MAJLIS_WS_MAX_SOCKETS_PER_USER".to_owned(), "0".to_owned())]);
+        let err = SocketLimits::from_env(&zero).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("MAJLIS_WS_MAX_SOCKETS_PER_USER")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn the_flood_bucket_allows_a_burst_then_refuses() {
         let mut f = Flood::new(1, 3);
         assert!(f.allow() && f.allow() && f.allow());
