@@ -33,6 +33,8 @@ export MAJLIS_RUN_DIR="$REPO_ROOT/.run/bench" MAJLIS_SKIP_WEB=1 RUST_LOG="${RUST
 # Load, not abuse: the per-socket and per-user limits would (rightly) stop a
 # single publisher at hundreds of messages per second.
 export MAJLIS_WS_FLOOD_RATE=1000000 MAJLIS_WS_FLOOD_BURST=1000000
+# Thousands of sockets per bench user (8 users hold 20k idle sockets).
+export MAJLIS_WS_MAX_SOCKETS_PER_USER=1000000
 export MAJLIS_USER_RATE_PER_SEC=1000000 MAJLIS_USER_RATE_BURST=1000000
 export MAJLIS_WS_MAX_IN_FLIGHT=256 MAJLIS_DATABASE_POOL_SIZE=32
 # Thousands of users register and log in from 127.0.0.1: the edge's

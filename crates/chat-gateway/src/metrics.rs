@@ -16,6 +16,9 @@ pub struct CloseLabels {
 pub struct GatewayMetrics {
     pub open: Gauge,
     pub closes: Family<CloseLabels, Counter>,
+    /// Sockets refused because their user holds the most allowed (4429,
+    /// which flooding also uses).
+    pub over_user_cap: Counter,
 }
 
 impl GatewayMetrics {
@@ -26,6 +29,11 @@ impl GatewayMetrics {
             "ws_closes",
             "Chat sockets closed, by close code",
             m.closes.clone(),
+        );
+        registry.register(
+            "ws_user_cap_refusals",
+            "Chat sockets refused because their user already holds the most allowed",
+            m.over_user_cap.clone(),
         );
         registry.register(
             "ws_deliveries",

@@ -68,9 +68,34 @@ struct ReactionBody {
     action: String,
 }
 
+/// Error messages are cut to this many characters: serde's name the
+/// offending value, and a client must not get 60 KiB of its frame echoed.
+const MAX_MESSAGE_CHARS: usize = 200;
+
 fn fields<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, FrameError> {
-    majlis_errors::parse_json::<T>(text.as_bytes())
-        .map_err(|e| FrameError::new("invalid_field", e.public_message().into_owned()))
+    majlis_errors::parse_json::<T>(text.as_bytes()).map_err(|e| {
+        let message = match e {
+            majlis_errors::ApiError::InvalidField { .. } => e.public_message(),
+            // The envelope parsed, so the frame is JSON; whatever else the
+            // body parser says is about a field it could not name.
+            _ => "a field has the wrong type or is out of range".into(),
+        };
+        FrameError::new("invalid_field", bounded(&message))
+    })
+}
+
+fn bounded(message: &str) -> String {
+    match message.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &message[..i]),
+        None => message.to_owned(),
+    }
+}
+
+/// Well-formed JSON, whatever its shape (numbers out of range included:
+/// they are the field's problem, not the frame's). Nesting past serde_json's
+/// depth limit (128) counts as malformed.
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
@@ -80,11 +105,17 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             "the frame is not a JSON object",
         ));
     }
-    let envelope: Envelope = serde_json::from_str(text).map_err(|e| {
-        if e.is_data() {
+    let envelope: Envelope = serde_json::from_str(text).map_err(|_| {
+        // Serde stops at the first problem, so a wrong `type` early in a
+        // frame that breaks later would pass for an invalid field: the frame
+        // as a whole decides.
+        if is_json(text) {
             FrameError::new("invalid_field", "type: a string `type` field is required")
         } else {
-            FrameError::new("malformed_frame", "the frame is not a JSON object")
+            FrameError::new(
+                "malformed_frame",
+                "the frame is not valid JSON (or is nested too deeply)",
+            )
         }
     })?;
     match envelope.kind.as_str() {
@@ -128,7 +159,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         "ping" => Ok(ClientFrame::Ping),
         other => Err(FrameError::new(
             "unknown_type",
-            format!("unknown frame type {:?}", truncate(other, 40)),
+            bounded(&format!("unknown frame type {:?}", truncate(other, 40))),
         )),
     }
 }
@@ -171,6 +202,10 @@ pub fn message_frame(message_json: &str) -> String {
 pub fn typing_frame(kind: &str, user_id: &str) -> String {
     json!({"type": kind, "user_id": user_id}).to_string()
 }
+
+#[cfg(test)]
+#[path = "protocol_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

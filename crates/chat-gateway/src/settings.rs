@@ -36,6 +36,10 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// A seq gap in the stream is filled from the database after this long.
     pub gap_fill_delay: Duration,
+    /// How long a socket's slot in its user's cap (`majlis_ws::Leases`)
+    /// outlives its replica's last renewal: a killed replica's sockets stop
+    /// counting after this.
+    pub socket_lease: Duration,
 }
 
 impl Settings {
@@ -48,7 +52,15 @@ impl Settings {
             membership_ttl: ms("MAJLIS_WS_MEMBERSHIP_TTL_MS", 5_000)?,
             max_in_flight: env::parse(src, "MAJLIS_WS_MAX_IN_FLIGHT", 32)?,
             gap_fill_delay: ms("MAJLIS_WS_GAP_FILL_DELAY_MS", 150)?,
+            socket_lease: ms("MAJLIS_WS_SOCKET_LEASE_MS", 60_000)?,
         };
+        if limits.socket_lease < Duration::from_millis(300) {
+            return Err(SettingsError::Invalid {
+                name: "MAJLIS_WS_SOCKET_LEASE_MS",
+                value: limits.socket_lease.as_millis().to_string(),
+                reason: "must be at least 300 (it is renewed every third of it)".to_owned(),
+            });
+        }
         if limits.send_queue == 0 || limits.socket.flood_burst == 0 || limits.max_in_flight == 0 {
             return Err(SettingsError::Invalid {
                 name: "MAJLIS_WS_SEND_QUEUE",
@@ -73,5 +85,37 @@ impl Settings {
                 .unwrap_or_else(|| "chat".to_owned()),
             limits,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
+        [
+            ("MAJLIS_REDIS_URL", "redis://127.0.0.1:6379"),
+            (
+                "MAJLIS_JWT_SECRET",
+                "a-secret-that-is-long-enough-for-hs256!",
+            ),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn a_socket_lease_too_short_to_renew_is_refused_at_boot() {
+        let ok = Settings::from_env(&env(&[]));
+        assert_eq!(
+            ok.map(|s| s.limits.socket_lease).ok(),
+            Some(Duration::from_secs(60))
+        );
+        let short = Settings::from_env(&env(&[("MAJLIS_WS_SOCKET_LEASE_MS", "100")]));
+        let err = short.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("MAJLIS_WS_SOCKET_LEASE_MS"), "{err}");
     }
 }

@@ -14,7 +14,7 @@ use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
-use majlis_ws::{CloseSignal, Flood, Outbox, Registry};
+use majlis_ws::{CloseRequest, CloseSignal, Flood, Leases, Outbox, Registry};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -28,6 +28,8 @@ pub struct Ctx {
     pub channels: Channels,
     pub hubs: Arc<Hubs>,
     pub registry: Arc<Registry>,
+    /// The per-user socket cap, counted across replicas.
+    pub leases: Arc<Leases>,
     pub redis: Redis,
     pub limits: Limits,
     pub metrics: GatewayMetrics,
@@ -116,6 +118,20 @@ async fn serve(
     if !membership.is_member {
         return exit(4403, "not a member");
     }
+    // A slot in the user's cap (across replicas), taken after the checks
+    // that can refuse for free: a refused socket has held nothing.
+    let lease = match Box::pin(ctx.leases.admit(user)).await {
+        Ok(Some(lease)) => lease,
+        Ok(None) => {
+            ctx.metrics.over_user_cap.inc();
+            let CloseRequest { code, reason } = CloseRequest::TOO_MANY_SOCKETS;
+            return exit(code, reason);
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot count the user's sockets");
+            return exit(1013, "try again later");
+        }
+    };
     // One close request, shared by the hub (too slow) and the registry
     // (revoked, going away); the first to ask decides the code.
     let close = CloseSignal::new();
@@ -143,6 +159,7 @@ async fn serve(
     .await;
     ctx.hubs.unsubscribe(&hub, sub.id);
     ctx.registry.unregister(sub.id);
+    Box::pin(ctx.leases.release(lease)).await;
     outcome
 }
 

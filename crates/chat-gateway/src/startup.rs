@@ -15,7 +15,7 @@ use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::{Readiness, Shutdown, grpc};
-use majlis_ws::Registry;
+use majlis_ws::{Leases, Registry};
 use std::sync::Arc;
 use std::time::Duration;
 use utoipa::OpenApi;
@@ -35,6 +35,7 @@ pub struct Application {
     server: actix_web::dev::Server,
     reader: Reader,
     registry: Arc<Registry>,
+    leases: Arc<Leases>,
     close_window: Duration,
     shutdown: Shutdown,
 }
@@ -79,12 +80,19 @@ impl Application {
         let metrics = Metrics::new("chat-gateway");
         let hubs = Arc::new(Hubs::new(settings.limits.send_queue));
         let registry = Arc::new(Registry::default());
+        let leases = Arc::new(Leases::new(
+            redis.clone(),
+            "chat:sockets",
+            settings.limits.socket.max_sockets_per_user,
+            settings.limits.socket_lease,
+        ));
         let gateway_metrics = GatewayMetrics::register(&metrics, &hubs);
         let ctx = Arc::new(Ctx {
             tokens,
             channels: channels.clone(),
             hubs: hubs.clone(),
             registry: registry.clone(),
+            leases: leases.clone(),
             redis: redis.clone(),
             limits: settings.limits,
             metrics: gateway_metrics,
@@ -116,6 +124,7 @@ impl Application {
                 gap_fill_delay: settings.limits.gap_fill_delay,
             },
             registry,
+            leases,
             close_window: settings.limits.socket.close_window,
             shutdown,
         })
@@ -134,6 +143,12 @@ impl Application {
     /// close window and stops.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let reader = tokio::spawn(self.reader.run(self.shutdown.clone()));
+        // Renews the leases of this replica's sockets (the per-user cap); the
+        // sockets release their own as the drain closes them.
+        let renewer = tokio::spawn({
+            let (leases, shutdown) = (self.leases.clone(), self.shutdown.clone());
+            async move { leases.run(shutdown.wait()).await }
+        });
         let registry = self.registry.clone();
         let window = self.close_window;
         let drain = async move { registry.drain(window).await };
@@ -146,6 +161,7 @@ impl Application {
         )
         .await?;
         reader.abort();
+        renewer.abort();
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ mod settings;
 mod socket;
 mod startup;
 mod state;
+mod throttle;
 
 pub use settings::{Limits, Settings};
 pub use startup::Application;

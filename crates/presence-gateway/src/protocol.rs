@@ -19,31 +19,54 @@ pub struct FrameError {
 struct Envelope {
     #[serde(rename = "type")]
     kind: String,
-    token: Option<serde_json::Value>,
-    status: Option<serde_json::Value>,
 }
 
+#[derive(Deserialize)]
+struct AuthBody {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct StatusBody {
+    status: String,
+}
+
+/// Well-formed JSON, whatever its shape (numbers out of range included:
+/// they are a field's problem, not the frame's). Nesting past serde_json's
+/// depth limit (128) counts as malformed.
+fn is_json(text: &str) -> bool {
+    serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
+}
+
+/// Each frame's fields are read only for its type (a `ping` ignores the
+/// rest, whatever it holds), and every message is fixed text: nothing of the
+/// client's frame is echoed.
 pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
     let bad = |code, message| FrameError { code, message };
     if !text.trim_start().starts_with('{') {
         return Err(bad("malformed_frame", "the frame is not a JSON object"));
     }
-    let env: Envelope = serde_json::from_str(text).map_err(|e| {
-        if e.is_data() {
+    let env: Envelope = serde_json::from_str(text).map_err(|_| {
+        // Serde stops at the first problem: the frame as a whole decides
+        // between a bad `type` and broken JSON.
+        if is_json(text) {
             bad("invalid_field", "type: a string `type` field is required")
         } else {
-            bad("malformed_frame", "the frame is not valid JSON")
+            bad(
+                "malformed_frame",
+                "the frame is not valid JSON (or is nested too deeply)",
+            )
         }
     })?;
     match env.kind.as_str() {
-        "auth" => match env.token {
-            Some(serde_json::Value::String(token)) => Ok(ClientFrame::Auth { token }),
-            _ => Err(bad("invalid_field", "token: a string is required")),
+        "auth" => match serde_json::from_str::<AuthBody>(text) {
+            Ok(AuthBody { token }) => Ok(ClientFrame::Auth { token }),
+            Err(_) => Err(bad("invalid_field", "token: a string is required")),
         },
         "ping" => Ok(ClientFrame::Ping),
-        "set_status" => match env.status.as_ref().and_then(|s| s.as_str()) {
-            Some("online") => Ok(ClientFrame::SetStatus("online")),
-            Some("away") => Ok(ClientFrame::SetStatus("away")),
+        "set_status" => match serde_json::from_str::<StatusBody>(text).map(|b| b.status) {
+            Ok(s) if s == "online" => Ok(ClientFrame::SetStatus("online")),
+            Ok(s) if s == "away" => Ok(ClientFrame::SetStatus("away")),
             _ => Err(bad(
                 "invalid_field",
                 "status: must be \"online\" or \"away\"",
@@ -87,6 +110,10 @@ pub fn presence_frame(changes: &[(String, String)]) -> String {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "protocol_fuzz.rs"]
+mod fuzz;
 
 #[cfg(test)]
 mod tests {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 /// Upgrade, then send `{"type":"auth","token"}` within 5 s; the server
 /// answers `hello` and `presence_list`, then sends `presence_update` /
 /// `presence_batch`, `channel_created` and `channel_member_added`. Never chat
-/// traffic. Close codes: 4401, 4408, 4429, 1009, 1001, 1013.
+/// traffic. Close codes: 4401, 4408, 4429 (flooding, or too many sockets for
+/// this user across replicas), 1009, 1001, 1013.
 #[utoipa::path(
     tag = "presence",
     responses(

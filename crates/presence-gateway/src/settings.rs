@@ -38,6 +38,9 @@ pub struct Limits {
     pub instance_ttl: Duration,
     /// How often each replica sweeps expired offline graces and dead replicas.
     pub sweep_interval: Duration,
+    /// A socket applies at most one `set_status` per interval (each goes to
+    /// the whole team); later ones wait and the latest is applied at its end.
+    pub status_interval: Duration,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             coalesce_tick: ms("MAJLIS_PRESENCE_COALESCE_MS", 100)?,
             instance_ttl: ms("MAJLIS_PRESENCE_INSTANCE_TTL_MS", 30_000)?,
             sweep_interval: ms("MAJLIS_PRESENCE_SWEEP_MS", 5_000)?,
+            status_interval: ms("MAJLIS_PRESENCE_STATUS_INTERVAL_MS", 1_000)?,
         };
         if limits.send_queue == 0
             || limits.socket.flood_burst == 0

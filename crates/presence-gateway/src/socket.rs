@@ -7,13 +7,15 @@ use crate::events;
 use crate::local::{Local, Mailbox};
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
-use crate::state::PresenceState;
+use crate::state::{Connected, PresenceState};
+use crate::throttle::StatusThrottle;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
 use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_proto::auth::v1 as pb;
 use majlis_redis::Redis;
 use majlis_runtime::grpc::TracedChannel;
-use majlis_ws::{CloseSignal, Flood, Outbox, Registry, close};
+use majlis_ws::{CloseRequest, CloseSignal, Flood, Outbox, Registry, close};
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +32,8 @@ pub struct Ctx {
     pub registry: Arc<Registry>,
     pub limits: Limits,
     pub open: Gauge,
+    /// Sockets refused because their user holds the most allowed.
+    pub over_user_cap: Counter,
     pub next_id: AtomicU64,
 }
 
@@ -124,12 +128,21 @@ async fn serve(ctx: &Ctx, wire: &Arc<Outbox>, stream: &mut AggregatedMessageStre
         team,
         status: "online",
     };
-    let outcome = match Box::pin(ctx.state.connect(&conn, user, team, "online")).await {
-        Ok(change) => {
+    let cap = Some(limits.socket.max_sockets_per_user);
+    let outcome = match Box::pin(ctx.state.connect(&conn, user, team, "online", cap)).await {
+        Ok(Connected::Admitted(change)) => {
             if let Some(c) = change {
                 Box::pin(events::announce(&ctx.redis, &c)).await;
             }
             session_loop(ctx, &claims, id, &conn, &mut live, &mailbox, stream).await
+        }
+        Ok(Connected::Full) => {
+            // Nothing was recorded, so there is no disconnect to record.
+            ctx.local.unregister(id);
+            ctx.registry.unregister(id);
+            ctx.over_user_cap.inc();
+            let CloseRequest { code, reason } = CloseRequest::TOO_MANY_SOCKETS;
+            return Exit(code, reason);
         }
         Err(e) => {
             tracing::warn!(error = %e, "cannot record presence");
@@ -202,12 +215,42 @@ async fn follow_team(
     }
     live.team = Some(team);
     ctx.local.retag(id, team);
-    match ctx.state.connect(conn, user, live.team, live.status).await {
-        Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
-        Ok(None) => {}
+    // No cap: this socket was counted when it opened.
+    match ctx
+        .state
+        .connect(conn, user, live.team, live.status, None)
+        .await
+    {
+        Ok(Connected::Admitted(Some(c))) => events::announce(&ctx.redis, &c).await,
+        Ok(Connected::Admitted(None) | Connected::Full) => {}
         Err(e) => tracing::warn!(error = %e, "cannot move presence to the new team"),
     }
     send_list(ctx, mailbox, live.team).await
+}
+
+/// Records `status` for this socket and announces the user's new folded
+/// status if it changed; an error frame when Redis could not be reached.
+async fn apply_status(
+    ctx: &Ctx,
+    conn: &str,
+    user: Uuid,
+    live: &Presence,
+    status: &'static str,
+) -> Option<String> {
+    match ctx.state.set_status(conn, user, live.team, status).await {
+        Ok(Some(c)) => {
+            events::announce(&ctx.redis, &c).await;
+            None
+        }
+        Ok(None) => None,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot record the status");
+            Some(protocol::error_frame(&protocol::FrameError {
+                code: "unavailable",
+                message: "status not saved; retry",
+            }))
+        }
+    }
 }
 
 async fn session_loop(
@@ -246,12 +289,24 @@ async fn session_loop(
     let token_expiry =
         sleep_until(Instant::now() + Duration::from_secs(u64::try_from(expires).unwrap_or(0)));
     let idle_timer = sleep_until(Instant::now() + limits.socket.idle_timeout);
-    let flush_timer = sleep_until(Instant::now() + limits.coalesce_tick);
-    tokio::pin!(token_expiry, idle_timer, flush_timer);
+    // One timer for both deferred jobs: the coalesced presence flush and a
+    // throttled status change (a second timer would grow every idle socket).
+    let wake_timer = sleep_until(Instant::now() + limits.coalesce_tick);
+    tokio::pin!(token_expiry, idle_timer, wake_timer);
     let mut last_seen = Instant::now();
     let mut flush_at: Option<Instant> = None;
+    let mut statuses = StatusThrottle::new(limits.status_interval);
     let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     loop {
+        let wake_at = match (flush_at, statuses.due()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if let Some(at) = wake_at
+            && wake_timer.deadline() != at
+        {
+            wake_timer.as_mut().reset(at);
+        }
         tokio::select! {
             biased;
             req = mailbox.close.wait() => return Exit(req.code, req.reason),
@@ -264,24 +319,31 @@ async fn session_loop(
                 }
                 // Coalesce: the first change of a tick opens it; the tick's end sends all.
                 if flush_at.is_none() {
-                    let at = Instant::now() + limits.coalesce_tick;
-                    flush_at = Some(at);
-                    flush_timer.as_mut().reset(at);
+                    flush_at = Some(Instant::now() + limits.coalesce_tick);
                 }
             }
-            () = &mut flush_timer, if flush_at.is_some() => {
-                flush_at = None;
-                let changes: Vec<(String, String)> = {
-                    let mut pending = match mailbox.presence.lock() {
-                        Ok(p) => p,
-                        Err(p) => p.into_inner(),
-                    };
-                    pending.drain().map(|(u, s)| (u.to_string(), s)).collect()
-                };
-                if !changes.is_empty()
-                    && let Err(e) = write(mailbox, protocol::presence_frame(&changes)).await
+            () = &mut wake_timer, if wake_at.is_some() => {
+                let now = Instant::now();
+                if let Some(status) = statuses.take_due(now)
+                    && let Some(err) = Box::pin(apply_status(ctx, conn, user, live, status)).await
+                    && let Err(e) = write(mailbox, err).await
                 {
                     return e;
+                }
+                if flush_at.is_some_and(|at| at <= now) {
+                    flush_at = None;
+                    let changes: Vec<(String, String)> = {
+                        let mut pending = match mailbox.presence.lock() {
+                            Ok(p) => p,
+                            Err(p) => p.into_inner(),
+                        };
+                        pending.drain().map(|(u, s)| (u.to_string(), s)).collect()
+                    };
+                    if !changes.is_empty()
+                        && let Err(e) = write(mailbox, protocol::presence_frame(&changes)).await
+                    {
+                        return e;
+                    }
                 }
             }
             msg = stream.recv() => {
@@ -314,14 +376,11 @@ async fn session_loop(
                         message: "this socket is already authenticated",
                     })),
                     Ok(ClientFrame::SetStatus(status)) => {
+                        // A team change re-registers with the status last asked for.
                         live.status = status;
-                        match Box::pin(ctx.state.set_status(conn, user, live.team, status)).await {
-                            Ok(Some(c)) => { Box::pin(events::announce(&ctx.redis, &c)).await; None }
-                            Ok(None) => None,
-                            Err(e) => {
-                                tracing::warn!(error = %e, "cannot record the status");
-                                Some(protocol::error_frame(&protocol::FrameError { code: "unavailable", message: "status not saved; retry" }))
-                            }
+                        match statuses.offer(status, Instant::now()) {
+                            Some(now) => Box::pin(apply_status(ctx, conn, user, live, now)).await,
+                            None => None,
                         }
                     }
                     Err(e) => Some(protocol::error_frame(&e)),

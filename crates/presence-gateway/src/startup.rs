@@ -18,6 +18,7 @@ use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::{Readiness, Shutdown, grpc};
 use majlis_ws::Registry;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -57,6 +58,12 @@ impl Application {
         let metrics = Metrics::new("presence-gateway");
         let open = Gauge::default();
         metrics.register("ws_connections", "Open presence sockets", open.clone());
+        let over_user_cap = Counter::default();
+        metrics.register(
+            "ws_user_cap_refusals",
+            "Presence sockets refused because their user already holds the most allowed",
+            over_user_cap.clone(),
+        );
         let ctx = Arc::new(Ctx {
             tokens,
             auth: majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(auth_channel),
@@ -66,6 +73,7 @@ impl Application {
             registry: Arc::new(Registry::default()),
             limits: settings.limits,
             open,
+            over_user_cap,
             next_id: AtomicU64::new(0),
         });
 

@@ -40,10 +40,22 @@ local function settle(conns, team_hash, user)
 end
 ";
 
-// KEYS: conns, pending, team hash, instance set. ARGV: conn, status, user, team.
+/// What the connect script answers when the user already holds the most
+/// sockets allowed (a status is `online`, `away` or empty).
+const FULL: &str = "full";
+
+// KEYS: conns, pending, team hash, instance set. ARGV: conn, status, user,
+// team, the most sockets the user may hold (0: no cap, for a socket already
+// counted that moves to a new team). The cap counts every replica's sockets
+// (a dead replica's are reaped), so it holds however the edge spreads them.
 static CONNECT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
         "{FOLD}
+local cap = tonumber(ARGV[5])
+if cap > 0 and redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0
+   and redis.call('HLEN', KEYS[1]) >= cap then
+  return '{FULL}'
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[3]..'|'..ARGV[4]..'|'..ARGV[1])
 if ARGV[4] == '' then return '' end
@@ -157,6 +169,15 @@ const MAX_UNRECORDED: usize = 100_000;
 const RETRY_BATCH: usize = 5_000;
 const RETRY_CONCURRENCY: usize = 64;
 
+/// The outcome of [`PresenceState::connect`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connected {
+    /// Recorded; with the change to announce, if the user's status changed.
+    Admitted(Option<Change>),
+    /// The user already holds the most sockets allowed.
+    Full,
+}
+
 /// A status change to announce to a team.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
@@ -262,14 +283,17 @@ impl PresenceState {
         })
     }
 
-    /// A socket opened (or moved to a new team).
+    /// A socket opened (or moved to a new team). With `cap`, it is refused
+    /// ([`Connected::Full`], nothing recorded) when the user already holds
+    /// that many sockets on all replicas together.
     pub async fn connect(
         &self,
         conn: &str,
         user: Uuid,
         team: Option<Uuid>,
         status: &str,
-    ) -> Result<Option<Change>, RedisError> {
+        cap: Option<u32>,
+    ) -> Result<Connected, RedisError> {
         let mut inv = CONNECT.prepare_invoke();
         inv.key(self.conns_key(user))
             .key(self.pending_key())
@@ -278,9 +302,13 @@ impl PresenceState {
             .arg(conn)
             .arg(status)
             .arg(user.to_string())
-            .arg(team_str(team));
+            .arg(team_str(team))
+            .arg(cap.unwrap_or(0));
         let s: String = self.script(inv).await?;
-        Ok(Self::change(user, team, s))
+        if s == FULL {
+            return Ok(Connected::Full);
+        }
+        Ok(Connected::Admitted(Self::change(user, team, s)))
     }
 
     /// A socket's registration in `team` ends (it moves to another team);

@@ -8,10 +8,12 @@
 //! run's Redis prefix (`MAJLIS_TEST_REDIS_PREFIX`) and removes both afterwards.
 //! Run alone (`cargo test`), the kit creates a `majlis_test_*` database itself.
 //! [`ws::Ws`] is the gateways' WebSocket test client; [`RedisServer`] is a
-//! private Redis a test may restart.
+//! private Redis a test may restart; [`frames`] the bad input both gateways'
+//! parsers and sockets are tested with.
 
 #![allow(clippy::expect_used)] // test support: a broken environment should stop the run loudly
 
+pub mod frames;
 mod proxy;
 mod redis_server;
 pub mod ws;

@@ -2,19 +2,26 @@
 //! gateway runs in its own process with its own sockets and lifecycle (the
 //! seed's chat/presence separation). Here: the contract's close codes, the
 //! per-socket flood bucket, protocol-error classification, the outbound queue
-//! ([`Outbox`]), the close request ([`CloseSignal`]), and the registry that
-//! closes a revoked token's sockets and spreads shutdown closes.
+//! ([`Outbox`]), the close request ([`CloseSignal`]), the registry that
+//! closes a revoked token's sockets and spreads shutdown closes, and the
+//! per-user socket cap across replicas ([`Leases`]).
 
+mod leases;
 mod outbox;
 mod registry;
 mod signal;
 
+pub use leases::{Lease, Leases};
 pub use outbox::{Outbox, Refused, respond_from};
 pub use registry::{CloseRequest, Registry};
 pub use signal::CloseSignal;
 
 use majlis_runtime::env::{self, SettingsError, Source};
 use std::time::{Duration, Instant};
+
+/// One socket per tab (and a chat socket per tab's open channel): a user
+/// with dozens of tabs, each briefly doubled by a reconnect, stays under it.
+pub const DEFAULT_MAX_SOCKETS_PER_USER: u32 = 64;
 
 /// The bounds every gateway socket lives under, from `MAJLIS_WS_*`.
 #[derive(Clone, Copy, Debug)]
@@ -34,13 +41,17 @@ pub struct SocketLimits {
     /// At shutdown, sockets are closed with 1001 spread over this window, so
     /// clients do not all reconnect in the same instant.
     pub close_window: Duration,
+    /// Open sockets one user may hold on this gateway, across every replica;
+    /// one more is closed with 4429 (far above a heavy user's tabs, far
+    /// below what lets one account hold a replica's memory).
+    pub max_sockets_per_user: u32,
 }
 
 impl SocketLimits {
     /// `MAJLIS_WS_AUTH_TIMEOUT_MS` (5000), `MAJLIS_WS_IDLE_TIMEOUT_MS` (60000),
     /// `MAJLIS_WS_HEARTBEAT_MS` (25000), `MAJLIS_WS_MAX_FRAME_BYTES` (65536),
     /// `MAJLIS_WS_FLOOD_RATE` (20), `MAJLIS_WS_FLOOD_BURST` (60),
-    /// `MAJLIS_WS_CLOSE_WINDOW_MS` (5000).
+    /// `MAJLIS_WS_CLOSE_WINDOW_MS` (5000), `MAJLIS_WS_MAX_SOCKETS_PER_USER` (64).
     pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
         let ms = |name, default_ms: u64| env::millis(src, name, Duration::from_millis(default_ms));
         let limits = Self {
@@ -51,13 +62,26 @@ impl SocketLimits {
             flood_rate_per_sec: env::parse(src, "MAJLIS_WS_FLOOD_RATE", 20)?,
             flood_burst: env::parse(src, "MAJLIS_WS_FLOOD_BURST", 60)?,
             close_window: ms("MAJLIS_WS_CLOSE_WINDOW_MS", 5_000)?,
+            max_sockets_per_user: env::parse(
+                src,
+                "MAJLIS_WS_MAX_SOCKETS_PER_USER",
+                DEFAULT_MAX_SOCKETS_PER_USER,
+            )?,
         };
-        if limits.flood_burst == 0 {
-            return Err(SettingsError::Invalid {
-                name: "MAJLIS_WS_FLOOD_BURST",
-                value: "0".to_owned(),
-                reason: "must be at least 1".to_owned(),
-            });
+        for (name, value) in [
+            ("MAJLIS_WS_FLOOD_BURST", limits.flood_burst),
+            (
+                "MAJLIS_WS_MAX_SOCKETS_PER_USER",
+                limits.max_sockets_per_user,
+            ),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::Invalid {
+                    name,
+                    value: "0".to_owned(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
         }
         Ok(limits)
     }
@@ -145,6 +169,20 @@ pub fn revocation(registry: &Registry, entry: &majlis_redis::streams::Entry) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_socket_cap_defaults_high_and_zero_is_refused_at_boot_naming_the_variable() {
+        use std::collections::HashMap;
+        let limits = SocketLimits::from_env(&HashMap::<String, String>::new());
+        assert_eq!(limits.map(|l| l.max_sockets_per_user).ok(), Some(64));
+        let zero = HashMap::from([("MAJLIS_WS_MAX_SOCKETS_PER_USER".to_owned(), "0".to_owned())]);
+        let err = SocketLimits::from_env(&zero).err().map(|e| e.to_string());
+        assert!(
+            err.as_deref()
+                .is_some_and(|e| e.contains("MAJLIS_WS_MAX_SOCKETS_PER_USER")),
+            "{err:?}"
+        );
+    }
 
     #[test]
     fn the_flood_bucket_allows_a_burst_then_refuses() {

@@ -28,6 +28,12 @@ impl CloseRequest {
         code: crate::close::UNAUTHORIZED,
         reason: "token revoked",
     };
+    /// The user already holds the most sockets allowed
+    /// (`MAJLIS_WS_MAX_SOCKETS_PER_USER`), counted across every replica.
+    pub const TOO_MANY_SOCKETS: Self = Self {
+        code: crate::close::FLOODING,
+        reason: "too many sockets for this user",
+    };
     /// This replica is shutting down.
     pub const GOING_AWAY: Self = Self {
         code: crate::close::GOING_AWAY,

@@ -13,3 +13,4 @@ mod resume;
 mod rolling;
 mod slow;
 mod typing_and_reactions;
+mod user_cap;

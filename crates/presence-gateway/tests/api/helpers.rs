@@ -47,6 +47,14 @@ pub async fn spawn_stack() -> Stack {
 }
 
 pub async fn spawn_stack_with(with_chat: bool) -> Stack {
+    spawn_stack_configured(with_chat, |_| {}).await
+}
+
+/// The stack, with extra settings for the presence replicas.
+pub async fn spawn_stack_configured(
+    with_chat: bool,
+    presence_extra: impl Fn(&mut HashMap<String, String>),
+) -> Stack {
     let common: HashMap<String, String> = [
         ("MAJLIS_HTTP_ADDR", "127.0.0.1:0".to_owned()),
         ("MAJLIS_GRPC_ADDR", "127.0.0.1:0".to_owned()),
@@ -85,6 +93,8 @@ pub async fn spawn_stack_with(with_chat: bool) -> Stack {
             &auth_grpc,
             &format!("presence-{i}-{}", Uuid::new_v4().simple()),
         );
+        let mut env = env;
+        presence_extra(&mut env);
         let app = presence_gateway::Application::build(
             presence_gateway::Settings::from_env(&env).unwrap(),
         )

@@ -5,7 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audience;
+mod bad_input;
 mod helpers;
 mod lifecycle;
 mod presence;
 mod separation;
+mod status_throttle;
+mod user_cap;
