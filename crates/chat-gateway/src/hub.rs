@@ -45,6 +45,11 @@ struct State {
     next_seq: i64,
     /// Messages that arrived ahead of a gap, by seq (bounded).
     pending: BTreeMap<i64, Frame>,
+    /// The bytes of `pending`'s frames.
+    pending_bytes: usize,
+    /// The highest seq the stream has brought: what a gap fill reads up to
+    /// when `pending` had no room for the messages after the gap.
+    seen_upto: i64,
     filling: bool,
     subscribers: HashMap<u64, Subscriber>,
 }
@@ -55,9 +60,11 @@ pub const TOO_SLOW: CloseRequest = CloseRequest {
     ..CloseRequest::TOO_SLOW
 };
 
-/// Most messages held while a gap is filled; beyond, the earliest wins and
-/// the rest come from the database on the next fill.
+/// Most messages held while a gap is filled, and most bytes of them (a
+/// message frame reaches ~97 KB: 10,000 of those would be ~1 GB); beyond,
+/// the earliest win and the fill reads the rest from the database too.
 const MAX_PENDING: usize = 10_000;
+const MAX_PENDING_BYTES: usize = 16 << 20;
 
 pub struct Hub {
     pub channel: Uuid,
@@ -155,8 +162,11 @@ impl Hub {
         if seq < st.next_seq || st.pending.contains_key(&seq) {
             return false; // already delivered or held: a duplicate
         }
+        st.seen_upto = st.seen_upto.max(seq);
         if seq > st.next_seq {
-            if st.pending.len() < MAX_PENDING {
+            let bytes = frame.text.len();
+            if st.pending.len() < MAX_PENDING && st.pending_bytes + bytes <= MAX_PENDING_BYTES {
+                st.pending_bytes += bytes;
                 st.pending.insert(seq, frame);
             }
             let schedule = !st.filling;
@@ -170,6 +180,7 @@ impl Hub {
             let Some(next) = st.pending.remove(&want) else {
                 break;
             };
+            st.pending_bytes -= next.text.len();
             Self::deliver(&mut st, &next, self.queue_limit, stats);
             st.next_seq += 1;
         }
@@ -186,21 +197,29 @@ impl Hub {
     /// itself. Clears the scheduled flag when nothing is missing.
     pub fn gap(&self) -> Option<(i64, i64)> {
         let mut st = self.lock();
-        match st.pending.keys().next() {
-            Some(&first) if first > st.next_seq => Some((st.next_seq - 1, first - 1)),
-            _ => {
-                st.filling = false;
-                None
-            }
+        let gap = Self::missing(&st);
+        if gap.is_none() {
+            st.filling = false;
         }
+        gap
     }
 
     /// After a fill attempt: true when another is needed.
     pub fn fill_done(&self) -> bool {
         let mut st = self.lock();
-        let still = st.pending.keys().next().is_some_and(|&f| f > st.next_seq);
+        let still = Self::missing(&st).is_some();
         st.filling = still;
         still
+    }
+
+    /// The seqs to read from the database: up to the first held message, or
+    /// up to the newest seen when none could be held.
+    fn missing(st: &State) -> Option<(i64, i64)> {
+        let upto = match st.pending.keys().next() {
+            Some(&first) => first - 1,
+            None => st.seen_upto,
+        };
+        (upto >= st.next_seq).then_some((st.next_seq - 1, upto))
     }
 
     fn deliver(st: &mut State, frame: &Frame, queue_limit: usize, stats: &HubStats) {
@@ -302,6 +321,8 @@ impl Hubs {
                     state: Mutex::new(State {
                         next_seq: last_seq + 1,
                         pending: BTreeMap::new(),
+                        pending_bytes: 0,
+                        seen_upto: last_seq,
                         filling: false,
                         subscribers: HashMap::new(),
                     }),
@@ -387,6 +408,36 @@ mod tests {
         assert!(!hub.fill_done());
         hub.on_message(2, frame(2), &hubs.stats);
         assert!(drain(&out).is_empty(), "duplicates are dropped");
+    }
+
+    #[test]
+    fn held_messages_are_bounded_by_bytes_and_the_fill_covers_those_not_held() {
+        let hubs = Hubs::new(64);
+        let ch = Uuid::new_v4();
+        let (hub, sub, out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 64);
+        assert!(hub.catch_up(sub.id).is_empty());
+        let big = |seq: i64| Frame {
+            seq: Some(seq),
+            author: None,
+            text: ByteString::from(format!("m{seq}{}", " ".repeat(1 << 20))),
+        };
+        // Seq 1 is missing; 2..=40 arrive, 1 MiB each.
+        for seq in 2..=40 {
+            hub.on_message(seq, big(seq), &hubs.stats);
+        }
+        assert!(hub.lock().pending_bytes <= MAX_PENDING_BYTES);
+        assert_eq!(hub.gap(), Some((0, 1)));
+        hub.on_message(1, frame(1), &hubs.stats);
+        let delivered = out.take_texts().len();
+        assert!((2..40).contains(&delivered), "{delivered}");
+        assert_eq!(hub.lock().pending_bytes, 0);
+        // The ones that had no room are read from the database.
+        assert_eq!(hub.gap(), Some((i64::try_from(delivered).unwrap_or(0), 40)));
+        for seq in i64::try_from(delivered).unwrap_or(0) + 1..=40 {
+            hub.on_message(seq, frame(seq), &hubs.stats);
+        }
+        assert!(!hub.fill_done());
+        assert_eq!(hub.gap(), None);
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub struct Limits {
     pub max_in_flight: usize,
     /// A seq gap in the stream is filled from the database after this long.
     pub gap_fill_delay: Duration,
+    /// Most messages a resume replays; an older `last_seq` gets the newest
+    /// this many and a `replay_truncated` frame (the rest is REST history).
+    pub max_replay: i64,
+    /// About how many bytes `chat.events` may hold (see `streams::Retention`).
+    pub chat_events_max_bytes: usize,
 }
 
 impl Settings {
@@ -48,7 +53,28 @@ impl Settings {
             membership_ttl: ms("MAJLIS_WS_MEMBERSHIP_TTL_MS", 5_000)?,
             max_in_flight: env::parse(src, "MAJLIS_WS_MAX_IN_FLIGHT", 32)?,
             gap_fill_delay: ms("MAJLIS_WS_GAP_FILL_DELAY_MS", 150)?,
+            max_replay: env::parse(src, "MAJLIS_WS_MAX_REPLAY", 1000)?,
+            chat_events_max_bytes: env::parse(
+                src,
+                "MAJLIS_CHAT_EVENTS_MAX_BYTES",
+                majlis_redis::topics::CHAT_EVENTS_MAX_BYTES,
+            )?,
         };
+        for (name, value) in [
+            ("MAJLIS_WS_MAX_REPLAY", limits.max_replay),
+            (
+                "MAJLIS_CHAT_EVENTS_MAX_BYTES",
+                i64::try_from(limits.chat_events_max_bytes).unwrap_or(i64::MAX),
+            ),
+        ] {
+            if value < 1 {
+                return Err(SettingsError::Invalid {
+                    name,
+                    value: value.to_string(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+        }
         if limits.send_queue == 0 || limits.socket.flood_burst == 0 || limits.max_in_flight == 0 {
             return Err(SettingsError::Invalid {
                 name: "MAJLIS_WS_SEND_QUEUE",
