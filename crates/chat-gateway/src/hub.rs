@@ -11,6 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// One outbound frame, shared by every recipient.
@@ -52,6 +53,9 @@ struct State {
     seen_upto: i64,
     filling: bool,
     subscribers: HashMap<u64, Subscriber>,
+    /// When each user's last `typing_start` was let through here (entries
+    /// older than the throttle window are dropped as others are added).
+    typing: HashMap<Uuid, Instant>,
 }
 
 /// A subscriber that cannot keep up: 1013, and it resumes where it stopped.
@@ -185,6 +189,24 @@ impl Hub {
             st.next_seq += 1;
         }
         false
+    }
+
+    /// Whether `user`'s `typing_start` may be announced now: at most one per
+    /// user per `window` in this channel, from whichever of the user's
+    /// sockets on this replica it comes.
+    pub fn may_announce_typing(&self, user: Uuid, now: Instant, window: Duration) -> bool {
+        let mut st = self.lock();
+        if st
+            .typing
+            .get(&user)
+            .is_some_and(|at| now.saturating_duration_since(*at) < window)
+        {
+            return false;
+        }
+        st.typing
+            .retain(|_, at| now.saturating_duration_since(*at) < window);
+        st.typing.insert(user, now);
+        true
     }
 
     /// Typing and reaction events: no seq, delivered at once.
@@ -324,6 +346,7 @@ impl Hubs {
                         pending_bytes: 0,
                         seen_upto: last_seq,
                         filling: false,
+                        typing: HashMap::new(),
                         subscribers: HashMap::new(),
                     }),
                     queue_limit: self.queue_limit,
@@ -498,6 +521,22 @@ mod tests {
         );
         assert!(mine_out.is_empty());
         assert_eq!(theirs_out.len(), 1);
+    }
+
+    #[test]
+    fn one_typing_start_per_user_per_window() {
+        let hubs = Hubs::new(4);
+        let (hub, _, _, _) = sub(&hubs, Uuid::new_v4(), 0, Uuid::new_v4(), None, 4);
+        let (me, you) = (Uuid::new_v4(), Uuid::new_v4());
+        let window = Duration::from_secs(2);
+        let t0 = Instant::now();
+        assert!(hub.may_announce_typing(me, t0, window));
+        assert!(!hub.may_announce_typing(me, t0 + Duration::from_millis(1999), window));
+        assert!(hub.may_announce_typing(you, t0 + Duration::from_millis(100), window));
+        assert!(hub.may_announce_typing(me, t0 + window, window));
+        assert_eq!(hub.lock().typing.len(), 2);
+        assert!(hub.may_announce_typing(you, t0 + window * 3, window));
+        assert_eq!(hub.lock().typing.len(), 1, "stale entries are dropped");
     }
 
     #[test]

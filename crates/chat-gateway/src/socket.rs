@@ -279,14 +279,13 @@ async fn session_loop(
     let typing_timer = sleep_until(Instant::now() + limits.typing_ttl);
     tokio::pin!(token_expiry, idle_timer, typing_timer);
     let mut last_seen = Instant::now();
-    // The user's typing state here (refreshed by typing_start), whether the
-    // others were told of it (a typing_start with no typing_stop since), and
-    // when they last heard a typing_start: they hear at most one per
-    // TYPING_THROTTLE, whatever stops come between, and a stop only for a
-    // start they heard.
+    // The user's typing state here (refreshed by typing_start), and whether
+    // the others were told of it (a typing_start with no typing_stop since).
+    // They hear at most one typing_start per user per TYPING_THROTTLE (the
+    // hub keeps the time, for all the user's sockets), whatever stops come
+    // between, and a stop only for a start they heard.
     let mut typing_until: Option<Instant> = None;
     let mut typing_announced = false;
-    let mut typing_started_at: Option<Instant> = None;
     let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
 
@@ -351,8 +350,7 @@ async fn session_loop(
                         typing_timer.as_mut().reset(now + limits.typing_ttl);
                         // Refreshes extend the state (and re-announce it once
                         // per window, for sockets that joined since).
-                        if typing_started_at.is_none_or(|at| now.duration_since(at) >= TYPING_THROTTLE) {
-                            typing_started_at = Some(now);
+                        if hub.may_announce_typing(user, now.into_std(), TYPING_THROTTLE) {
                             typing_announced = true;
                             in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_start"));
                         }
@@ -469,8 +467,8 @@ fn react(
     })
 }
 
-/// The others hear at most one `typing_start` per user, channel (socket) and
-/// this window.
+/// The others hear at most one `typing_start` per user, channel and this
+/// window (per replica: a user's sockets on two replicas may make two).
 const TYPING_THROTTLE: Duration = Duration::from_secs(2);
 
 fn typing(ctx: &Ctx, channel: &str, user: &str, kind: &'static str) -> Pending {

@@ -179,3 +179,29 @@ async fn a_reaction_with_an_invalid_emoji_or_past_the_cap_is_refused_and_the_soc
     ws.send(&json!({"type": "ping"})).await;
     assert_eq!(ws.recv().await["type"], "pong", "still open");
 }
+
+#[actix_web::test]
+async fn two_sockets_of_one_user_in_a_channel_share_the_typing_throttle() {
+    let stack = stack().await;
+    let (a, b) = (
+        stack.user("team_admin").await,
+        stack.user("team_user").await,
+    );
+    let channel = stack.channel(&a, &[&b]).await;
+    let (mut tab_1, _) = stack.socket(0, channel, &a, None).await;
+    let (mut tab_2, _) = stack.socket(0, channel, &a, None).await;
+    let (mut ws_b, _) = stack.socket(1, channel, &b, None).await;
+    tab_1.send(&json!({"type": "typing_start"})).await;
+    tab_2.send(&json!({"type": "typing_start"})).await;
+    let user = a.id.to_string();
+    assert_eq!(
+        ws_b.recv().await,
+        json!({"type": "typing_start", "user_id": user})
+    );
+    // One announced start, so one stop (its expiry, 600 ms here).
+    assert_eq!(
+        ws_b.recv().await,
+        json!({"type": "typing_stop", "user_id": user})
+    );
+    ws_b.silent_for(Duration::from_millis(800)).await;
+}
