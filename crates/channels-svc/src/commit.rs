@@ -14,6 +14,14 @@
 //! range of seqs per channel with one `UPDATE` and inserts under those locks.
 //! Within a channel, seqs follow arrival order. Batches are published in the
 //! order they committed, so the stream stays in seq order per channel.
+//!
+//! Isolation: one send must never fail another. A transaction that fails for
+//! a reason of its own (a query error, not a lost connection or a timeout,
+//! which are everyone's 503) is split in two halves that are retried in
+//! order, down to single sends, so only the culprit fails. A failed
+//! transaction takes no seqs, and the halves commit in arrival order, so seqs
+//! stay gap-free and in order, and a `client_id` stored by an earlier half is
+//! found by a later one's dedupe exactly as within one batch.
 
 use crate::events;
 use crate::model::{Message, MessageRow};
@@ -22,8 +30,8 @@ use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use majlis_db::{Db, DbError};
 use majlis_redis::Redis;
-use majlis_redis::streams::{publish_pipelined, xadd};
-use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
+use majlis_redis::streams::{Retention, publish_pipelined, xadd};
+use majlis_redis::topics::CHAT_EVENTS;
 use majlis_runtime::metrics::Metrics;
 use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
@@ -37,6 +45,10 @@ use uuid::Uuid;
 /// thousands drains in a few statements, small enough that one statement
 /// stays a few milliseconds.
 const MAX_BATCH: usize = 512;
+/// Most content bytes one transaction takes (a send always goes, whatever
+/// its size): 512 sends of 16,000 four-byte characters would be 32 MB in one
+/// statement, slow enough to time everyone in it out.
+const MAX_BATCH_BYTES: usize = 4 << 20;
 /// Sends waiting for a transaction; beyond this a sender gets a 503 rather
 /// than memory growing without bound.
 const QUEUE: usize = 16_384;
@@ -48,6 +60,7 @@ const PUBLISH_QUEUE: usize = 4;
 struct CommitStats {
     batches: Counter,
     sends: Counter,
+    retries: Counter,
 }
 
 /// One send, as the committer needs it.
@@ -99,7 +112,13 @@ pub struct Committer {
 impl Committer {
     /// Starts the committer and publisher tasks on the current runtime. They
     /// end once every handle is dropped and the queue is drained.
-    pub fn start(db: Db, redis: Redis, wait: Duration, metrics: &Metrics) -> Self {
+    pub fn start(
+        db: Db,
+        redis: Redis,
+        chat_stream: Retention,
+        wait: Duration,
+        metrics: &Metrics,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ptx, prx) = mpsc::channel(PUBLISH_QUEUE);
         let stats = CommitStats::default();
@@ -113,8 +132,13 @@ impl Committer {
             "Sends stored or deduplicated by the group commit (÷ batches = batch size)",
             stats.sends.clone(),
         );
+        metrics.register(
+            "message_commit_retries",
+            "Transactions rerun on half a batch after the batch failed on a query error",
+            stats.retries.clone(),
+        );
         tokio::spawn(commit_loop(db, stats, rx, ptx));
-        tokio::spawn(publish_loop(redis, prx));
+        tokio::spawn(publish_loop(redis, chat_stream, prx));
         Self { tx, wait }
     }
 
@@ -145,21 +169,45 @@ enum Outcome {
     Failed(Arc<DbError>),
 }
 
+impl Queued {
+    /// What the send weighs in a transaction.
+    fn bytes(&self) -> usize {
+        self.msg.content.len() + self.msg.client_id.as_ref().map_or(0, String::len)
+    }
+}
+
 async fn commit_loop(
     db: Db,
     stats: CommitStats,
     mut rx: mpsc::Receiver<Queued>,
     ptx: mpsc::Sender<Batch>,
 ) {
-    let mut queued = Vec::with_capacity(MAX_BATCH);
+    // A send that did not fit the previous batch's bytes opens the next.
+    let mut carry: Option<Queued> = None;
     loop {
-        if rx.recv_many(&mut queued, MAX_BATCH).await == 0 {
-            return;
+        let first = match carry.take() {
+            Some(q) => q,
+            None => match rx.recv().await {
+                Some(q) => q,
+                None => return,
+            },
+        };
+        let mut bytes = first.bytes();
+        let mut queued = Vec::with_capacity(MAX_BATCH);
+        queued.push(first);
+        while queued.len() < MAX_BATCH {
+            let Ok(q) = rx.try_recv() else { break };
+            bytes += q.bytes();
+            if bytes > MAX_BATCH_BYTES {
+                carry = Some(q);
+                break;
+            }
+            queued.push(q);
         }
         let n = queued.len();
         stats.batches.inc();
         stats.sends.inc_by(n as u64);
-        let batch = commit(&db, std::mem::take(&mut queued))
+        let batch = commit(&db, &stats, queued)
             .instrument(tracing::debug_span!("commit_messages", n))
             .await;
         if ptx.send(batch).await.is_err() {
@@ -178,10 +226,93 @@ struct StoredRow {
     row: MessageRow,
 }
 
-/// Stores one batch. Sends repeating an earlier send of the same batch (same
-/// channel, user and client_id) are answered with that send's row, so the
-/// unique index never fails the whole batch.
-async fn commit(db: &Db, queued: Vec<Queued>) -> Batch {
+/// What one transaction made of one send.
+enum Store {
+    New(MessageRow),
+    Duplicate(MessageRow),
+    NoChannel,
+}
+
+/// Whether a failed transaction may be one send's fault: a query error
+/// (PostgreSQL refused a value, a trigger raised, a deadlock was broken). A
+/// lost connection, a pool timeout or a slow database is not, and every
+/// send in the batch shares it.
+fn isolable(e: &DbError) -> bool {
+    match e {
+        DbError::Query(_) => true,
+        DbError::Timeout(_)
+        | DbError::Pool(_)
+        | DbError::Connection(_)
+        | DbError::Config(_)
+        | DbError::Migration(_) => false,
+    }
+}
+
+/// Stores one batch, isolating failures (see the module's docs): a slice
+/// whose transaction fails on a query error is retried as two halves, in
+/// order, until the failing send is alone. At most 2n - 1 transactions for n
+/// sends, and one when nothing fails.
+async fn commit(db: &Db, stats: &CommitStats, queued: Vec<Queued>) -> Batch {
+    let n = queued.len();
+    let mut stored: Vec<Option<Result<Store, Arc<DbError>>>> = (0..n).map(|_| None).collect();
+    // Slices still to store, the next one last.
+    let mut todo = vec![(0, n)];
+    while let Some((lo, hi)) = todo.pop() {
+        match store(db, &queued[lo..hi]).await {
+            Ok(outcomes) => {
+                for (slot, outcome) in stored[lo..hi].iter_mut().zip(outcomes) {
+                    *slot = Some(Ok(outcome));
+                }
+            }
+            Err(e) if isolable(&e) && hi - lo > 1 => {
+                if hi - lo == n {
+                    tracing::warn!(error = %e, sends = n, "a message batch failed; retrying it in halves to find the send at fault");
+                }
+                stats.retries.inc_by(2);
+                let mid = lo + (hi - lo) / 2;
+                todo.push((mid, hi));
+                todo.push((lo, mid));
+            }
+            Err(e) => {
+                // One send at fault fails alone; a dependency failure fails
+                // this slice and everything after it, without trying again.
+                let e = Arc::new(e);
+                let end = if isolable(&e) { hi } else { n };
+                for slot in &mut stored[lo..end] {
+                    *slot = Some(Err(e.clone()));
+                }
+                if !isolable(&e) {
+                    break;
+                }
+            }
+        }
+    }
+    // Arrival order is seq order within each channel, so publishing in this
+    // order keeps each channel's stream entries in seq order.
+    let outcomes = queued
+        .into_iter()
+        .zip(stored)
+        .map(|(q, outcome)| {
+            let outcome = match outcome {
+                Some(Ok(Store::New(row))) => Outcome::New(row, q.msg.trace),
+                Some(Ok(Store::Duplicate(row))) => Outcome::Duplicate(row),
+                Some(Ok(Store::NoChannel)) => Outcome::NoChannel,
+                Some(Err(e)) => Outcome::Failed(e),
+                None => Outcome::Failed(Arc::new(DbError::Config(
+                    "a send was left out of its batch".to_owned(),
+                ))),
+            };
+            (q.reply, outcome)
+        })
+        .collect();
+    Batch { outcomes }
+}
+
+/// Stores a slice of a batch in one transaction: every send's outcome, in
+/// order, or the error that failed them all. Sends repeating an earlier send
+/// of the slice (same channel, user and client_id) are answered with that
+/// send's row, so the unique index never fails the transaction.
+async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
     // ord = index of the first send with the same dedupe key.
     let mut first: HashMap<(Uuid, Uuid, &str), i32> = HashMap::new();
     let mut twin_of: Vec<Option<i32>> = Vec::with_capacity(queued.len());
@@ -208,7 +339,7 @@ async fn commit(db: &Db, queued: Vec<Queued>) -> Batch {
     lock_order.sort_unstable();
     lock_order.dedup();
 
-    let stored = db
+    let rows = db
         .timed(async {
             let mut conn = db.conn().await?;
             let rows = conn
@@ -232,43 +363,31 @@ async fn commit(db: &Db, queued: Vec<Queued>) -> Batch {
                 .await?;
             Ok::<_, DbError>(rows)
         })
-        .await;
+        .await?;
 
-    let by_ord: HashMap<i32, (bool, MessageRow)> = match stored {
-        Ok(rows) => rows
-            .into_iter()
-            .map(|r| (r.ord, (r.duplicate, r.row)))
-            .collect(),
-        Err(e) => {
-            let e = Arc::new(e);
-            return Batch {
-                outcomes: queued
-                    .into_iter()
-                    .map(|q| (q.reply, Outcome::Failed(e.clone())))
-                    .collect(),
-            };
-        }
-    };
-    // Arrival order is seq order within each channel, so publishing in this
-    // order keeps each channel's stream entries in seq order.
-    let mut outcomes: Vec<(Reply, Outcome)> = Vec::with_capacity(queued.len());
-    for (i, q) in queued.into_iter().enumerate() {
-        let ord = i32::try_from(i).unwrap_or(i32::MAX);
-        let outcome = match twin_of[i] {
-            Some(earlier) => match by_ord.get(&earlier) {
-                Some((_, row)) => Outcome::Duplicate(row.clone()),
-                None => Outcome::NoChannel,
-            },
-            // `get`, not `remove`: a later twin of this send still needs the row.
-            None => match by_ord.get(&ord).cloned() {
-                Some((false, row)) => Outcome::New(row, q.msg.trace),
-                Some((true, row)) => Outcome::Duplicate(row),
-                None => Outcome::NoChannel,
-            },
-        };
-        outcomes.push((q.reply, outcome));
-    }
-    Batch { outcomes }
+    let by_ord: HashMap<i32, (bool, MessageRow)> = rows
+        .into_iter()
+        .map(|r| (r.ord, (r.duplicate, r.row)))
+        .collect();
+    Ok(twin_of
+        .iter()
+        .enumerate()
+        .map(|(i, twin)| {
+            let ord = i32::try_from(i).unwrap_or(i32::MAX);
+            match twin {
+                Some(earlier) => match by_ord.get(earlier) {
+                    Some((_, row)) => Store::Duplicate(row.clone()),
+                    None => Store::NoChannel,
+                },
+                // `get`, not `remove`: a later twin of this send still needs the row.
+                None => match by_ord.get(&ord).cloned() {
+                    Some((false, row)) => Store::New(row),
+                    Some((true, row)) => Store::Duplicate(row),
+                    None => Store::NoChannel,
+                },
+            }
+        })
+        .collect())
 }
 
 /// Takes a seq range per channel (arrival order within it) and inserts, or
@@ -307,16 +426,16 @@ UNION ALL
 SELECT d.ord, true, d.id, d.channel_id, d.seq, d.user_id, d.content, d.client_id, d.created_at
 FROM dup d";
 
-async fn publish_loop(redis: Redis, mut rx: mpsc::Receiver<Batch>) {
+async fn publish_loop(redis: Redis, chat_stream: Retention, mut rx: mpsc::Receiver<Batch>) {
     while let Some(batch) = rx.recv().await {
-        publish(&redis, batch).await;
+        publish(&redis, &chat_stream, batch).await;
     }
 }
 
 /// Serializes each new message once, appends them all in one pipelined round
 /// trip, then answers every sender. A failed append is logged, not returned:
 /// the messages are stored, and gateways fill a seq gap from the database.
-async fn publish(redis: &Redis, batch: Batch) {
+async fn publish(redis: &Redis, chat_stream: &Retention, batch: Batch) {
     let mut answers = Vec::with_capacity(batch.outcomes.len());
     let mut cmds = Vec::new();
     for (reply, outcome) in batch.outcomes {
@@ -334,7 +453,7 @@ async fn publish(redis: &Redis, batch: Batch) {
                             &events::message_frame(&json),
                             &[("channel", &channel), ("seq", &seq)],
                             &trace,
-                            CHAT_EVENTS_MAX_LEN,
+                            chat_stream,
                         ));
                         Ok(Committed::New { message, json })
                     }

@@ -7,14 +7,11 @@
 
 use crate::model::Channel;
 use majlis_redis::Redis;
-use majlis_redis::streams::publish_with;
+use majlis_redis::streams::{Retention, publish_with};
+use majlis_redis::topics::PRESENCE_EVENTS_MAX_LEN as PRESENCE_STREAM_MAX_LEN;
 use majlis_redis::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
 use serde_json::json;
 use uuid::Uuid;
-
-use majlis_redis::topics::{
-    CHAT_EVENTS_MAX_LEN as CHAT_STREAM_MAX_LEN, PRESENCE_EVENTS_MAX_LEN as PRESENCE_STREAM_MAX_LEN,
-};
 
 /// The message frame, as JSON text.
 pub fn message_frame(message_json: &str) -> String {
@@ -23,6 +20,7 @@ pub fn message_frame(message_json: &str) -> String {
 
 pub async fn reaction_changed(
     redis: &Redis,
+    chat_stream: &Retention,
     channel: Uuid,
     message: Uuid,
     user: Uuid,
@@ -43,7 +41,7 @@ pub async fn reaction_changed(
         kind,
         &frame,
         &[("channel", &channel)],
-        CHAT_STREAM_MAX_LEN,
+        chat_stream,
     )
     .await
     {

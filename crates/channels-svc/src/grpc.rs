@@ -19,6 +19,16 @@ pub struct ChannelsGrpc {
 /// Most sends one `PostMessages` call may carry: one group commit's worth.
 pub const MAX_BATCHED_POSTS: usize = 512;
 
+/// Most bytes of message JSON one `PostMessages` answer carries in repeats.
+/// A new message's JSON is about its send's size, which the caller bounds
+/// (the gateway cuts its batches at 1 MiB); a repeat answers with the stored
+/// message, which may be far larger than the retry (a tiny send reusing the
+/// `client_id` of a 16,000-character one). Past this, repeats are answered
+/// `UNAVAILABLE`, which is safe to retry with the same `client_id` (they are
+/// stored), so a batch's answer stays under the 4 MiB gRPC limit and one
+/// sender's repeats cannot fail the others' answers.
+pub const MAX_REPEATS_REPLY_BYTES: usize = 2 << 20;
+
 /// A stored send as both send RPCs answer it.
 fn stored_reply(s: crate::service::Stored) -> pb::PostMessageResponse {
     pb::PostMessageResponse {
@@ -26,6 +36,29 @@ fn stored_reply(s: crate::service::Stored) -> pb::PostMessageResponse {
         message_json: s.json,
         duplicate: s.duplicate,
     }
+}
+
+/// Keeps the repeats' message JSON in a `PostMessages` answer within
+/// [`MAX_REPEATS_REPLY_BYTES`] (see there).
+fn bound_repeats(mut outcomes: Vec<pb::PostOutcome>) -> Vec<pb::PostOutcome> {
+    let mut bytes = 0usize;
+    for o in &mut outcomes {
+        let Some(pb::post_outcome::Outcome::Stored(stored)) = &o.outcome else {
+            continue;
+        };
+        if !stored.duplicate {
+            continue;
+        }
+        bytes += stored.message_json.len();
+        if bytes > MAX_REPEATS_REPLY_BYTES {
+            bytes -= stored.message_json.len();
+            o.outcome = Some(pb::post_outcome::Outcome::Failed(pb::PostFailure {
+                code: tonic::Code::Unavailable as i32,
+                message: "service_unavailable: this batch's answer is full; retry with the same client_id".to_owned(),
+            }));
+        }
+    }
+    outcomes
 }
 
 fn parse_id(field: &'static str, v: &str) -> Result<Uuid, Status> {
@@ -117,7 +150,9 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
             }
         }))
         .await;
-        Ok(Response::new(pb::PostMessagesResponse { outcomes }))
+        Ok(Response::new(pb::PostMessagesResponse {
+            outcomes: bound_repeats(outcomes),
+        }))
     }
 
     async fn list_messages(
@@ -127,25 +162,17 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         let req = request.into_inner();
         let channel = parse_id("channel_id", &req.channel_id)?;
         let limit = i64::from(req.limit.clamp(1, 200));
-        let (rows, has_more) = repo::messages_page(
-            &self.chat.db,
-            channel,
-            Page::After(req.after_seq.max(0)),
-            limit,
-        )
-        .await
-        .map_err(|e| to_status(e.into()))?;
-        let messages = self.chat.with_reactions(rows).await.map_err(to_status)?;
-        let mut out = pb::ListMessagesResponse {
-            has_more,
-            ..Default::default()
-        };
-        for m in &messages {
-            out.seqs.push(m.seq);
-            out.messages_json
-                .push(serde_json::to_string(m).map_err(|e| to_status(ApiError::internal(e)))?);
-        }
-        Ok(Response::new(out))
+        let page = self
+            .chat
+            .page(channel, Page::After(req.after_seq.max(0)), limit)
+            .await
+            .map_err(to_status)?;
+        let (seqs, messages_json) = page.messages.into_iter().unzip();
+        Ok(Response::new(pb::ListMessagesResponse {
+            messages_json,
+            seqs,
+            has_more: page.has_more,
+        }))
     }
 
     async fn react(
@@ -244,7 +271,10 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         let user = parse_id("user_id", &req.user_id)?;
         let db = &self.chat.db;
         let mut out = Vec::new();
-        for name in req.names.iter().take(32) {
+        // A name that cannot be a channel's names none (and one holding a NUL
+        // would be refused by PostgreSQL as an internal error).
+        let names = req.names.iter().take(32);
+        for name in names.filter(|n| validate_channel_name(n).is_ok()) {
             let Some(row) = repo::channel_by_name(db, team, name)
                 .await
                 .map_err(|e| to_status(e.into()))?

@@ -5,8 +5,8 @@
 use crate::model::{ChannelRow, MessageRow, Reaction};
 use crate::schema::{channels, members, messages, reactions};
 use diesel::prelude::*;
-use diesel::sql_types::{Text, Uuid as SqlUuid};
-use diesel_async::RunQueryDsl;
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use majlis_db::{Db, DbError, is_unique_violation};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -128,53 +128,116 @@ pub enum Page {
     Before(Option<i64>),
 }
 
+#[derive(QueryableByName)]
+struct PageRow {
+    /// How many rows the count limit let through, before the byte cut.
+    #[diesel(sql_type = BigInt)]
+    fetched: i64,
+    // Last: the derive's code names its input `row` too.
+    #[diesel(embed)]
+    row: MessageRow,
+}
+
+/// The newest-first or oldest-first rows of a page: at most `$3` rows in the
+/// direction read, then only those starting within `$4` bytes of content
+/// (the first always does). Counting raw content bytes here spares reading
+/// rows the caller's JSON budget would drop (JSON is never smaller), without
+/// detoasting any: `octet_length` reads the stored size.
+fn page_sql(direction: &str, bound: &str) -> String {
+    format!(
+        "SELECT id, channel_id, seq, user_id, content, client_id, created_at, fetched FROM (
+            SELECT p.*,
+                   coalesce(sum(octet_length(p.content)) OVER (ORDER BY p.seq {direction}
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_bytes,
+                   count(*) OVER () AS fetched
+            FROM (
+                SELECT id, channel_id, seq, user_id, content, client_id, created_at
+                FROM channels.messages
+                WHERE channel_id = $1 AND {bound}
+                ORDER BY seq {direction}
+                LIMIT $3
+            ) p
+        ) q
+        WHERE before_bytes < $4
+        ORDER BY seq {direction}"
+    )
+}
+
 /// A page of messages in ascending seq, and whether more exist in the
-/// direction read.
+/// direction read: at most `limit` of them, and no more rows than start
+/// within `max_bytes` of content (at least one).
 pub async fn messages_page(
     db: &Db,
     channel: Uuid,
     page: Page,
     limit: i64,
+    max_bytes: usize,
 ) -> Result<(Vec<MessageRow>, bool), DbError> {
+    let max_bytes = i64::try_from(max_bytes).unwrap_or(i64::MAX);
     db.timed(async {
         let mut conn = db.conn().await?;
-        let base = messages::table
-            .filter(messages::channel_id.eq(channel))
-            .select(MessageRow::as_select())
-            .limit(limit + 1)
-            .into_boxed();
-        let mut rows: Vec<MessageRow> = match page {
+        let rows: Vec<PageRow> = match page {
             Page::After(n) => {
-                base.filter(messages::seq.gt(n))
-                    .order(messages::seq.asc())
+                diesel::sql_query(page_sql("ASC", "seq > $2"))
+                    .bind::<SqlUuid, _>(channel)
+                    .bind::<BigInt, _>(n)
+                    .bind::<BigInt, _>(limit + 1)
+                    .bind::<BigInt, _>(max_bytes)
                     .load(&mut conn)
                     .await?
             }
             Page::Before(n) => {
-                let q = match n {
-                    Some(n) => base.filter(messages::seq.lt(n)),
-                    None => base,
-                };
-                let mut rows: Vec<MessageRow> =
-                    q.order(messages::seq.desc()).load(&mut conn).await?;
-                rows.reverse();
-                rows
+                diesel::sql_query(page_sql("DESC", "($2::int8 IS NULL OR seq < $2)"))
+                    .bind::<SqlUuid, _>(channel)
+                    .bind::<Nullable<BigInt>, _>(n)
+                    .bind::<BigInt, _>(limit + 1)
+                    .bind::<BigInt, _>(max_bytes)
+                    .load(&mut conn)
+                    .await?
             }
         };
-        let has_more = rows.len() as i64 > limit;
-        if has_more {
-            match page {
-                Page::After(_) => {
-                    rows.pop();
-                }
-                Page::Before(_) => {
-                    rows.remove(0);
-                }
-            }
+        let fetched = <[PageRow]>::first(&rows).map_or(0, |r| r.fetched);
+        let kept = rows.len() as i64;
+        // More exist past the count limit, or past the byte cut.
+        let has_more = fetched > limit || kept < fetched;
+        let mut rows: Vec<MessageRow> = rows
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(0))
+            .map(|r| r.row)
+            .collect();
+        if matches!(page, Page::Before(_)) {
+            rows.reverse();
         }
         Ok((rows, has_more))
     })
     .await
+}
+
+/// Groups reaction rows (ordered by message, then by when each was added)
+/// per message and emoji: each emoji where it was first added, its users in
+/// the order they added it. One pass, one map lookup per row.
+fn group_reactions(rows: Vec<(Uuid, String, Uuid)>) -> HashMap<Uuid, Vec<Reaction>> {
+    let mut out: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
+    let mut slot: HashMap<(Uuid, String), usize> = HashMap::new();
+    for (message, emoji, user) in rows {
+        let list = out.entry(message).or_default();
+        match slot.entry((message, emoji)) {
+            std::collections::hash_map::Entry::Occupied(i) => {
+                if let Some(r) = list.get_mut(*i.get()) {
+                    r.user_ids.push(user);
+                }
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let emoji = v.key().1.clone();
+                v.insert(list.len());
+                list.push(Reaction {
+                    emoji,
+                    user_ids: vec![user],
+                });
+            }
+        }
+    }
+    out
 }
 
 /// Reactions of the given messages, grouped per message and emoji.
@@ -193,24 +256,34 @@ pub async fn reactions_of(
             .order((reactions::message_id, reactions::created_at.asc()))
             .load(&mut conn)
             .await?;
-        let mut out: HashMap<Uuid, Vec<Reaction>> = HashMap::new();
-        for (message, emoji, user) in rows {
-            let list = out.entry(message).or_default();
-            match list.iter_mut().find(|r| r.emoji == emoji) {
-                Some(r) => r.user_ids.push(user),
-                None => list.push(Reaction {
-                    emoji,
-                    user_ids: vec![user],
-                }),
-            }
-        }
-        Ok(out)
+        Ok(group_reactions(rows))
     })
     .await
 }
 
+/// What a reaction change did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reacted {
+    Changed,
+    /// Already there (add) or not there (remove).
+    Unchanged,
+    /// A new emoji on a message that carries the most it may.
+    TooMany,
+}
+
+#[derive(QueryableByName)]
+struct EmojiCount {
+    #[diesel(sql_type = Bool)]
+    present: bool,
+    #[diesel(sql_type = BigInt)]
+    distinct: i64,
+}
+
 /// Adds or removes a reaction on a message of `channel`. `None` when the
-/// message is not in that channel; `Some(changed)` otherwise.
+/// message is not in that channel. An add of an emoji the message does not
+/// carry yet is refused once it carries `max_distinct` of them; the check
+/// and the insert run under the message row's lock, so concurrent adds
+/// cannot pass the cap together.
 pub async fn react(
     db: &Db,
     channel: Uuid,
@@ -218,39 +291,76 @@ pub async fn react(
     user: Uuid,
     emoji: &str,
     add: bool,
-) -> Result<Option<bool>, DbError> {
+    max_distinct: i64,
+) -> Result<Option<Reacted>, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
-        let in_channel: i64 = messages::table
-            .filter(messages::id.eq(message))
-            .filter(messages::channel_id.eq(channel))
-            .count()
-            .get_result(&mut conn)
-            .await?;
-        if in_channel == 0 {
-            return Ok(None);
-        }
-        let n = if add {
-            diesel::insert_into(reactions::table)
-                .values((
-                    reactions::message_id.eq(message),
-                    reactions::user_id.eq(user),
-                    reactions::emoji.eq(emoji),
-                ))
-                .on_conflict_do_nothing()
-                .execute(&mut conn)
-                .await?
-        } else {
-            diesel::delete(
+        if !add {
+            let in_channel: i64 = messages::table
+                .filter(messages::id.eq(message))
+                .filter(messages::channel_id.eq(channel))
+                .count()
+                .get_result(&mut conn)
+                .await?;
+            if in_channel == 0 {
+                return Ok(None);
+            }
+            let n = diesel::delete(
                 reactions::table
                     .filter(reactions::message_id.eq(message))
                     .filter(reactions::user_id.eq(user))
                     .filter(reactions::emoji.eq(emoji)),
             )
             .execute(&mut conn)
-            .await?
-        };
-        Ok(Some(n > 0))
+            .await?;
+            return Ok(Some(if n > 0 {
+                Reacted::Changed
+            } else {
+                Reacted::Unchanged
+            }));
+        }
+        let outcome = conn
+            .transaction(async |conn| {
+                let found: Option<Uuid> = messages::table
+                    .filter(messages::id.eq(message))
+                    .filter(messages::channel_id.eq(channel))
+                    .select(messages::id)
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?;
+                if found.is_none() {
+                    return Ok::<_, diesel::result::Error>(None);
+                }
+                let counted: EmojiCount = diesel::sql_query(
+                    "SELECT coalesce(bool_or(emoji = $2), false) AS present,
+                            count(DISTINCT emoji) AS distinct
+                     FROM channels.reactions WHERE message_id = $1",
+                )
+                .bind::<SqlUuid, _>(message)
+                .bind::<Text, _>(emoji)
+                .get_result(conn)
+                .await?;
+                if !counted.present && counted.distinct >= max_distinct {
+                    return Ok(Some(Reacted::TooMany));
+                }
+                let n = diesel::insert_into(reactions::table)
+                    .values((
+                        reactions::message_id.eq(message),
+                        reactions::user_id.eq(user),
+                        reactions::emoji.eq(emoji),
+                    ))
+                    .on_conflict_do_nothing()
+                    .execute(conn)
+                    .await?;
+                Ok(Some(if n > 0 {
+                    Reacted::Changed
+                } else {
+                    Reacted::Unchanged
+                }))
+            })
+            .await?;
+        Ok(outcome)
     })
     .await
 }
@@ -285,4 +395,29 @@ pub async fn delete_team_channels(db: &Db, team: Uuid) -> Result<usize, DbError>
         )
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reactions_group_per_emoji_in_first_added_order() {
+        let (m1, m2) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let rows = vec![
+            (m1, "👍".to_owned(), a),
+            (m1, "🎉".to_owned(), b),
+            (m1, "👍".to_owned(), c),
+            (m1, "🎉".to_owned(), a),
+            (m2, "👍".to_owned(), b),
+        ];
+        let grouped = group_reactions(rows);
+        let r = |emoji: &str, users: Vec<Uuid>| Reaction {
+            emoji: emoji.to_owned(),
+            user_ids: users,
+        };
+        assert_eq!(grouped[&m1], vec![r("👍", vec![a, c]), r("🎉", vec![b, a])]);
+        assert_eq!(grouped[&m2], vec![r("👍", vec![b])]);
+    }
 }

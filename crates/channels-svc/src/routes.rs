@@ -266,6 +266,9 @@ fn int_param(field: &'static str, value: Option<&str>) -> Result<Option<i64>, Ap
 pub struct History {
     /// Ascending seq.
     pub messages: Vec<Message>,
+    /// More exist in the direction read. A page holds at most `limit`
+    /// messages and at most about 1 MiB of them (always at least one), so it
+    /// may hold fewer than `limit` with `has_more`.
     pub has_more: bool,
 }
 
@@ -283,7 +286,7 @@ async fn history(
     query: web::Query<HistoryQuery>,
     db: web::Data<Db>,
     chat: web::Data<Chat>,
-) -> ApiResult<web::Json<History>> {
+) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
     let limit = int_param("limit", q.limit.as_deref())?.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -308,11 +311,29 @@ async fn history(
         (None, b) => Page::Before(b),
     };
     let row = member_of(&db, id.into_inner(), &user).await?;
-    let (rows, has_more) = repo::messages_page(&db, row.id, page, limit).await?;
-    Ok(web::Json(History {
-        messages: chat.with_reactions(rows).await?,
-        has_more,
-    }))
+    let page = chat.page(row.id, page, limit).await?;
+    // The messages are JSON already (serialized once, and measured for the
+    // page's byte bound): the body is `History` written around them.
+    let mut body = String::with_capacity(
+        32 + page
+            .messages
+            .iter()
+            .map(|(_, m)| m.len() + 1)
+            .sum::<usize>(),
+    );
+    body.push_str("{\"messages\":[");
+    for (i, (_, json)) in page.messages.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(json);
+    }
+    body.push_str("],\"has_more\":");
+    body.push_str(if page.has_more { "true" } else { "false" });
+    body.push('}');
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(body))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -3,11 +3,13 @@
 //! same path: validate, store with the next seq, publish once.
 
 use crate::commit::{CommitError, Committed, Committer, NewMessage};
+use crate::events;
 use crate::model::{Message, MessageRow};
-use crate::{events, repo};
+use crate::repo::{self, Page, Reacted};
 use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
+use majlis_redis::streams::Retention;
 use uuid::Uuid;
 
 #[derive(Clone, Debug)]
@@ -15,6 +17,10 @@ pub struct Chat {
     pub db: Db,
     pub redis: Redis,
     pub committer: Committer,
+    /// Distinct emoji one message may carry.
+    pub max_reactions: u32,
+    /// `chat.events`' byte budget, shared by every append of this process.
+    pub chat_stream: Retention,
 }
 
 /// A stored message, its JSON (serialized once), and whether it was a retry.
@@ -24,8 +30,29 @@ pub struct Stored {
     pub duplicate: bool,
 }
 
+/// A page of history: (seq, message JSON) ascending, and whether more exist
+/// in the direction read.
+pub struct HistoryPage {
+    pub messages: Vec<(i64, String)>,
+    pub has_more: bool,
+}
+
+/// Most bytes of message JSON in one page of history (REST and
+/// `ListMessages`, which the gateways' replay and gap fill read), beside the
+/// count limit. Why: gRPC messages are limited to 4 MiB, and one message's
+/// JSON reaches ~97 KB (16,000 control characters, each escaped as
+/// `\u00XX`): 200 of those made a replay page that no client could decode,
+/// and every resume behind them failed. 1 MiB leaves room for framing and
+/// for ten of the largest messages; a page always carries at least one.
+pub const MAX_PAGE_BYTES: usize = 1 << 20;
+
 pub const MAX_CONTENT_CHARS: usize = 16_000;
 pub const MAX_CLIENT_ID_CHARS: usize = 128;
+pub const MAX_EMOJI_CHARS: usize = 64;
+
+/// PostgreSQL refuses U+0000 in text: such a value must be refused here, as a
+/// client error naming its field, and never reach the group commit.
+const NO_NUL: &str = "must not contain the NUL character (U+0000)";
 
 pub fn validate_content(content: &str) -> Result<(), ApiError> {
     let n = content.chars().count();
@@ -35,6 +62,9 @@ pub fn validate_content(content: &str) -> Result<(), ApiError> {
             "must be 1 to 16000 characters and not only whitespace",
         ));
     }
+    if content.contains('\0') {
+        return Err(ApiError::invalid_field("content", NO_NUL));
+    }
     Ok(())
 }
 
@@ -43,20 +73,36 @@ pub fn validate_client_id(client_id: Option<&str>) -> Result<(), ApiError> {
         Some(c) if c.is_empty() || c.chars().count() > MAX_CLIENT_ID_CHARS => Err(
             ApiError::invalid_field("client_id", "must be 1 to 128 characters"),
         ),
+        Some(c) if c.contains('\0') => Err(ApiError::invalid_field("client_id", NO_NUL)),
         _ => Ok(()),
     }
 }
 
+/// One Unicode emoji (a ZWJ sequence, a skin tone, a flag and a keycap
+/// included, as the Unicode emoji list has them) or a `:shortcode:` of
+/// lowercase letters, digits, `_`, `+` and `-`.
 pub fn validate_emoji(emoji: &str) -> Result<(), ApiError> {
-    let n = emoji.chars().count();
-    if (1..=64).contains(&n) && !emoji.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let ok = emoji.chars().count() <= MAX_EMOJI_CHARS
+        && (is_shortcode(emoji) || emojis::get(emoji).is_some());
+    if ok {
         Ok(())
     } else {
         Err(ApiError::invalid_field(
             "emoji",
-            "must be 1 to 64 characters without spaces",
+            "must be one emoji, or a :shortcode: of lowercase letters, digits, '_', '+' or '-' (at most 64 characters)",
         ))
     }
+}
+
+fn is_shortcode(s: &str) -> bool {
+    s.strip_prefix(':')
+        .and_then(|s| s.strip_suffix(':'))
+        .is_some_and(|name| {
+            !name.is_empty()
+                && name.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'+' | b'-')
+                })
+        })
 }
 
 fn commit_error(e: CommitError) -> ApiError {
@@ -152,8 +198,53 @@ impl Chat {
             .collect())
     }
 
+    /// A page of history as JSON, bounded by `limit` messages and by
+    /// [`MAX_PAGE_BYTES`] (at least one message either way). A page cut short
+    /// by bytes has `has_more`; it ends where the next page starts.
+    pub async fn page(
+        &self,
+        channel: Uuid,
+        page: Page,
+        limit: i64,
+    ) -> Result<HistoryPage, ApiError> {
+        let (rows, mut has_more) =
+            repo::messages_page(&self.db, channel, page, limit, MAX_PAGE_BYTES).await?;
+        let messages = self.with_reactions(rows).await?;
+        let mut out = Vec::with_capacity(messages.len());
+        for m in &messages {
+            out.push((m.seq, to_json(m)?));
+        }
+        // After a seq, the page is the oldest of the range and its far end
+        // is the newest; before a seq, the reverse.
+        let keep_newest = matches!(page, Page::Before(_));
+        if keep_newest {
+            out.reverse();
+        }
+        let mut bytes = 0;
+        let fits = out
+            .iter()
+            .position(|(_, json)| {
+                bytes += json.len();
+                bytes > MAX_PAGE_BYTES
+            })
+            .unwrap_or(out.len())
+            .max(1);
+        if fits < out.len() {
+            out.truncate(fits);
+            has_more = true;
+        }
+        if keep_newest {
+            out.reverse();
+        }
+        Ok(HistoryPage {
+            messages: out,
+            has_more,
+        })
+    }
+
     /// Adds or removes a reaction and publishes it when something changed.
-    /// 404 when the message is not in the channel.
+    /// 404 when the message is not in the channel; 409 `too_many_reactions`
+    /// when adding a new emoji to a message that has the most it may carry.
     pub async fn react(
         &self,
         channel: Uuid,
@@ -163,14 +254,111 @@ impl Chat {
         add: bool,
     ) -> Result<bool, ApiError> {
         validate_emoji(emoji)?;
-        let changed = repo::react(&self.db, channel, message, user, emoji, add)
-            .await?
-            .ok_or_else(|| {
-                ApiError::not_found("message_not_found", "no such message in this channel")
-            })?;
+        let reacted = repo::react(
+            &self.db,
+            channel,
+            message,
+            user,
+            emoji,
+            add,
+            i64::from(self.max_reactions),
+        )
+        .await?
+        .ok_or_else(|| {
+            ApiError::not_found("message_not_found", "no such message in this channel")
+        })?;
+        let changed = match reacted {
+            Reacted::Changed => true,
+            Reacted::Unchanged => false,
+            Reacted::TooMany => {
+                return Err(ApiError::conflict(
+                    "too_many_reactions",
+                    format!(
+                        "a message carries at most {} different emoji",
+                        self.max_reactions
+                    ),
+                ));
+            }
+        };
         if changed {
-            events::reaction_changed(&self.redis, channel, message, user, emoji, add).await;
+            events::reaction_changed(
+                &self.redis,
+                &self.chat_stream,
+                channel,
+                message,
+                user,
+                emoji,
+                add,
+            )
+            .await;
         }
         Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emoji_are_single_emoji_or_shortcodes() {
+        for ok in [
+            "👍",
+            "👍🏽",
+            "❤️",
+            "❤",
+            "👨‍👩‍👧",
+            "🇫🇷",
+            "1️⃣",
+            "#️⃣",
+            "🏳️‍🌈",
+            ":tada:",
+            ":+1:",
+            ":-1:",
+            ":party_parrot:",
+            ":a1-b2:",
+        ] {
+            assert!(validate_emoji(ok).is_ok(), "{ok:?} is refused");
+        }
+        for bad in [
+            "",
+            "x",
+            "abc",
+            "👍👍",
+            "👍 ",
+            " 👍",
+            "::",
+            ":Tada:",
+            ":ta da:",
+            "tada:",
+            ":tada",
+            ":tada::",
+            "<script>",
+            "\u{0}",
+            "👍\u{0}",
+            "🇫",
+            "1",
+        ] {
+            let err = validate_emoji(bad).err();
+            assert_eq!(
+                err.as_ref().and_then(ApiError::field),
+                Some("emoji"),
+                "{bad:?} is accepted"
+            );
+        }
+        let long = format!(":{}:", "a".repeat(MAX_EMOJI_CHARS - 1));
+        assert!(validate_emoji(&long).is_err());
+        assert!(validate_emoji(&format!(":{}:", "a".repeat(MAX_EMOJI_CHARS - 2))).is_ok());
+    }
+
+    #[test]
+    fn nul_is_refused_in_content_and_client_id_naming_the_field() {
+        let field = |r: Result<(), ApiError>| r.err().and_then(|e| e.field().map(str::to_owned));
+        assert_eq!(field(validate_content("a\0b")).as_deref(), Some("content"));
+        assert_eq!(
+            field(validate_client_id(Some("c\0"))).as_deref(),
+            Some("client_id")
+        );
+        assert!(validate_content("a\u{1}b").is_ok());
     }
 }

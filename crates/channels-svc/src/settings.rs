@@ -17,6 +17,10 @@ pub struct Settings {
     pub token_ttl: Duration,
     /// auth-svc's gRPC endpoint, for user lookups.
     pub auth_grpc_url: String,
+    /// Distinct emoji one message may carry; adding another is 409.
+    pub max_reactions_per_message: u32,
+    /// About how many bytes `chat.events` may hold (see `streams::Retention`).
+    pub chat_events_max_bytes: usize,
 }
 
 impl Settings {
@@ -34,6 +38,29 @@ impl Settings {
             auth_grpc_url: src
                 .get("MAJLIS_AUTH_GRPC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),
+            max_reactions_per_message: at_least_one(src, "MAJLIS_MAX_REACTIONS_PER_MESSAGE", 50)?,
+            chat_events_max_bytes: at_least_one(
+                src,
+                "MAJLIS_CHAT_EVENTS_MAX_BYTES",
+                majlis_redis::topics::CHAT_EVENTS_MAX_BYTES,
+            )?,
         })
     }
+}
+
+/// A count or size that must be positive.
+fn at_least_one<T>(src: &dyn Source, name: &'static str, default: T) -> Result<T, SettingsError>
+where
+    T: std::str::FromStr + PartialOrd + From<u8> + std::fmt::Display,
+    T::Err: std::fmt::Display,
+{
+    let v = env::parse(src, name, default)?;
+    if v < T::from(1) {
+        return Err(SettingsError::Invalid {
+            name,
+            value: v.to_string(),
+            reason: "must be at least 1".to_owned(),
+        });
+    }
+    Ok(v)
 }

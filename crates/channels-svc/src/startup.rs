@@ -12,6 +12,8 @@ use majlis_auth_token::Tokens;
 use majlis_db::Db;
 use majlis_proto::channels::v1::channels_service_server::ChannelsServiceServer;
 use majlis_redis::Redis;
+use majlis_redis::streams::Retention;
+use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::{Readiness, Shutdown, grpc};
@@ -50,10 +52,19 @@ impl Application {
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("channels-svc");
+        let chat_stream = Retention::new(settings.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN);
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),
-            committer: Committer::start(db.clone(), redis.clone(), settings.db.timeout, &metrics),
+            committer: Committer::start(
+                db.clone(),
+                redis.clone(),
+                chat_stream.clone(),
+                settings.db.timeout,
+                &metrics,
+            ),
+            max_reactions: settings.max_reactions_per_message,
+            chat_stream,
         };
         let users = Users::new(grpc::client_channel(
             &settings.auth_grpc_url,

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Feeds every stored message with seq > `after` (and ≤ `upto`, when given)
-/// into the hub, a page at a time. Returns false on a fetch failure.
+/// into the hub, a page at a time (pages are bounded by bytes as well as
+/// count: a short page with `has_more` means ask again). Returns false on a
+/// fetch failure.
 pub async fn feed(
     hub: &Hub,
     channels: &Channels,
@@ -30,6 +32,9 @@ pub async fn feed(
                 return false;
             }
         };
+        if page.is_empty() {
+            return true;
+        }
         for (seq, json) in page {
             after = seq;
             let frame = Frame {

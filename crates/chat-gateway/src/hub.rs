@@ -11,6 +11,7 @@ use prometheus_client::metrics::counter::Counter;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// One outbound frame, shared by every recipient.
@@ -45,8 +46,16 @@ struct State {
     next_seq: i64,
     /// Messages that arrived ahead of a gap, by seq (bounded).
     pending: BTreeMap<i64, Frame>,
+    /// The bytes of `pending`'s frames.
+    pending_bytes: usize,
+    /// The highest seq the stream has brought: what a gap fill reads up to
+    /// when `pending` had no room for the messages after the gap.
+    seen_upto: i64,
     filling: bool,
     subscribers: HashMap<u64, Subscriber>,
+    /// When each user's last `typing_start` was let through here (entries
+    /// older than the throttle window are dropped as others are added).
+    typing: HashMap<Uuid, Instant>,
 }
 
 /// A subscriber that cannot keep up: 1013, and it resumes where it stopped.
@@ -55,9 +64,11 @@ pub const TOO_SLOW: CloseRequest = CloseRequest {
     ..CloseRequest::TOO_SLOW
 };
 
-/// Most messages held while a gap is filled; beyond, the earliest wins and
-/// the rest come from the database on the next fill.
+/// Most messages held while a gap is filled, and most bytes of them (a
+/// message frame reaches ~97 KB: 10,000 of those would be ~1 GB); beyond,
+/// the earliest win and the fill reads the rest from the database too.
 const MAX_PENDING: usize = 10_000;
+const MAX_PENDING_BYTES: usize = 16 << 20;
 
 pub struct Hub {
     pub channel: Uuid,
@@ -155,8 +166,11 @@ impl Hub {
         if seq < st.next_seq || st.pending.contains_key(&seq) {
             return false; // already delivered or held: a duplicate
         }
+        st.seen_upto = st.seen_upto.max(seq);
         if seq > st.next_seq {
-            if st.pending.len() < MAX_PENDING {
+            let bytes = frame.text.len();
+            if st.pending.len() < MAX_PENDING && st.pending_bytes + bytes <= MAX_PENDING_BYTES {
+                st.pending_bytes += bytes;
                 st.pending.insert(seq, frame);
             }
             let schedule = !st.filling;
@@ -170,10 +184,29 @@ impl Hub {
             let Some(next) = st.pending.remove(&want) else {
                 break;
             };
+            st.pending_bytes -= next.text.len();
             Self::deliver(&mut st, &next, self.queue_limit, stats);
             st.next_seq += 1;
         }
         false
+    }
+
+    /// Whether `user`'s `typing_start` may be announced now: at most one per
+    /// user per `window` in this channel, from whichever of the user's
+    /// sockets on this replica it comes.
+    pub fn may_announce_typing(&self, user: Uuid, now: Instant, window: Duration) -> bool {
+        let mut st = self.lock();
+        if st
+            .typing
+            .get(&user)
+            .is_some_and(|at| now.saturating_duration_since(*at) < window)
+        {
+            return false;
+        }
+        st.typing
+            .retain(|_, at| now.saturating_duration_since(*at) < window);
+        st.typing.insert(user, now);
+        true
     }
 
     /// Typing and reaction events: no seq, delivered at once.
@@ -186,21 +219,29 @@ impl Hub {
     /// itself. Clears the scheduled flag when nothing is missing.
     pub fn gap(&self) -> Option<(i64, i64)> {
         let mut st = self.lock();
-        match st.pending.keys().next() {
-            Some(&first) if first > st.next_seq => Some((st.next_seq - 1, first - 1)),
-            _ => {
-                st.filling = false;
-                None
-            }
+        let gap = Self::missing(&st);
+        if gap.is_none() {
+            st.filling = false;
         }
+        gap
     }
 
     /// After a fill attempt: true when another is needed.
     pub fn fill_done(&self) -> bool {
         let mut st = self.lock();
-        let still = st.pending.keys().next().is_some_and(|&f| f > st.next_seq);
+        let still = Self::missing(&st).is_some();
         st.filling = still;
         still
+    }
+
+    /// The seqs to read from the database: up to the first held message, or
+    /// up to the newest seen when none could be held.
+    fn missing(st: &State) -> Option<(i64, i64)> {
+        let upto = match st.pending.keys().next() {
+            Some(&first) => first - 1,
+            None => st.seen_upto,
+        };
+        (upto >= st.next_seq).then_some((st.next_seq - 1, upto))
     }
 
     fn deliver(st: &mut State, frame: &Frame, queue_limit: usize, stats: &HubStats) {
@@ -302,7 +343,10 @@ impl Hubs {
                     state: Mutex::new(State {
                         next_seq: last_seq + 1,
                         pending: BTreeMap::new(),
+                        pending_bytes: 0,
+                        seen_upto: last_seq,
                         filling: false,
+                        typing: HashMap::new(),
                         subscribers: HashMap::new(),
                     }),
                     queue_limit: self.queue_limit,
@@ -390,6 +434,36 @@ mod tests {
     }
 
     #[test]
+    fn held_messages_are_bounded_by_bytes_and_the_fill_covers_those_not_held() {
+        let hubs = Hubs::new(64);
+        let ch = Uuid::new_v4();
+        let (hub, sub, out, _) = sub(&hubs, ch, 0, Uuid::new_v4(), None, 64);
+        assert!(hub.catch_up(sub.id).is_empty());
+        let big = |seq: i64| Frame {
+            seq: Some(seq),
+            author: None,
+            text: ByteString::from(format!("m{seq}{}", " ".repeat(1 << 20))),
+        };
+        // Seq 1 is missing; 2..=40 arrive, 1 MiB each.
+        for seq in 2..=40 {
+            hub.on_message(seq, big(seq), &hubs.stats);
+        }
+        assert!(hub.lock().pending_bytes <= MAX_PENDING_BYTES);
+        assert_eq!(hub.gap(), Some((0, 1)));
+        hub.on_message(1, frame(1), &hubs.stats);
+        let delivered = out.take_texts().len();
+        assert!((2..40).contains(&delivered), "{delivered}");
+        assert_eq!(hub.lock().pending_bytes, 0);
+        // The ones that had no room are read from the database.
+        assert_eq!(hub.gap(), Some((i64::try_from(delivered).unwrap_or(0), 40)));
+        for seq in i64::try_from(delivered).unwrap_or(0) + 1..=40 {
+            hub.on_message(seq, frame(seq), &hubs.stats);
+        }
+        assert!(!hub.fill_done());
+        assert_eq!(hub.gap(), None);
+    }
+
+    #[test]
     fn a_catching_up_subscriber_gets_live_frames_after_its_replay() {
         let hubs = Hubs::new(16);
         let ch = Uuid::new_v4();
@@ -447,6 +521,22 @@ mod tests {
         );
         assert!(mine_out.is_empty());
         assert_eq!(theirs_out.len(), 1);
+    }
+
+    #[test]
+    fn one_typing_start_per_user_per_window() {
+        let hubs = Hubs::new(4);
+        let (hub, _, _, _) = sub(&hubs, Uuid::new_v4(), 0, Uuid::new_v4(), None, 4);
+        let (me, you) = (Uuid::new_v4(), Uuid::new_v4());
+        let window = Duration::from_secs(2);
+        let t0 = Instant::now();
+        assert!(hub.may_announce_typing(me, t0, window));
+        assert!(!hub.may_announce_typing(me, t0 + Duration::from_millis(1999), window));
+        assert!(hub.may_announce_typing(you, t0 + Duration::from_millis(100), window));
+        assert!(hub.may_announce_typing(me, t0 + window, window));
+        assert_eq!(hub.lock().typing.len(), 2);
+        assert!(hub.may_announce_typing(you, t0 + window * 3, window));
+        assert_eq!(hub.lock().typing.len(), 1, "stale entries are dropped");
     }
 
     #[test]

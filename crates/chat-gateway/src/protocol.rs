@@ -199,6 +199,14 @@ pub fn message_frame(message_json: &str) -> String {
     format!("{{\"type\":\"message\",\"message\":{message_json}}}")
 }
 
+/// Sent before a resume's replay when the client is further behind than
+/// the replay cap: only messages from `first_seq` on follow, and the older
+/// ones, after the client's `last_seq`, are for it to read from REST history
+/// (`GET /api/channels/{id}/messages?after_seq=<last_seq>`).
+pub fn replay_truncated_frame(last_seq: i64, first_seq: i64) -> String {
+    json!({"type": "replay_truncated", "last_seq": last_seq, "first_seq": first_seq}).to_string()
+}
+
 pub fn typing_frame(kind: &str, user_id: &str) -> String {
     json!({"type": kind, "user_id": user_id}).to_string()
 }

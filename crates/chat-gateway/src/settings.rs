@@ -40,6 +40,11 @@ pub struct Limits {
     /// outlives its replica's last renewal: a killed replica's sockets stop
     /// counting after this.
     pub socket_lease: Duration,
+    /// Most messages a resume replays; an older `last_seq` gets the newest
+    /// this many and a `replay_truncated` frame (the rest is REST history).
+    pub max_replay: i64,
+    /// About how many bytes `chat.events` may hold (see `streams::Retention`).
+    pub chat_events_max_bytes: usize,
 }
 
 impl Settings {
@@ -53,7 +58,28 @@ impl Settings {
             max_in_flight: env::parse(src, "MAJLIS_WS_MAX_IN_FLIGHT", 32)?,
             gap_fill_delay: ms("MAJLIS_WS_GAP_FILL_DELAY_MS", 150)?,
             socket_lease: ms("MAJLIS_WS_SOCKET_LEASE_MS", 60_000)?,
+            max_replay: env::parse(src, "MAJLIS_WS_MAX_REPLAY", 1000)?,
+            chat_events_max_bytes: env::parse(
+                src,
+                "MAJLIS_CHAT_EVENTS_MAX_BYTES",
+                majlis_redis::topics::CHAT_EVENTS_MAX_BYTES,
+            )?,
         };
+        for (name, value) in [
+            ("MAJLIS_WS_MAX_REPLAY", limits.max_replay),
+            (
+                "MAJLIS_CHAT_EVENTS_MAX_BYTES",
+                i64::try_from(limits.chat_events_max_bytes).unwrap_or(i64::MAX),
+            ),
+        ] {
+            if value < 1 {
+                return Err(SettingsError::Invalid {
+                    name,
+                    value: value.to_string(),
+                    reason: "must be at least 1".to_owned(),
+                });
+            }
+        }
         if limits.socket_lease < Duration::from_millis(300) {
             return Err(SettingsError::Invalid {
                 name: "MAJLIS_WS_SOCKET_LEASE_MS",

@@ -13,7 +13,8 @@ use futures_util::stream::{FuturesOrdered, StreamExt};
 use majlis_auth_token::{Claims, TokenError, Tokens};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
-use majlis_redis::topics::{CHAT_EVENTS, CHAT_EVENTS_MAX_LEN};
+use majlis_redis::streams::Retention;
+use majlis_redis::topics::CHAT_EVENTS;
 use majlis_ws::{CloseRequest, CloseSignal, Flood, Leases, Outbox, Registry};
 use std::future::Future;
 use std::pin::Pin;
@@ -31,6 +32,8 @@ pub struct Ctx {
     /// The per-user socket cap, counted across replicas.
     pub leases: Arc<Leases>,
     pub redis: Redis,
+    /// `chat.events`' byte budget, for the typing events written here.
+    pub chat_stream: Retention,
     pub limits: Limits,
     pub metrics: GatewayMetrics,
 }
@@ -226,7 +229,18 @@ async fn session_loop(
     if let Err(e) = write(outbox, hello, close).await {
         return e;
     }
-    if let Some(mut after) = client_seq.filter(|c| *c < sub.hub_seq) {
+    if let Some(client) = client_seq.filter(|c| *c < sub.hub_seq) {
+        // A long absence is not replayed whole: the newest `max_replay`
+        // messages are, and the client is told to read the rest over REST.
+        let mut after = client.max(sub.hub_seq - limits.max_replay);
+        if after > client {
+            let frame = protocol::replay_truncated_frame(client, after + 1);
+            if let Err(e) = write(outbox, frame, close).await {
+                return e;
+            }
+        }
+        // Pages are bounded by bytes as well as count (channels-svc cuts a
+        // page of large messages short, with has_more): keep asking.
         while after < sub.hub_seq {
             let want = u32::try_from((sub.hub_seq - after).min(200)).unwrap_or(200);
             let (page, has_more) =
@@ -237,6 +251,9 @@ async fn session_loop(
                         return exit(1013, "try again later");
                     }
                 };
+            if page.is_empty() {
+                break;
+            }
             for (seq, json) in page {
                 if seq > sub.hub_seq {
                     break;
@@ -279,8 +296,13 @@ async fn session_loop(
     let typing_timer = sleep_until(Instant::now() + limits.typing_ttl);
     tokio::pin!(token_expiry, idle_timer, typing_timer);
     let mut last_seen = Instant::now();
+    // The user's typing state here (refreshed by typing_start), and whether
+    // the others were told of it (a typing_start with no typing_stop since).
+    // They hear at most one typing_start per user per TYPING_THROTTLE (the
+    // hub keeps the time, for all the user's sockets), whatever stops come
+    // between, and a stop only for a start they heard.
     let mut typing_until: Option<Instant> = None;
-    let mut typing_published_at: Option<Instant> = None;
+    let mut typing_announced = false;
     let mut flood = Flood::new(limits.socket.flood_rate_per_sec, limits.socket.flood_burst);
     let mut in_flight: FuturesOrdered<Pending> = FuturesOrdered::new();
 
@@ -343,15 +365,16 @@ async fn session_loop(
                         let now = Instant::now();
                         typing_until = Some(now + limits.typing_ttl);
                         typing_timer.as_mut().reset(now + limits.typing_ttl);
-                        // Refreshes extend the state; the others hear at most one start per 2 s.
-                        if typing_published_at.is_none_or(|at| now.duration_since(at) >= Duration::from_secs(2)) {
-                            typing_published_at = Some(now);
+                        // Refreshes extend the state (and re-announce it once
+                        // per window, for sockets that joined since).
+                        if hub.may_announce_typing(user, now.into_std(), TYPING_THROTTLE) {
+                            typing_announced = true;
                             in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_start"));
                         }
                     }
                     ClientFrame::TypingStop => {
-                        if typing_until.take().is_some() {
-                            typing_published_at = None;
+                        typing_until = None;
+                        if std::mem::take(&mut typing_announced) {
                             in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_stop"));
                         }
                     }
@@ -359,8 +382,9 @@ async fn session_loop(
             }
             () = &mut typing_timer, if typing_until.is_some() => {
                 typing_until = None;
-                typing_published_at = None;
-                in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_stop"));
+                if std::mem::take(&mut typing_announced) {
+                    in_flight.push_back(typing(ctx, &channel_s, &user_s, "typing_stop"));
+                }
             }
             () = &mut idle_timer => {
                 let deadline = last_seen + limits.socket.idle_timeout;
@@ -372,7 +396,7 @@ async fn session_loop(
             () = &mut token_expiry => break exit(4401, "token expired"),
         }
     };
-    if typing_until.is_some() {
+    if typing_announced {
         // The others must not see a ghost typing forever.
         let _ = typing(ctx, &channel_s, &user_s, "typing_stop").await;
     }
@@ -460,8 +484,12 @@ fn react(
     })
 }
 
+/// The others hear at most one `typing_start` per user, channel and this
+/// window (per replica: a user's sockets on two replicas may make two).
+const TYPING_THROTTLE: Duration = Duration::from_secs(2);
+
 fn typing(ctx: &Ctx, channel: &str, user: &str, kind: &'static str) -> Pending {
-    let redis = ctx.redis.clone();
+    let (redis, chat_stream) = (ctx.redis.clone(), ctx.chat_stream.clone());
     let (channel, user) = (channel.to_owned(), user.to_owned());
     Box::pin(async move {
         let frame = protocol::typing_frame(kind, &user);
@@ -471,7 +499,7 @@ fn typing(ctx: &Ctx, channel: &str, user: &str, kind: &'static str) -> Pending {
             kind,
             &frame,
             &[("channel", &channel), ("user", &user)],
-            CHAT_EVENTS_MAX_LEN,
+            &chat_stream,
         )
         .await
         {

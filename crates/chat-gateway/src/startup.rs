@@ -12,6 +12,8 @@ use crate::socket::Ctx;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_redis::Redis;
+use majlis_redis::streams::Retention;
+use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::{Readiness, Shutdown, grpc};
@@ -94,6 +96,7 @@ impl Application {
             registry: registry.clone(),
             leases: leases.clone(),
             redis: redis.clone(),
+            chat_stream: Retention::new(settings.limits.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN),
             limits: settings.limits,
             metrics: gateway_metrics,
         });

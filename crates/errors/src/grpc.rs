@@ -100,6 +100,7 @@ fn leak(code: Option<&str>, default: &'static str) -> &'static str {
         "bad_request",
         "team_creation_disabled",
         "not_a_member",
+        "too_many_reactions",
     ];
     code.and_then(|c| KNOWN.iter().copied().find(|k| *k == c))
         .unwrap_or(default)

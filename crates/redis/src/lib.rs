@@ -17,6 +17,11 @@ pub mod topics {
     /// Approximate bounds (`XADD MAXLEN ~`): ample for replicas to catch up
     /// after a hiccup; anything older comes from the database.
     pub const CHAT_EVENTS_MAX_LEN: usize = 100_000;
+    /// The default byte budget of `chat.events` (`MAJLIS_CHAT_EVENTS_MAX_BYTES`),
+    /// applied with [`crate::streams::Retention`] under the count above: ~100k
+    /// typical entries (300-600 bytes) fit, while ~650 of the largest (a
+    /// 16,000-character message escaped to ~96 KB) already fill it.
+    pub const CHAT_EVENTS_MAX_BYTES: usize = 64 << 20;
     pub const PRESENCE_EVENTS_MAX_LEN: usize = 10_000;
 }
 

@@ -42,32 +42,156 @@ impl Entry {
     }
 }
 
-/// Appends an event to `topic` (un-prefixed name), trimming the stream to about
-/// `max_len` entries so it cannot grow without bound. Returns the entry id.
-pub async fn publish(
+/// How an append trims its stream, so that no stream grows without bound.
+#[derive(Clone, Copy, Debug)]
+pub enum Trim<'a> {
+    /// `MAXLEN ~ n`: about `n` entries, whatever their size. For streams whose
+    /// entries are small by construction.
+    MaxLen(usize),
+    /// About a byte budget (see [`Retention`]): for streams whose entries can
+    /// be large, where a count alone would let them hold gigabytes.
+    Bytes(&'a Retention),
+}
+
+impl From<usize> for Trim<'_> {
+    fn from(n: usize) -> Self {
+        Self::MaxLen(n)
+    }
+}
+
+impl<'a> From<&'a Retention> for Trim<'a> {
+    fn from(r: &'a Retention) -> Self {
+        Self::Bytes(r)
+    }
+}
+
+/// Keeps a stream at about `max_bytes`, by entry count: each append's
+/// `MAXLEN` is the number of this process's newest entries whose sizes sum to
+/// at most the budget (never more than `max_len`, never less than 1).
+///
+/// Why not a plain count: `chat.events` entries range from ~300 bytes to
+/// ~100 KB (a 16,000-character message of control characters, each escaped as
+/// `\u00XX`), so the 100,000 entries that suit small ones would be ~10 GB of
+/// large ones. Readers fill seq gaps from the database, so an entry needs to
+/// live only until every replica has read it, and small traffic keeps its
+/// full count.
+///
+/// It remembers the sizes of the entries it counts (at most `max_len` of
+/// them, 4 bytes each). The bound is per writing process: entries other
+/// writers added count towards `MAXLEN` too, so each writer trims at least
+/// as much as its own budget needs; and `MAXLEN ~` trims whole nodes, so the
+/// stream holds about the budget, not exactly.
+#[derive(Clone, Debug)]
+pub struct Retention {
+    inner: std::sync::Arc<RetentionInner>,
+}
+
+#[derive(Debug)]
+struct RetentionInner {
+    max_bytes: usize,
+    max_len: usize,
+    window: std::sync::Mutex<Window>,
+}
+
+/// The sizes of the newest entries that fit the budget, oldest first.
+#[derive(Debug, Default)]
+struct Window {
+    sizes: std::collections::VecDeque<u32>,
+    bytes: usize,
+    /// The window has reached the budget or the count once: every entry older
+    /// than it is known to be beyond the budget.
+    full: bool,
+}
+
+impl Retention {
+    /// About `max_bytes` of entries, and never more than `max_len` of them.
+    pub fn new(max_bytes: usize, max_len: usize) -> Self {
+        Self {
+            inner: std::sync::Arc::new(RetentionInner {
+                max_bytes: max_bytes.max(1),
+                max_len: max_len.max(1),
+                window: std::sync::Mutex::default(),
+            }),
+        }
+    }
+
+    pub fn max_bytes(&self) -> usize {
+        self.inner.max_bytes
+    }
+
+    /// The `MAXLEN` for appending an entry of `entry_bytes`.
+    pub fn max_len_for(&self, entry_bytes: usize) -> usize {
+        let inner = &self.inner;
+        let mut w = match inner.window.lock() {
+            Ok(w) => w,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let size = u32::try_from(entry_bytes.max(1)).unwrap_or(u32::MAX);
+        w.sizes.push_back(size);
+        w.bytes += size as usize;
+        while w.sizes.len() > 1 && (w.bytes > inner.max_bytes || w.sizes.len() > inner.max_len) {
+            if let Some(oldest) = w.sizes.pop_front() {
+                w.bytes -= oldest as usize;
+                w.full = true;
+            }
+        }
+        let len = w.sizes.len();
+        if w.bytes >= inner.max_bytes {
+            w.full = true;
+        }
+        if w.full {
+            return len;
+        }
+        // Until this process has written a budget's worth, the stream's older
+        // entries (an earlier process's) are unknown: they get the rest of
+        // the budget, at the average size seen so far, rather than being cut
+        // at a restart.
+        let average = (w.bytes / len).max(1);
+        (len + (inner.max_bytes - w.bytes) / average).min(inner.max_len)
+    }
+}
+
+/// What an entry costs the stream, about: its field names and values.
+fn entry_bytes(
+    event_type: &str,
+    data: &str,
+    fields: &[(&str, &str)],
+    trace: &[(String, String)],
+) -> usize {
+    // "type", "data" and per-entry bookkeeping.
+    const OVERHEAD: usize = 32;
+    OVERHEAD
+        + event_type.len()
+        + data.len()
+        + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        + trace.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+}
+
+/// Appends an event to `topic` (un-prefixed name), trimming the stream as
+/// `trim` says (an entry count, or a [`Retention`]) so it cannot grow without
+/// bound. Returns the entry id.
+pub async fn publish<'a>(
     redis: &Redis,
     topic: &str,
     event_type: &str,
     data: &str,
-    max_len: usize,
+    trim: impl Into<Trim<'a>>,
 ) -> Result<String, RedisError> {
-    publish_with(redis, topic, event_type, data, &[], max_len).await
+    publish_with(redis, topic, event_type, data, &[], trim).await
 }
 
 /// [`publish`] with routing fields beside `data`.
-pub async fn publish_with(
+pub async fn publish_with<'a>(
     redis: &Redis,
     topic: &str,
     event_type: &str,
     data: &str,
     fields: &[(&str, &str)],
-    max_len: usize,
+    trim: impl Into<Trim<'a>>,
 ) -> Result<String, RedisError> {
     let trace = majlis_telemetry::propagation::current_fields();
     redis
-        .run(&xadd(
-            redis, topic, event_type, data, fields, &trace, max_len,
-        ))
+        .run(&xadd(redis, topic, event_type, data, fields, &trace, trim))
         .await
 }
 
@@ -75,15 +199,19 @@ pub async fn publish_with(
 /// request that caused it, from `propagation::current_fields()` taken in that
 /// request's span). For callers that pipeline many appends with
 /// [`publish_pipelined`].
-pub fn xadd(
+pub fn xadd<'a>(
     redis: &Redis,
     topic: &str,
     event_type: &str,
     data: &str,
     fields: &[(&str, &str)],
     trace: &[(String, String)],
-    max_len: usize,
+    trim: impl Into<Trim<'a>>,
 ) -> redis::Cmd {
+    let max_len = match trim.into() {
+        Trim::MaxLen(n) => n,
+        Trim::Bytes(r) => r.max_len_for(entry_bytes(event_type, data, fields, trace)),
+    };
     let mut cmd = redis::cmd("XADD");
     cmd.arg(redis.key(topic))
         .arg("MAXLEN")
@@ -274,5 +402,88 @@ pub async fn tail<F>(
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Appends `sizes` to a simulated stream trimmed exactly to each
+    /// append's `MAXLEN`, asserting after each append that it holds at most
+    /// the budget (or a single entry larger than it).
+    fn assert_within_budget(r: &Retention, sizes: impl IntoIterator<Item = usize>) {
+        let mut stream = std::collections::VecDeque::new();
+        let mut bytes = 0;
+        for (i, size) in sizes.into_iter().enumerate() {
+            let max_len = r.max_len_for(size);
+            stream.push_back(size);
+            bytes += size;
+            while stream.len() > max_len {
+                bytes -= stream.pop_front().unwrap_or(0);
+            }
+            assert!(
+                bytes <= r.max_bytes() || stream.len() == 1,
+                "append {i}: {bytes} bytes in {} entries",
+                stream.len()
+            );
+        }
+    }
+
+    #[test]
+    fn small_entries_are_kept_by_count() {
+        let r = Retention::new(64 << 20, 100_000);
+        assert_eq!(r.max_len_for(300), 100_000);
+    }
+
+    #[test]
+    fn large_entries_shrink_the_stream_at_once() {
+        let r = Retention::new(1 << 20, 100_000);
+        for _ in 0..50 {
+            r.max_len_for(300);
+        }
+        for _ in 0..20 {
+            r.max_len_for(100_000);
+        }
+        assert_eq!(r.max_len_for(100_000), 10);
+    }
+
+    #[test]
+    fn a_burst_of_large_entries_then_small_ones_never_overshoots() {
+        let r = Retention::new(1 << 20, 100_000);
+        let sizes = std::iter::repeat_n(300, 5_000)
+            .chain(std::iter::repeat_n(100_000, 40))
+            .chain(std::iter::repeat_n(300, 20_000))
+            .chain(std::iter::repeat_n(100_000, 3))
+            .chain(std::iter::repeat_n(50, 20_000));
+        assert_within_budget(&r, sizes);
+    }
+
+    #[test]
+    fn mixed_sizes_stay_within_the_budget() {
+        let r = Retention::new(2 << 20, 100_000);
+        // A deterministic mix: mostly small, every so often a large one.
+        let sizes = (0..200_000u64).map(|i| {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            match h % 100 {
+                0 => 97_000,
+                1..=5 => 5_000,
+                _ => 200 + usize::try_from(h % 400).unwrap_or(0),
+            }
+        });
+        assert_within_budget(&r, sizes);
+    }
+
+    #[test]
+    fn a_fresh_process_leaves_older_entries_the_rest_of_the_budget() {
+        let r = Retention::new(1 << 20, 100_000);
+        // One 1 KiB entry written: the other 1023 KiB are for older ones.
+        assert_eq!(r.max_len_for(1024), 1024);
+    }
+
+    #[test]
+    fn an_entry_larger_than_the_budget_keeps_at_least_itself() {
+        let r = Retention::new(1_000, 100);
+        assert_eq!(r.max_len_for(5_000), 1);
     }
 }

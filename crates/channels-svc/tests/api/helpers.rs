@@ -97,6 +97,11 @@ pub async fn spawn_app() -> TestApp {
 /// channels-svc reaches PostgreSQL through a proxy the test can cut (auth-svc
 /// keeps its direct connection, so users can still be made).
 pub async fn spawn_app_with(proxied: bool) -> TestApp {
+    spawn_app_configured(proxied, &[]).await
+}
+
+/// [`spawn_app_with`], with channels-svc settings overridden by `extra`.
+pub async fn spawn_app_configured(proxied: bool, extra: &[(&str, &str)]) -> TestApp {
     let database_url = majlis_testkit::database_url().await;
     let redis_prefix = majlis_testkit::redis_prefix();
     let common = |db_url: String| -> HashMap<String, String> {
@@ -142,6 +147,9 @@ pub async fn spawn_app_with(proxied: bool) -> TestApp {
     }
     let mut env = common(db_url);
     env.insert("MAJLIS_AUTH_GRPC_URL".to_owned(), auth_grpc_url.clone());
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
     let settings = Settings::from_env(&env).expect("channels settings are valid");
     let redis = Redis::new(&settings.redis).expect("redis handle");
     let app = Application::build(settings)
@@ -414,6 +422,16 @@ impl TestApp {
             })
             .collect()
     }
+}
+
+/// A connection of the test's own to the run's database, for what no API
+/// does (installing a fault).
+pub async fn database() -> diesel_async::AsyncPgConnection {
+    use diesel_async::AsyncConnection;
+    let url = majlis_testkit::database_url().await;
+    diesel_async::AsyncPgConnection::establish(&url)
+        .await
+        .expect("a database connection")
 }
 
 /// A fresh team id (teams belong to onboarding-svc, which these tests do not run).

@@ -8,6 +8,7 @@ mod close_codes;
 mod delivery;
 mod frames;
 mod helpers;
+mod input;
 mod ops;
 mod resume;
 mod rolling;

@@ -7,5 +7,6 @@
 mod failures;
 mod helpers;
 mod invites;
+mod nul;
 mod ops;
 mod teams;

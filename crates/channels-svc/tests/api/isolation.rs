@@ -1,0 +1,283 @@
+//! One bad send fails only itself: NUL never reaches PostgreSQL, and a send
+//! the database refuses (a fault injected with a trigger) fails alone while
+//! the sends batched with it, other teams' included, are stored.
+
+use crate::helpers::{TestApp, database, new_team, seqs, spawn_app};
+use awc::http::StatusCode;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use majlis_proto::channels::v1::{
+    BatchedPost, PostMessageRequest, PostMessagesRequest, post_outcome::Outcome,
+};
+use majlis_redis::topics::CHAT_EVENTS;
+use serde_json::json;
+
+fn post(channel: &str, user: &str, content: &str, client_id: Option<&str>) -> PostMessageRequest {
+    PostMessageRequest {
+        channel_id: channel.to_owned(),
+        user_id: user.to_owned(),
+        content: content.to_owned(),
+        client_id: client_id.map(str::to_owned),
+    }
+}
+
+fn batched(post: PostMessageRequest) -> BatchedPost {
+    BatchedPost {
+        post: Some(post),
+        trace: Default::default(),
+    }
+}
+
+/// A trigger on `channels.messages` that refuses any content holding
+/// `marker`, as PostgreSQL refused NUL: only sends carrying the marker fail,
+/// so other tests sharing the database are unaffected.
+struct Poison {
+    conn: AsyncPgConnection,
+    name: String,
+}
+
+impl Poison {
+    async fn install(marker: &str) -> Self {
+        let mut conn = database().await;
+        let name = format!("poison_{marker}");
+        diesel::sql_query(format!(
+            "CREATE FUNCTION channels.{name}() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.content LIKE '%{marker}%' THEN
+                     RAISE EXCEPTION 'poisoned send';
+                 END IF;
+                 RETURN NEW;
+             END $$"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        diesel::sql_query(format!(
+            "CREATE TRIGGER {name} BEFORE INSERT ON channels.messages
+             FOR EACH ROW EXECUTE FUNCTION channels.{name}()"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        Self { conn, name }
+    }
+
+    async fn remove(mut self) {
+        let name = &self.name;
+        diesel::sql_query(format!("DROP TRIGGER {name} ON channels.messages"))
+            .execute(&mut self.conn)
+            .await
+            .unwrap();
+        diesel::sql_query(format!("DROP FUNCTION channels.{name}()"))
+            .execute(&mut self.conn)
+            .await
+            .unwrap();
+    }
+}
+
+/// A team admin with a channel of their own: (user id, token, channel id).
+async fn team_with_channel(app: &TestApp) -> (String, String, String) {
+    let (id, token) = app.team_admin(&new_team()).await;
+    let channel = app.create_channel(&token, "general", "public").await;
+    (id, token, channel["id"].as_str().unwrap().to_owned())
+}
+
+#[actix_web::test]
+async fn a_send_the_database_refuses_fails_alone_and_never_another_teams_sends() {
+    let app = spawn_app().await;
+    let (poisoner_id, poisoner, bad_channel) = team_with_channel(&app).await;
+    let (other_id, other, good_channel) = team_with_channel(&app).await;
+    let marker = majlis_testkit::unique("m");
+    let poison = Poison::install(&marker).await;
+    let poisoned = |i: usize| format!("poisoned {i} {marker}");
+
+    // All at once, so they share the group commit's batches: over REST, 15
+    // poisoned sends and 5 ordinary ones of the poisoner, 25 of the other
+    // team; and one gRPC batch that interleaves 10 poisoned sends with 15 of
+    // the other team's.
+    let rest = |token: &str, channel: &str, content: String| {
+        let (token, channel) = (token.to_owned(), channel.to_owned());
+        let app = &app;
+        async move {
+            app.post(
+                &format!("/api/channels/{channel}/messages"),
+                Some(&token),
+                &json!({ "content": content }),
+            )
+            .await
+        }
+    };
+    let poisoned_rest = (0..15).map(|i| rest(&poisoner, &bad_channel, poisoned(i)));
+    let ordinary_rest = (0..5).map(|i| rest(&poisoner, &bad_channel, format!("fine {i}")));
+    let other_rest = (0..25).map(|i| rest(&other, &good_channel, format!("other {i}")));
+    let (mut posts, mut is_poisoned) = (Vec::new(), Vec::new());
+    for i in 0..15 {
+        if i < 10 {
+            posts.push(batched(post(
+                &bad_channel,
+                &poisoner_id,
+                &poisoned(100 + i),
+                None,
+            )));
+            is_poisoned.push(true);
+        }
+        is_poisoned.push(false);
+        posts.push(batched(post(
+            &good_channel,
+            &other_id,
+            &format!("other batched {i}"),
+            Some(&format!("ob{i}")),
+        )));
+    }
+    let mut grpc = app.grpc();
+    let (poisoned_replies, ordinary_replies, other_replies, batch) = tokio::join!(
+        futures_util::future::join_all(poisoned_rest),
+        futures_util::future::join_all(ordinary_rest),
+        futures_util::future::join_all(other_rest),
+        grpc.post_messages(PostMessagesRequest { posts }),
+    );
+    poison.remove().await;
+
+    // The other team: every send stored.
+    let mut failures = 0;
+    for r in &other_replies {
+        if r.status != StatusCode::CREATED {
+            failures += 1;
+        }
+    }
+    let outcomes = batch.unwrap().into_inner().outcomes;
+    assert_eq!(outcomes.len(), 25);
+    let mut poisoned_failed = 0;
+    for (o, poisoned) in outcomes.iter().zip(is_poisoned) {
+        match (&o.outcome, poisoned) {
+            (Some(Outcome::Stored(_)), false) => {}
+            (Some(Outcome::Failed(f)), true) => {
+                assert_eq!(f.code, tonic::Code::Internal as i32, "{f:?}");
+                assert!(f.message.starts_with("internal_error: "), "{f:?}");
+                poisoned_failed += 1;
+            }
+            (Some(Outcome::Failed(_)), false) => failures += 1,
+            (Some(Outcome::Stored(_)), true) => panic!("a poisoned send was stored"),
+            (None, _) => panic!("an unanswered send"),
+        }
+    }
+    assert_eq!(
+        failures, 0,
+        "sends of another team failed beside the poison"
+    );
+    assert_eq!(poisoned_failed, 10, "each poisoned send fails, alone");
+
+    // The poisoner's own ordinary sends are stored too; the poisoned ones are
+    // 500s, opaque.
+    for r in &ordinary_replies {
+        r.expect(StatusCode::CREATED);
+    }
+    for r in &poisoned_replies {
+        r.expect_error(StatusCode::INTERNAL_SERVER_ERROR, "internal_error");
+    }
+
+    // Seqs without gaps, in both channels, and each stored message published once.
+    let history = |token: String, channel: String| {
+        let app = &app;
+        async move {
+            let reply = app
+                .get(
+                    &format!("/api/channels/{channel}/messages?after_seq=0&limit=200"),
+                    Some(&token),
+                )
+                .await;
+            seqs(reply.expect(StatusCode::OK))
+        }
+    };
+    assert_eq!(
+        history(other.clone(), good_channel.clone()).await,
+        (1..=40).collect::<Vec<i64>>()
+    );
+    assert_eq!(
+        history(poisoner.clone(), bad_channel.clone()).await,
+        (1..=5).collect::<Vec<i64>>()
+    );
+    let entries = app.stream(CHAT_EVENTS).await;
+    assert_eq!(
+        entries.iter().filter(|e| e.event_type == "message").count(),
+        45
+    );
+    assert!(entries.iter().all(|e| !e.data.contains(&marker)));
+
+    // After the fault is gone, the channel goes on from its last seq.
+    assert_eq!(app.send(&poisoner, &bad_channel, "after").await["seq"], 6);
+}
+
+#[actix_web::test]
+async fn nul_in_content_or_client_id_is_422_over_rest_naming_the_field() {
+    let app = spawn_app().await;
+    let (_, token, channel) = team_with_channel(&app).await;
+    let path = format!("/api/channels/{channel}/messages");
+    for (body, field) in [
+        (json!({"content": "a\u{0}b"}), "content"),
+        (json!({"content": "\u{0}"}), "content"),
+        (
+            json!({"content": "fine", "client_id": "c\u{0}"}),
+            "client_id",
+        ),
+    ] {
+        app.post(&path, Some(&token), &body)
+            .await
+            .expect_invalid(field);
+    }
+    assert!(app.stream(CHAT_EVENTS).await.is_empty());
+    assert_eq!(app.send(&token, &channel, "first").await["seq"], 1);
+}
+
+#[actix_web::test]
+async fn nul_in_content_or_client_id_is_invalid_argument_over_grpc_naming_the_field() {
+    let app = spawn_app().await;
+    let (user, token, channel) = team_with_channel(&app).await;
+    let mut grpc = app.grpc();
+    for (req, field) in [
+        (post(&channel, &user, "a\u{0}b", None), "content"),
+        (post(&channel, &user, "fine", Some("c\u{0}")), "client_id"),
+    ] {
+        let err = grpc.post_message(req).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
+        assert!(
+            err.message()
+                .starts_with(&format!("invalid_field: {field}: ")),
+            "{err:?}"
+        );
+    }
+
+    // In a batch, each fails alone and the others are stored.
+    let outcomes = grpc
+        .post_messages(PostMessagesRequest {
+            posts: vec![
+                batched(post(&channel, &user, "one", None)),
+                batched(post(&channel, &user, "nul\u{0}", None)),
+                batched(post(&channel, &user, "two", Some("k\u{0}"))),
+                batched(post(&channel, &user, "three", None)),
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .outcomes;
+    let summary: Vec<Result<i64, (i32, String)>> = outcomes
+        .into_iter()
+        .map(|o| match o.outcome {
+            Some(Outcome::Stored(s)) => Ok(s.seq),
+            Some(Outcome::Failed(f)) => Err((f.code, f.message)),
+            None => panic!("an unanswered send"),
+        })
+        .collect();
+    let invalid = tonic::Code::InvalidArgument as i32;
+    assert_eq!(summary[0], Ok(1));
+    assert!(
+        matches!(&summary[1], Err((c, m)) if *c == invalid && m.starts_with("invalid_field: content: ")),
+        "{summary:?}"
+    );
+    assert!(
+        matches!(&summary[2], Err((c, m)) if *c == invalid && m.starts_with("invalid_field: client_id: ")),
+        "{summary:?}"
+    );
+    assert_eq!(summary[3], Ok(2));
+    assert_eq!(app.send(&token, &channel, "next").await["seq"], 3);
+}
