@@ -8,7 +8,6 @@ use crate::throttle::LoginThrottle;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
-use majlis_proto::auth::v1::auth_service_server::AuthServiceServer;
 use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
@@ -106,10 +105,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = grpc::server_with_health(
             self.settings.host.grpc_call_timeout,
+            &self.settings.service_auth,
             self.readiness,
             self.shutdown.clone(),
         )
-        .add_service(AuthServiceServer::new(self.grpc_service));
+        .add_service(grpc::auth_server(self.grpc_service));
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
         host::run("auth-svc", self.server, Some(grpc), self.shutdown).await?;
         Ok(())

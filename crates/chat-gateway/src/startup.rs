@@ -14,6 +14,7 @@ use majlis_auth_token::Tokens;
 use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
+use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
 use majlis_ws::Registry;
 use std::sync::Arc;
@@ -47,6 +48,7 @@ impl Application {
             &settings.channels_grpc_url,
             Duration::from_secs(2),
             settings.host.grpc_call_timeout,
+            settings.service_auth.credentials(Service::ChannelsSvc)?,
         )?;
         let channels = Channels::new(channel.clone(), settings.limits.membership_ttl);
         let readiness = Readiness::builder()

@@ -7,11 +7,13 @@
 //! `make test` creates the run's database (`MAJLIS_TEST_DATABASE_URL`) and the
 //! run's Redis prefix (`MAJLIS_TEST_REDIS_PREFIX`) and removes both afterwards.
 //! Run alone (`cargo test`), the kit creates a `majlis_test_*` database itself.
-//! [`ws::Ws`] is the gateways' WebSocket test client.
+//! [`ws::Ws`] is the gateways' WebSocket test client; [`service_keys`] the
+//! fixed service keys every test stack runs with.
 
 #![allow(clippy::expect_used)] // test support: a broken environment should stop the run loudly
 
 mod proxy;
+pub mod service_keys;
 pub mod ws;
 
 pub use proxy::TcpProxy;

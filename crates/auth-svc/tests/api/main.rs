@@ -10,4 +10,5 @@ mod login;
 mod logout;
 mod ops;
 mod register;
+mod service_auth;
 mod users;

@@ -12,3 +12,4 @@ mod history;
 mod members;
 mod messages;
 mod ops;
+mod service_auth;
