@@ -177,3 +177,39 @@ async fn an_oversized_request_is_refused_by_the_server_and_never_sent_by_majlis_
         .await
         .unwrap();
 }
+
+/// auth-svc serves gRPC: without the callers' public keys it refuses to start.
+#[test]
+fn auth_svc_refuses_to_start_without_a_complete_public_key_list() {
+    let mut env: std::collections::HashMap<String, String> = [
+        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
+        ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
+        (
+            "MAJLIS_DATABASE_URL",
+            "postgres://unused@127.0.0.1/unused".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let refused = |env: &std::collections::HashMap<String, String>, var: &str| {
+        let err = auth_svc::Settings::from_env(env).expect_err("must refuse to start");
+        assert!(err.to_string().contains(var), "{err}");
+    };
+    refused(&env, "MAJLIS_SERVICE_PUBLIC_KEYS");
+    env.extend(majlis_testkit::service_keys::env(
+        majlis_testkit::service_keys::Service::AuthSvc,
+    ));
+    auth_svc::Settings::from_env(&env).expect("starts with its keys");
+    // A list without one of auth-svc's callers.
+    let list = env["MAJLIS_SERVICE_PUBLIC_KEYS"].clone();
+    let without_presence: Vec<&str> = list
+        .split(',')
+        .filter(|e| !e.starts_with("presence-gateway="))
+        .collect();
+    env.insert(
+        "MAJLIS_SERVICE_PUBLIC_KEYS".into(),
+        without_presence.join(","),
+    );
+    refused(&env, "MAJLIS_SERVICE_PUBLIC_KEYS");
+}

@@ -11,5 +11,6 @@ mod helpers;
 mod ops;
 mod resume;
 mod rolling;
+mod service_auth;
 mod slow;
 mod typing_and_reactions;

@@ -8,4 +8,5 @@ mod failures;
 mod helpers;
 mod invites;
 mod ops;
+mod service_auth;
 mod teams;

@@ -9,3 +9,4 @@ mod helpers;
 mod lifecycle;
 mod presence;
 mod separation;
+mod service_auth;
