@@ -198,10 +198,6 @@ pub fn allowed(server: Service, path: &str, caller: Service) -> bool {
         .any(|r| r.server == server && r.path == path && r.callers.contains(&caller))
 }
 
-/// The caller a request was authenticated as, in the request's extensions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Caller(pub Service);
-
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Claims {
     iss: String,
@@ -210,14 +206,15 @@ struct Claims {
     exp: u64,
 }
 
-/// A known caller's public key, and the last token that verified with it: a
-/// caller reuses its token for minutes, so a server checks the signature once
-/// per token rather than once per call.
+/// A known caller's public key, and how its tokens are validated.
 struct Peer {
     key: DecodingKey,
     validation: Validation,
-    last: Mutex<Option<(Box<str>, u64)>>,
 }
+
+/// Tokens remembered as verified; past this, expired ones are dropped, and
+/// if none had expired, all.
+const VERIFIED_MAX: usize = 256;
 
 struct Signing {
     key: EncodingKey,
@@ -227,6 +224,11 @@ struct Inner {
     me: Service,
     signing: Option<Signing>,
     peers: HashMap<Service, Peer>,
+    /// token -> (its caller, its expiry): each replica of a caller reuses
+    /// its token for minutes, so a server checks a signature once per token
+    /// rather than once per call. A lookup compares hashes (keyed randomly
+    /// per process) before bytes, so its timing reveals nothing of a token.
+    verified: Mutex<HashMap<Box<str>, (Service, u64)>>,
 }
 
 /// This service's identity and keys: signs its outgoing calls
@@ -384,13 +386,17 @@ impl ServiceAuth {
                 let peer = Peer {
                     key: DecodingKey::from_ed_der(&raw),
                     validation,
-                    last: Mutex::new(None),
                 };
                 (service, peer)
             })
             .collect();
         Ok(Self {
-            inner: Arc::new(Inner { me, signing, peers }),
+            inner: Arc::new(Inner {
+                me,
+                signing,
+                peers,
+                verified: Mutex::default(),
+            }),
         })
     }
 
@@ -478,6 +484,12 @@ impl ServiceAuth {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(refused(Code::Unauthenticated, "service token too long"));
         }
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(&(caller, exp)) = self.verified().get(token)
+            && now <= exp
+        {
+            return Ok(caller);
+        }
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| refused(Code::Unauthenticated, "malformed service token"))?;
         let (caller, peer) = header
@@ -486,16 +498,6 @@ impl ServiceAuth {
             .and_then(Service::from_name)
             .and_then(|s| self.inner.peers.get(&s).map(|p| (s, p)))
             .ok_or_else(|| refused(Code::Unauthenticated, "service token from an unknown key"))?;
-        let now = jsonwebtoken::get_current_timestamp();
-        {
-            let last = peer.last.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some((seen, exp)) = last.as_ref()
-                && now <= *exp
-                && same(seen.as_bytes(), token.as_bytes())
-            {
-                return Ok(caller);
-            }
-        }
         let claims = jsonwebtoken::decode::<Claims>(token, &peer.key, &peer.validation)
             .map_err(|e| {
                 use jsonwebtoken::errors::ErrorKind;
@@ -520,9 +522,22 @@ impl ServiceAuth {
                 "service token issued in the future or for too long",
             ));
         }
-        *peer.last.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((token.into(), claims.exp));
+        let mut verified = self.verified();
+        if verified.len() >= VERIFIED_MAX {
+            verified.retain(|_, (_, exp)| now <= *exp);
+            if verified.len() >= VERIFIED_MAX {
+                verified.clear();
+            }
+        }
+        verified.insert(token.into(), (caller, claims.exp));
         Ok(caller)
+    }
+
+    fn verified(&self) -> std::sync::MutexGuard<'_, HashMap<Box<str>, (Service, u64)>> {
+        self.inner
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -532,12 +547,6 @@ pub const REFUSED_CODE: &str = "service_auth";
 
 fn refused(code: Code, reason: impl fmt::Display) -> Status {
     Status::new(code, format!("{REFUSED_CODE}: {reason}"))
-}
-
-/// Equality that takes as long for every mismatch of a given length: the
-/// remembered token is a credential.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -638,16 +647,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let path = req.uri().path();
         if path.starts_with(HEALTH_PREFIX) {
             return Either::Right(self.inner.call(req));
         }
         match self.auth.admit(path, req.headers()) {
-            Ok(caller) => {
-                req.extensions_mut().insert(Caller(caller));
-                Either::Right(self.inner.call(req))
-            }
+            Ok(_) => Either::Right(self.inner.call(req)),
             Err(status) => {
                 tracing::warn!(
                     path,
