@@ -164,6 +164,14 @@ if [[ -z "${MAJLIS_JWT_SECRET:-}" ]]; then
     MAJLIS_JWT_SECRET="$(cat "$RUN_DIR/jwt-secret")"
 fi
 export MAJLIS_JWT_SECRET
+# gRPC service keys: one Ed25519 key per service that calls gRPC, generated
+# once into the run dir (deploy/gen-service-keys.sh); every service gets the
+# public key list, and each caller only its own private key (step 5).
+KEYS_DIR="$RUN_DIR/service-keys"
+bash "$REPO_ROOT/deploy/gen-service-keys.sh" --dir "$KEYS_DIR" || die "cannot generate the service keys in $KEYS_DIR"
+MAJLIS_SERVICE_PUBLIC_KEYS="$(cat "$KEYS_DIR/public-keys")"
+export MAJLIS_SERVICE_PUBLIC_KEYS
+unset MAJLIS_SERVICE_KEY
 export MAJLIS_AUTH_GRPC_URL="${MAJLIS_AUTH_GRPC_URL:-http://$(p 1001)}"
 export MAJLIS_CHANNELS_GRPC_URL="${MAJLIS_CHANNELS_GRPC_URL:-http://$(p 1002)}"
 export MAJLIS_ONBOARDING_GRPC_URL="${MAJLIS_ONBOARDING_GRPC_URL:-http://$(p 1003)}"
@@ -286,7 +294,10 @@ for s in "${SERVICES[@]}"; do
     unsets=()
     if [[ "$grpc" != - ]]; then envs+=(MAJLIS_GRPC_ADDR="$grpc"); else unsets+=(-u MAJLIS_GRPC_ADDR); fi
     if [[ "$inst" != - ]]; then envs+=(MAJLIS_INSTANCE_ID="$inst"); else unsets+=(-u MAJLIS_INSTANCE_ID); fi
-    env "${unsets[@]}" "${envs[@]}" "$BIN/$bin" >>"$logf" 2>&1 </dev/null &
+    # the key goes through the environment, never argv (ps would show it)
+    key=""
+    if [[ -s "$KEYS_DIR/$bin.key" ]]; then key="$(cat "$KEYS_DIR/$bin.key")"; else unsets+=(-u MAJLIS_SERVICE_KEY); fi
+    MAJLIS_SERVICE_KEY="$key" env "${unsets[@]}" "${envs[@]}" "$BIN/$bin" >>"$logf" 2>&1 </dev/null &
     pid=$!
     record_pid "$name" "$pid"
     PID_OF[$name]="$pid"

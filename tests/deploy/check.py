@@ -44,6 +44,30 @@ UPSTREAM_TO_SVC = {
     "presence_gateway": "presence-gateway",
 }
 
+SERVICE_AUTH_RS = ROOT / "crates/runtime/src/service_auth.rs"
+
+
+def grpc_policy() -> dict[str, set[str]]:
+    """{server: the services majlis-runtime's POLICY lets call it}, read from
+    the Rust table itself, so the manifests are checked against the code."""
+    text = SERVICE_AUTH_RS.read_text()
+    names = dict(re.findall(r'Service::(\w+) => "([a-z-]+)"', text))
+    body = text[text.index("pub static POLICY"):]
+    body = body[: body.index("];")]
+    rules = re.findall(r'rule\(\s*(\w+),\s*"([^"]+)",\s*&\[([^\]]*)\],?\s*\)', body, re.S)
+    if not names or not rules or len(rules) != body.count("rule("):
+        raise RuntimeError(f"cannot read POLICY from {SERVICE_AUTH_RS}")
+    callers: dict[str, set[str]] = {n: set() for n in MAJLIS}
+    for server, _path, who in rules:
+        callers[names[server]] |= {names[w.strip()] for w in who.split(",") if w.strip()}
+    return callers
+
+
+GRPC_CALLERS = grpc_policy()
+# services that call gRPC, and so hold a private key
+KEYED = sorted(set().union(*GRPC_CALLERS.values()))
+SERVICE_KEY_SECRETS = {f"service-key-{n}" for n in KEYED}
+
 results: list[tuple[bool, str, str]] = []
 VERBOSE = os.environ.get("DEPLOY_CHECK_VERBOSE") == "1"
 
@@ -174,6 +198,8 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
         p.append("majlis-config: MAJLIS_AUTH_GRPC_URL != http://auth-svc:9101")
     if cfg.get("MAJLIS_CHANNELS_GRPC_URL") != "http://channels-svc:9102":
         p.append("majlis-config: MAJLIS_CHANNELS_GRPC_URL != http://channels-svc:9102")
+    if "MAJLIS_SERVICE_PUBLIC_KEYS" not in cfg:
+        p.append("majlis-config: no MAJLIS_SERVICE_PUBLIC_KEYS (the gRPC callers' public keys)")
     if cfg.get("MAJLIS_LOG_FORMAT") != "json":
         p.append("majlis-config: MAJLIS_LOG_FORMAT != json")
     window_ms = int(cfg.get("MAJLIS_WS_CLOSE_WINDOW_MS", 5000))
@@ -238,6 +264,10 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
             secret_keys["MAJLIS_DATABASE_URL"] = "database-url"
         elif "MAJLIS_DATABASE_URL" in env:
             p.append(f"{where}: gets MAJLIS_DATABASE_URL but owns no tables")
+        if name in KEYED:
+            secret_keys["MAJLIS_SERVICE_KEY"] = f"service-key-{name}"
+        elif "MAJLIS_SERVICE_KEY" in env:
+            p.append(f"{where}: gets MAJLIS_SERVICE_KEY but calls no gRPC")
         for var, key in secret_keys.items():
             ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
             if ref.get("key") != key or base_name(ref.get("name", ""), "Secret") != "majlis-secrets":
@@ -346,7 +376,38 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
     def ns_is(ns):
         return lambda f: f.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name") == ns and "podSelector" not in f
 
-    same_ns = lambda f: "podSelector" in f and "namespaceSelector" not in f  # noqa: E731
+    def grpc_sources(name, grpc):
+        """Who may reach name's gRPC port: pod names of this namespace, or
+        '*'-marked wildcards (every pod, other namespaces, anywhere)."""
+        got = set()
+        for np in nps:
+            if not np_selects(np, name):
+                continue
+            for rule in np["spec"].get("ingress", []):
+                ports = rule.get("ports")
+                if ports and not any(pt.get("port") in ("grpc", grpc) for pt in ports):
+                    continue
+                sources = rule.get("from")
+                if not sources:
+                    got.add(f"*anywhere ({np['metadata']['name']})")
+                for f in sources or []:
+                    if "namespaceSelector" in f or "ipBlock" in f:
+                        got.add(f"*outside the namespace ({np['metadata']['name']})")
+                        continue
+                    sel = f.get("podSelector", {})
+                    names = set()
+                    if sel.get("matchLabels", {}).keys() - {"app.kubernetes.io/name"}:
+                        names.add(f"*other labels ({np['metadata']['name']})")
+                    if "app.kubernetes.io/name" in sel.get("matchLabels", {}):
+                        names.add(sel["matchLabels"]["app.kubernetes.io/name"])
+                    for e in sel.get("matchExpressions", []):
+                        if e["key"] == "app.kubernetes.io/name" and e["operator"] == "In":
+                            names |= set(e["values"])
+                        else:
+                            names.add(f"*expression {e} ({np['metadata']['name']})")
+                    got |= names or {f"*every pod ({np['metadata']['name']})"}
+        return got
+
     for name in WORKLOADS:
         if name in deps and not allowed(name, ("http",), ns_is("ingress-nginx")):
             p.append(f"NetworkPolicy: ingress-nginx cannot reach {name}:http")
@@ -354,10 +415,9 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
         if not allowed(name, ("http",), ns_is("monitoring")):
             p.append(f"NetworkPolicy: monitoring cannot scrape {name}:http")
         if grpc:
-            if not allowed(name, ("grpc",), same_ns):
-                p.append(f"NetworkPolicy: the namespace cannot reach {name}:grpc")
-            if allowed(name, ("grpc", grpc), ns_is("ingress-nginx")):
-                p.append(f"NetworkPolicy: gRPC of {name} is open to ingress-nginx")
+            got, want = grpc_sources(name, grpc), GRPC_CALLERS[name]
+            if got != want:
+                p.append(f"NetworkPolicy: {name}:grpc admits {sorted(got)}, but its callers in the code are {sorted(want)}")
     return p
 
 
@@ -517,7 +577,8 @@ def main() -> int:
             "databaseUrl": "postgres://majlis:PLACEHOLDER@postgres:5432/majlis",
             "redisUrl": "redis://redis:6379",
             "jwtSecret": "PLACEHOLDER-test-only-jwt-secret-0123456789",
-        }}, "majlis"),
+            "serviceKeys": {n: f"PLACEHOLDER-service-key-{n}" for n in KEYED},
+        }, "config": {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER"}}, "majlis"),
     }
     for label, (files, extra, ns) in helm_sets.items():
         @check(f"{label}: render")
@@ -534,6 +595,30 @@ def main() -> int:
                 return None
             return [f"failed, but not with the expected message: {e}"]
         return ["rendered without the secret values"]
+
+    @check("helm: a chart-created Secret without the service keys fails the render")
+    def _():
+        base = {"existingSecret": "", "databaseUrl": "postgres://x@y/z", "redisUrl": "redis://r",
+                "jwtSecret": "PLACEHOLDER-test-only-jwt-secret-0123456789"}
+        probs = []
+        for extra, needle in (
+            ({"secret": base, "config": {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER"}}, "secret.serviceKeys."),
+            ({"secret": {**base, "serviceKeys": {n: "PLACEHOLDER" for n in KEYED}}}, "config.MAJLIS_SERVICE_PUBLIC_KEYS is required"),
+        ):
+            try:
+                helm_render(["values.yaml"], extra)
+                probs.append(f"rendered without {needle}")
+            except Exception as e:  # noqa: BLE001
+                if needle not in str(e):
+                    probs.append(f"failed, but not naming {needle}: {e}")
+        return probs
+
+    @check("service keys: deploy/gen-service-keys.sh makes keys for exactly the gRPC callers in the code")
+    def _():
+        text = (ROOT / "deploy/gen-service-keys.sh").read_text()
+        m = re.search(r"^CALLERS=\(([^)]*)\)", text, re.M)
+        got = set(m.group(1).split()) if m else set()
+        return [] if got == set(KEYED) else [f"CALLERS {sorted(got)} != the code's callers {KEYED}"]
 
     # 4. validate + rules for everything that rendered
     for label, text in rendered.items():
@@ -568,8 +653,11 @@ def main() -> int:
             for s in by_kind(load_docs(rendered.get(label, "")), "Secret").values():
                 vals = dict(s.get("stringData", {}))
                 vals.update({k: base64.b64decode(v).decode() for k, v in s.get("data", {}).items()})
-                if set(vals) != {"database-url", "redis-url", "jwt-secret"}:
+                if set(vals) != {"database-url", "redis-url", "jwt-secret"} | SERVICE_KEY_SECRETS:
                     p.append(f"{label}: Secret keys {sorted(vals)}")
+                for k in SERVICE_KEY_SECRETS:
+                    if "PLACEHOLDER" not in vals.get(k, ""):
+                        p.append(f"{label}: {k} is not marked PLACEHOLDER")
                 if "PLACEHOLDER" not in vals.get("jwt-secret", "") or "PLACEHOLDER" not in vals.get("database-url", ""):
                     p.append(f"{label}: Secret values are not marked PLACEHOLDER")
                 if len(vals.get("jwt-secret", "")) < 32:
@@ -657,6 +745,13 @@ def main() -> int:
                 p.append(f"{name}: MAJLIS_HTTP_ADDR")
             if grpc and env.get("MAJLIS_GRPC_ADDR") != f"0.0.0.0:{grpc}":
                 p.append(f"{name}: MAJLIS_GRPC_ADDR")
+            required = re.compile(r"^\$\{[A-Z_]+:\?[^}]+\}$")
+            if not required.match(str(env.get("MAJLIS_SERVICE_PUBLIC_KEYS", ""))):
+                p.append(f"{name}: MAJLIS_SERVICE_PUBLIC_KEYS is not required from the environment (${{VAR:?…}})")
+            if name in KEYED and not required.match(str(env.get("MAJLIS_SERVICE_KEY", ""))):
+                p.append(f"{name}: MAJLIS_SERVICE_KEY is not required from the environment (${{VAR:?…}})")
+            if name not in KEYED and "MAJLIS_SERVICE_KEY" in env:
+                p.append(f"{name}: gets MAJLIS_SERVICE_KEY but calls no gRPC")
             if svc.get("depends_on", {}).get("migrate", {}).get("condition") != "service_completed_successfully":
                 p.append(f"{name}: does not wait for migrate")
         if s.get("migrate", {}).get("command") != ["migrate"]:

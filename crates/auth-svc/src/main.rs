@@ -8,12 +8,14 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _telemetry = majlis_telemetry::init("auth-svc")?;
-    let settings = Settings::from_env(&majlis_runtime::env::ProcessEnv)?;
     if majlis_runtime::is_migrate_command() {
-        let applied = majlis_db::run_migrations(&settings.db.url).await?;
+        // A migration needs the database only, not the service's keys or peers.
+        let db = majlis_db::DbSettings::from_env(&majlis_runtime::env::ProcessEnv)?;
+        let applied = majlis_db::run_migrations(&db.url).await?;
         tracing::info!(?applied, "migrations applied");
         return Ok(());
     }
+    let settings = Settings::from_env(&majlis_runtime::env::ProcessEnv)?;
     let app = Application::build(settings).await?;
     app.shutdown().listen_for_signals();
     app.run_until_stopped().await

@@ -4,6 +4,7 @@ use majlis_db::DbSettings;
 use majlis_redis::RedisSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::host::HostSettings;
+use majlis_runtime::service_auth::{Service, ServiceAuth};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -14,6 +15,9 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
+    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
+    pub service_auth: ServiceAuth,
     /// Take the client address from `X-Real-IP` (set by the edge). Only safe
     /// behind a proxy that overwrites it.
     pub trust_proxy_headers: bool,
@@ -71,6 +75,7 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            service_auth: ServiceAuth::from_env(src, Service::AuthSvc)?,
             trust_proxy_headers: env::flag(src, "MAJLIS_TRUST_PROXY_HEADERS", false)?,
             login: LoginLimits {
                 max_failures_per_account: env::parse(

@@ -10,7 +10,6 @@ use crate::throttle::{LoginThrottle, RegisterThrottle};
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
-use majlis_proto::auth::v1::auth_service_server::AuthServiceServer;
 use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
@@ -123,10 +122,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = grpc::server_with_health(
             self.settings.host.grpc_call_timeout,
+            &self.settings.service_auth,
             self.readiness,
             self.shutdown.clone(),
         )
-        .add_service(AuthServiceServer::new(self.grpc_service));
+        .add_service(grpc::auth_server(self.grpc_service));
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
         // Verifiers everywhere refuse tokens while the Redis revocation
         // cache is cold; this keeps it warm.

@@ -27,7 +27,7 @@ pub const MAX_BATCHED_POSTS: usize = 512;
 /// `UNAVAILABLE`, which is safe to retry with the same `client_id` (they are
 /// stored), so a batch's answer stays under the 4 MiB gRPC limit and one
 /// sender's repeats cannot fail the others' answers.
-pub const MAX_REPEATS_REPLY_BYTES: usize = 2 << 20;
+pub const MAX_REPEATS_REPLY_BYTES: usize = majlis_runtime::grpc::MAX_MESSAGE_BYTES / 2;
 
 /// A stored send as both send RPCs answer it.
 fn stored_reply(s: crate::service::Stored) -> pb::PostMessageResponse {

@@ -44,7 +44,7 @@ pub struct HistoryPage {
 /// `\u00XX`): 200 of those made a replay page that no client could decode,
 /// and every resume behind them failed. 1 MiB leaves room for framing and
 /// for ten of the largest messages; a page always carries at least one.
-pub const MAX_PAGE_BYTES: usize = 1 << 20;
+pub const MAX_PAGE_BYTES: usize = majlis_runtime::grpc::MAX_MESSAGE_BYTES / 4;
 
 pub const MAX_CONTENT_CHARS: usize = 16_000;
 pub const MAX_CLIENT_ID_CHARS: usize = 128;

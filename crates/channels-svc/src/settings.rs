@@ -4,6 +4,7 @@ use majlis_db::DbSettings;
 use majlis_redis::RedisSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::host::HostSettings;
+use majlis_runtime::service_auth::{Service, ServiceAuth};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ pub struct Settings {
     /// Verifies access tokens (auth-svc signs them with the same key).
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
+    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
+    pub service_auth: ServiceAuth,
     /// auth-svc's gRPC endpoint, for user lookups.
     pub auth_grpc_url: String,
     /// Distinct emoji one message may carry; adding another is 409.
@@ -35,6 +39,7 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            service_auth: ServiceAuth::from_env(src, Service::ChannelsSvc)?,
             auth_grpc_url: src
                 .get("MAJLIS_AUTH_GRPC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),

@@ -10,12 +10,12 @@ use crate::users::Users;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
-use majlis_proto::channels::v1::channels_service_server::ChannelsServiceServer;
 use majlis_redis::Redis;
 use majlis_redis::streams::Retention;
 use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
+use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -70,6 +70,7 @@ impl Application {
             &settings.auth_grpc_url,
             std::time::Duration::from_secs(2),
             settings.host.grpc_call_timeout,
+            settings.service_auth.credentials(Service::AuthSvc)?,
         )?);
 
         let listeners = Listeners::bind(&settings.host).await?;
@@ -127,10 +128,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = grpc::server_with_health(
             self.settings.host.grpc_call_timeout,
+            &self.settings.service_auth,
             self.readiness,
             self.shutdown.clone(),
         )
-        .add_service(ChannelsServiceServer::new(self.grpc_service));
+        .add_service(grpc::channels_server(self.grpc_service));
         let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
         host::run("channels-svc", self.server, Some(grpc), self.shutdown).await?;
         Ok(())

@@ -4,7 +4,7 @@
 use majlis_errors::{ApiError, from_status};
 use majlis_proto::auth::v1 as pb;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
-use majlis_runtime::grpc::TracedChannel;
+use majlis_runtime::grpc::{self, TracedChannel};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -39,7 +39,7 @@ pub struct Users {
 impl Users {
     pub fn new(channel: TracedChannel) -> Self {
         Self {
-            client: AuthServiceClient::new(channel),
+            client: grpc::auth_client(channel),
         }
     }
 

@@ -7,7 +7,7 @@ use crate::poster::Poster;
 use majlis_errors::{ApiError, from_status};
 use majlis_proto::channels::v1 as pb;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
-use majlis_runtime::grpc::TracedChannel;
+use majlis_runtime::grpc::{self, TracedChannel};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,7 +53,7 @@ pub(crate) fn err(s: tonic::Status) -> ApiError {
 impl Channels {
     /// Starts the send batcher (see [`crate::poster`]) on the current runtime.
     pub fn new(channel: TracedChannel, ttl: Duration) -> Self {
-        let client = ChannelsServiceClient::new(channel);
+        let client = grpc::channels_client(channel);
         Self {
             poster: Poster::start(client.clone()),
             client,

@@ -32,7 +32,7 @@ pub const MAX_BATCH: usize = 256;
 /// characters (each escaped to six bytes); 1 MiB takes ten of the largest
 /// sends, or all 256 of ordinary ones, and leaves room for the rest of the
 /// answer. A send always goes, whatever its size.
-pub const MAX_BATCH_BYTES: usize = 1 << 20;
+pub const MAX_BATCH_BYTES: usize = majlis_runtime::grpc::MAX_MESSAGE_BYTES / 4;
 /// A stored message's JSON beyond its content and client_id: ids, seq,
 /// timestamps, keys.
 const MESSAGE_OVERHEAD: usize = 300;

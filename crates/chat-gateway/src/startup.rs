@@ -16,6 +16,7 @@ use majlis_redis::streams::Retention;
 use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
+use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
 use majlis_ws::{Leases, Registry};
 use std::sync::Arc;
@@ -50,6 +51,7 @@ impl Application {
             &settings.channels_grpc_url,
             Duration::from_secs(2),
             settings.host.grpc_call_timeout,
+            settings.service_auth.credentials(Service::ChannelsSvc)?,
         )?;
         let channels = Channels::new(channel.clone(), settings.limits.membership_ttl);
         let readiness = Readiness::builder()

@@ -41,6 +41,11 @@ pub fn from_status(dependency: &'static str, status: Status) -> ApiError {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled | Code::Aborted => {
             ApiError::unavailable(dependency, status)
         }
+        // The peer refused this service's own credentials (majlis-runtime's
+        // service_auth): a deployment fault, not the user's token or rights.
+        Code::Unauthenticated | Code::PermissionDenied if code == Some("service_auth") => {
+            ApiError::internal(status)
+        }
         Code::Unauthenticated => ApiError::unauthorized(leak(code, "invalid_token"), message),
         Code::PermissionDenied => ApiError::forbidden(leak(code, "forbidden"), message),
         Code::NotFound => ApiError::not_found(leak(code, "not_found"), message),
@@ -145,6 +150,22 @@ mod tests {
         assert_eq!(back.status_code(), StatusCode::SERVICE_UNAVAILABLE);
         let back = from_status("auth-svc", Status::deadline_exceeded("timeout"));
         assert_eq!(back.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn a_refused_service_credential_is_a_500_not_the_users_401_or_403() {
+        for status in [
+            Status::unauthenticated("service_auth: service token expired"),
+            Status::permission_denied("service_auth: chat-gateway may not call /x"),
+        ] {
+            let back = from_status("auth-svc", status);
+            assert_eq!(back.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        }
+        let user = from_status(
+            "auth-svc",
+            Status::unauthenticated("token_expired: expired"),
+        );
+        assert_eq!(user.status_code(), StatusCode::UNAUTHORIZED);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use majlis_db::DbSettings;
 use majlis_redis::RedisSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::host::HostSettings;
+use majlis_runtime::service_auth::{Service, ServiceAuth};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -15,6 +16,9 @@ pub struct Settings {
     /// Verifies access tokens (auth-svc signs them with the same key).
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
+    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
+    pub service_auth: ServiceAuth,
     pub auth_grpc_url: String,
     pub channels_grpc_url: String,
     /// `MAJLIS_TEAM_CREATION`: `everyone` (default) or `admins`.
@@ -38,6 +42,7 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            service_auth: ServiceAuth::from_env(src, Service::OnboardingSvc)?,
             auth_grpc_url: src
                 .get("MAJLIS_AUTH_GRPC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),

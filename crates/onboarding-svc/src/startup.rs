@@ -7,11 +7,10 @@ use crate::saga::Onboarding;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
-use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
-use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_redis::Redis;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
+use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
 use std::sync::Arc;
 use utoipa::OpenApi;
@@ -51,15 +50,17 @@ impl Application {
         let onboarding = Onboarding {
             db: db.clone(),
             redis: redis.clone(),
-            auth: AuthServiceClient::new(grpc::client_channel(
+            auth: grpc::auth_client(grpc::client_channel(
                 &settings.auth_grpc_url,
                 connect,
                 settings.host.grpc_call_timeout,
+                settings.service_auth.credentials(Service::AuthSvc)?,
             )?),
-            channels: ChannelsServiceClient::new(grpc::client_channel(
+            channels: grpc::channels_client(grpc::client_channel(
                 &settings.channels_grpc_url,
                 connect,
                 settings.host.grpc_call_timeout,
+                settings.service_auth.credentials(Service::ChannelsSvc)?,
             )?),
         };
         let policy = if settings.admins_only_team_creation {
@@ -124,6 +125,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let router = grpc::server_with_health(
             self.settings.host.grpc_call_timeout,
+            &self.settings.service_auth,
             self.readiness,
             self.shutdown.clone(),
         );

@@ -3,6 +3,7 @@
 use majlis_redis::RedisSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::host::HostSettings;
+use majlis_runtime::service_auth::{Service, ServiceAuth};
 use majlis_ws::SocketLimits;
 use secrecy::SecretString;
 use std::time::Duration;
@@ -14,6 +15,9 @@ pub struct Settings {
     /// Verifies access tokens (auth-svc signs them with the same key).
     pub jwt_secret: SecretString,
     pub token_ttl: Duration,
+    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
+    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
+    pub service_auth: ServiceAuth,
     /// auth-svc's gRPC endpoint: a teamless token's user may have a team by now.
     pub auth_grpc_url: String,
     /// Unique per replica: its sockets are registered under it, and survivors
@@ -74,6 +78,7 @@ impl Settings {
                 "MAJLIS_TOKEN_TTL_SECS",
                 7 * 24 * 3600,
             )?),
+            service_auth: ServiceAuth::from_env(src, Service::PresenceGateway)?,
             auth_grpc_url: src
                 .get("MAJLIS_AUTH_GRPC_URL")
                 .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),

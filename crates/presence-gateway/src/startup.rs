@@ -16,6 +16,7 @@ use majlis_redis::streams;
 use majlis_redis::topics::PRESENCE_EVENTS;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
+use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
 use majlis_ws::Registry;
 use prometheus_client::metrics::counter::Counter;
@@ -50,6 +51,7 @@ impl Application {
             &settings.auth_grpc_url,
             Duration::from_secs(2),
             settings.host.grpc_call_timeout,
+            settings.service_auth.credentials(Service::AuthSvc)?,
         )?;
         let readiness = Readiness::builder()
             .check("redis", redis.readiness_check())
@@ -66,7 +68,7 @@ impl Application {
         );
         let ctx = Arc::new(Ctx {
             tokens,
-            auth: majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(auth_channel),
+            auth: grpc::auth_client(auth_channel),
             redis: redis.clone(),
             state: PresenceState::new(redis.clone(), settings.instance_id.clone()),
             local: Arc::new(Local::default()),

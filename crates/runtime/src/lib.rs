@@ -1,7 +1,8 @@
 //! What every majlis process has in common around its own handlers: settings
 //! from the environment, `/healthz` `/readyz` `/metrics`, one span and one
-//! metric sample per request, the gRPC server shell with `grpc.health.v1`,
-//! and the single owner of graceful shutdown.
+//! metric sample per request, the gRPC server shell with `grpc.health.v1`
+//! and service-to-service authentication, and the single owner of graceful
+//! shutdown.
 
 pub mod env;
 pub mod grpc;
@@ -11,6 +12,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod readiness;
+pub mod service_auth;
 pub mod shutdown;
 
 pub use readiness::Readiness;

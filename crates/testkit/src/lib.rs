@@ -9,13 +9,15 @@
 //! Run alone (`cargo test`), the kit creates a `majlis_test_*` database itself.
 //! [`ws::Ws`] is the gateways' WebSocket test client; [`RedisServer`] is a
 //! private Redis a test may restart; [`frames`] the bad input both gateways'
-//! parsers and sockets are tested with.
+//! parsers and sockets are tested with; [`service_keys`] the fixed service
+//! keys every test stack runs with.
 
 #![allow(clippy::expect_used)] // test support: a broken environment should stop the run loudly
 
 pub mod frames;
 mod proxy;
 mod redis_server;
+pub mod service_keys;
 pub mod ws;
 
 pub use proxy::TcpProxy;

@@ -4,6 +4,7 @@ use auth_svc::{Application, Settings};
 use awc::http::StatusCode;
 use majlis_runtime::Shutdown;
 use majlis_testkit::TcpProxy;
+use majlis_testkit::service_keys::{self, Service};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -66,6 +67,7 @@ pub async fn spawn_app_with(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    env.extend(service_keys::env(Service::AuthSvc));
     configure(&mut env);
     let settings = Settings::from_env(&env).expect("test settings are valid");
     crate::grpc::init_test_telemetry();
@@ -187,13 +189,10 @@ impl TestApp {
     ) -> majlis_proto::auth::v1::auth_service_client::AuthServiceClient<
         majlis_runtime::grpc::TracedChannel,
     > {
-        let channel = majlis_runtime::grpc::client_channel(
-            &self.grpc_url,
-            Duration::from_secs(2),
-            Duration::from_secs(5),
-        )
-        .expect("channel");
-        majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel)
+        // onboarding-svc's identity: the policy lets it call every AuthService RPC.
+        let channel =
+            service_keys::channel(&self.grpc_url, Service::OnboardingSvc, Service::AuthSvc);
+        majlis_runtime::grpc::auth_client(channel)
     }
 }
 

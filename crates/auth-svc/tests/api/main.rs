@@ -13,5 +13,5 @@ mod logout;
 mod ops;
 mod redis_restart;
 mod register;
-
+mod service_auth;
 mod users;

@@ -11,8 +11,9 @@ use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_redis::Redis;
 use majlis_redis::streams::Entry;
 use majlis_runtime::Shutdown;
-use majlis_runtime::grpc::TracedChannel;
+use majlis_runtime::grpc::{self, TracedChannel};
 use majlis_testkit::TcpProxy;
+use majlis_testkit::service_keys::{self, Service};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -123,8 +124,9 @@ pub async fn spawn_app_configured(proxied: bool, extra: &[(&str, &str)]) -> Test
     };
 
     // auth-svc, as the users' owner.
-    let auth_settings =
-        auth_svc::Settings::from_env(&common(database_url.clone())).expect("auth settings");
+    let mut auth_env = common(database_url.clone());
+    auth_env.extend(service_keys::env(Service::AuthSvc));
+    let auth_settings = auth_svc::Settings::from_env(&auth_env).expect("auth settings");
     let auth = auth_svc::Application::build(auth_settings)
         .await
         .expect("auth-svc builds");
@@ -150,6 +152,7 @@ pub async fn spawn_app_configured(proxied: bool, extra: &[(&str, &str)]) -> Test
     for (k, v) in extra {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
+    env.extend(service_keys::env(Service::ChannelsSvc));
     let settings = Settings::from_env(&env).expect("channels settings are valid");
     let redis = Redis::new(&settings.redis).expect("redis handle");
     let app = Application::build(settings)
@@ -262,26 +265,22 @@ impl TestApp {
         (reply.body["user"].clone(), token)
     }
 
+    /// auth-svc, called as onboarding-svc (the one caller of SetUserTeam).
     pub fn auth_grpc(&self) -> AuthServiceClient<TracedChannel> {
-        AuthServiceClient::new(
-            majlis_runtime::grpc::client_channel(
-                &self.auth_grpc_url,
-                Duration::from_secs(2),
-                Duration::from_secs(5),
-            )
-            .expect("auth channel"),
-        )
+        grpc::auth_client(service_keys::channel(
+            &self.auth_grpc_url,
+            Service::OnboardingSvc,
+            Service::AuthSvc,
+        ))
     }
 
+    /// channels-svc, called as chat-gateway (the caller of the message RPCs).
     pub fn grpc(&self) -> ChannelsServiceClient<TracedChannel> {
-        ChannelsServiceClient::new(
-            majlis_runtime::grpc::client_channel(
-                &self.grpc_url,
-                Duration::from_secs(2),
-                Duration::from_secs(5),
-            )
-            .expect("channels channel"),
-        )
+        grpc::channels_client(service_keys::channel(
+            &self.grpc_url,
+            Service::ChatGateway,
+            Service::ChannelsSvc,
+        ))
     }
 
     /// Puts a user in `team` with `roles` through auth-svc's `SetUserTeam`;

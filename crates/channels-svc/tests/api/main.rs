@@ -15,3 +15,4 @@ mod members;
 mod messages;
 mod ops;
 mod reactions;
+mod service_auth;

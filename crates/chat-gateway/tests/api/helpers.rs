@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use uuid::Uuid;
 
+use majlis_testkit::service_keys::{self, Service};
 pub use majlis_testkit::ws::{Event, WAIT, Ws};
 
 pub struct Stack {
@@ -52,7 +53,9 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
         ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
     ];
 
-    let auth_settings = auth_svc::Settings::from_env(&env(&common)).unwrap();
+    let mut auth_env = env(&common);
+    auth_env.extend(service_keys::env(Service::AuthSvc));
+    let auth_settings = auth_svc::Settings::from_env(&auth_env).unwrap();
     let redis = auth_settings.redis.clone();
     let auth = auth_svc::Application::build(auth_settings).await.unwrap();
     let (auth_http, auth_grpc) = (
@@ -63,6 +66,7 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
 
     let mut ch_env = env(&common);
     ch_env.insert("MAJLIS_AUTH_GRPC_URL".into(), auth_grpc.clone());
+    ch_env.extend(service_keys::env(Service::ChannelsSvc));
     let channels =
         channels_svc::Application::build(channels_svc::Settings::from_env(&ch_env).unwrap())
             .await
@@ -79,10 +83,12 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
     let mut child_env = env(&common);
     child_env.remove("MAJLIS_GRPC_ADDR");
     child_env.insert("MAJLIS_CHANNELS_GRPC_URL".into(), channels_grpc.clone());
+    child_env.extend(service_keys::env(Service::ChatGateway));
     for i in 1..=2 {
         let mut gw_env = env(&common);
         gw_env.remove("MAJLIS_GRPC_ADDR");
         gw_env.insert("MAJLIS_CHANNELS_GRPC_URL".into(), channels_grpc.clone());
+        gw_env.extend(service_keys::env(Service::ChatGateway));
         gw_env.insert("MAJLIS_INSTANCE_ID".into(), format!("chat-{i}"));
         gw_env.insert("MAJLIS_WS_CLOSE_WINDOW_MS".into(), "300".into());
         gateway_env(&mut gw_env);
@@ -151,8 +157,9 @@ impl Stack {
             .await;
         assert_eq!(status, 201, "{body}");
         let id = body["user"]["id"].as_str().unwrap().to_owned();
-        let channel = majlis_runtime::grpc::client_channel(&self.auth_grpc, WAIT, WAIT).unwrap();
-        let mut grpc = majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel);
+        let channel =
+            service_keys::channel(&self.auth_grpc, Service::OnboardingSvc, Service::AuthSvc);
+        let mut grpc = majlis_runtime::grpc::auth_client(channel);
         let token = grpc
             .set_user_team(SetUserTeamRequest {
                 user_id: id.clone(),

@@ -12,6 +12,7 @@ mod input;
 mod ops;
 mod resume;
 mod rolling;
+mod service_auth;
 mod slow;
 mod typing_and_reactions;
 mod user_cap;

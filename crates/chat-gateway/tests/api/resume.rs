@@ -1,4 +1,4 @@
-use crate::helpers::{WAIT, message_seqs, spawn_stack, spawn_stack_with};
+use crate::helpers::{message_seqs, spawn_stack, spawn_stack_with};
 use serde_json::json;
 use std::time::Duration;
 
@@ -79,7 +79,12 @@ async fn post_many(
     contents: &[String],
 ) {
     use majlis_proto::channels::v1::{BatchedPost, PostMessageRequest, PostMessagesRequest};
-    let grpc = majlis_runtime::grpc::client_channel(&stack.channels_grpc, WAIT, WAIT).unwrap();
+    use majlis_testkit::service_keys::{self, Service};
+    let grpc = service_keys::channel(
+        &stack.channels_grpc,
+        Service::ChatGateway,
+        Service::ChannelsSvc,
+    );
     let mut client =
         majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient::new(grpc);
     for chunk in contents.chunks(10) {

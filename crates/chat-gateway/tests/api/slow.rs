@@ -23,12 +23,11 @@ async fn a_stalled_reader_is_cut_off_while_the_others_keep_receiving_everything(
     // Enough bytes to fill the stalled socket's kernel buffers and then its queue.
     let total = 600;
     let body = "z".repeat(12_000);
-    let grpc = majlis_runtime::grpc::client_channel(
+    let grpc = majlis_testkit::service_keys::channel(
         &stack.channels_grpc,
-        Duration::from_secs(5),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+        majlis_testkit::service_keys::Service::ChatGateway,
+        majlis_testkit::service_keys::Service::ChannelsSvc,
+    );
     let client = ChannelsServiceClient::new(grpc);
     let sender = {
         let (client, body, channel, user) = (

@@ -139,13 +139,12 @@ async fn a_creation_interrupted_after_its_commit_point_is_rolled_forward() {
         .await
         .unwrap();
     }
-    let channel = majlis_runtime::grpc::client_channel(
+    let channel = majlis_testkit::service_keys::channel(
         &format!("http://{}", app.auth_proxy.addr()),
-        Duration::from_secs(2),
-        Duration::from_secs(5),
-    )
-    .unwrap();
-    majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel)
+        majlis_testkit::service_keys::Service::OnboardingSvc,
+        majlis_testkit::service_keys::Service::AuthSvc,
+    );
+    majlis_runtime::grpc::auth_client(channel)
         .set_user_team(majlis_proto::auth::v1::SetUserTeamRequest {
             user_id: u.id.clone(),
             team_id: Some(team.to_string()),

@@ -5,6 +5,7 @@ use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use majlis_testkit::TcpProxy;
+use majlis_testkit::service_keys::{self, Service};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -42,7 +43,9 @@ pub async fn spawn_app_with(onboarding_env: impl FnOnce(&mut HashMap<String, Str
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let auth_settings = auth_svc::Settings::from_env(&common).unwrap();
+    let mut auth_env = common.clone();
+    auth_env.extend(service_keys::env(Service::AuthSvc));
+    let auth_settings = auth_svc::Settings::from_env(&auth_env).unwrap();
     let redis = auth_settings.redis.clone();
     let auth = auth_svc::Application::build(auth_settings).await.unwrap();
     let auth_http = format!("http://127.0.0.1:{}", auth.http_port());
@@ -52,6 +55,7 @@ pub async fn spawn_app_with(onboarding_env: impl FnOnce(&mut HashMap<String, Str
 
     let mut ch_env = common.clone();
     ch_env.insert("MAJLIS_AUTH_GRPC_URL".into(), auth_grpc);
+    ch_env.extend(service_keys::env(Service::ChannelsSvc));
     let channels =
         channels_svc::Application::build(channels_svc::Settings::from_env(&ch_env).unwrap())
             .await
@@ -69,6 +73,7 @@ pub async fn spawn_app_with(onboarding_env: impl FnOnce(&mut HashMap<String, Str
         "MAJLIS_CHANNELS_GRPC_URL".into(),
         format!("http://{}", channels_proxy.addr()),
     );
+    env.extend(service_keys::env(Service::OnboardingSvc));
     env.insert("MAJLIS_SAGA_RECOVERY_INTERVAL_MS".into(), "200".into());
     env.insert("MAJLIS_SAGA_STALE_AFTER_MS".into(), "3000".into());
     onboarding_env(&mut env);

@@ -9,4 +9,5 @@ mod helpers;
 mod invites;
 mod nul;
 mod ops;
+mod service_auth;
 mod teams;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 use uuid::Uuid;
 
+use majlis_testkit::service_keys::{self, Service};
 pub use majlis_testkit::ws::{Event, WAIT, Ws};
 
 pub struct Stack {
@@ -28,6 +29,7 @@ pub fn presence_env(
 ) -> HashMap<String, String> {
     let mut env = common.clone();
     env.remove("MAJLIS_GRPC_ADDR");
+    env.extend(service_keys::env(Service::PresenceGateway));
     for (k, v) in [
         ("MAJLIS_AUTH_GRPC_URL", auth_grpc),
         ("MAJLIS_INSTANCE_ID", instance),
@@ -68,7 +70,9 @@ pub async fn spawn_stack_configured(
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    let auth = auth_svc::Application::build(auth_svc::Settings::from_env(&common).unwrap())
+    let mut auth_env = common.clone();
+    auth_env.extend(service_keys::env(Service::AuthSvc));
+    let auth = auth_svc::Application::build(auth_svc::Settings::from_env(&auth_env).unwrap())
         .await
         .unwrap();
     let auth_http = format!("http://127.0.0.1:{}", auth.http_port());
@@ -77,6 +81,7 @@ pub async fn spawn_stack_configured(
 
     let mut ch_env = common.clone();
     ch_env.insert("MAJLIS_AUTH_GRPC_URL".into(), auth_grpc.clone());
+    ch_env.extend(service_keys::env(Service::ChannelsSvc));
     let channels =
         channels_svc::Application::build(channels_svc::Settings::from_env(&ch_env).unwrap())
             .await
@@ -109,6 +114,7 @@ pub async fn spawn_stack_configured(
         let mut env = common.clone();
         env.remove("MAJLIS_GRPC_ADDR");
         env.insert("MAJLIS_CHANNELS_GRPC_URL".into(), channels_grpc.clone());
+        env.extend(service_keys::env(Service::ChatGateway));
         let app = chat_gateway::Application::build(chat_gateway::Settings::from_env(&env).unwrap())
             .await
             .unwrap();
@@ -179,8 +185,9 @@ impl Stack {
 
     /// Puts `user` in `team` with `role`; returns the new token.
     pub async fn join_team(&self, user: &User, team: Uuid, role: &str) -> String {
-        let channel = majlis_runtime::grpc::client_channel(&self.auth_grpc, WAIT, WAIT).unwrap();
-        let mut grpc = majlis_proto::auth::v1::auth_service_client::AuthServiceClient::new(channel);
+        let channel =
+            service_keys::channel(&self.auth_grpc, Service::OnboardingSvc, Service::AuthSvc);
+        let mut grpc = majlis_runtime::grpc::auth_client(channel);
         grpc.set_user_team(SetUserTeamRequest {
             user_id: user.id.clone(),
             team_id: Some(team.to_string()),

@@ -10,5 +10,6 @@ mod helpers;
 mod lifecycle;
 mod presence;
 mod separation;
+mod service_auth;
 mod status_throttle;
 mod user_cap;

@@ -39,7 +39,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- .Values.secret.existingSecret | default "majlis-secrets" -}}
 {{- end -}}
 
-{{/* env entries read from the Secret. Call with (dict "root" $ "database" bool). */}}
+{{/* env entries read from the Secret. Call with (dict "root" $ "database" bool
+     "serviceKey" bool "name" $name). */}}
 {{- define "majlis.secretEnv" -}}
 {{- if .database }}
 - name: MAJLIS_DATABASE_URL
@@ -58,6 +59,13 @@ app.kubernetes.io/component: {{ .component }}
     secretKeyRef:
       name: {{ include "majlis.secretName" .root }}
       key: jwt-secret
+{{- if .serviceKey }}
+- name: MAJLIS_SERVICE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "majlis.secretName" .root }}
+      key: service-key-{{ .name }}
+{{- end }}
 {{- end -}}
 
 {{/* The gRPC URL of a service by name, e.g. http://auth-svc:9101. */}}
