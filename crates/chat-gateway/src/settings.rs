@@ -135,6 +135,9 @@ mod tests {
         .iter()
         .chain(extra)
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .chain(majlis_testkit::service_keys::env(
+            majlis_testkit::service_keys::Service::ChatGateway,
+        ))
         .collect()
     }
 

@@ -48,7 +48,12 @@ async fn a_burst_of_registrations_and_wrong_logins_keeps_memory_bounded_and_ever
         ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
         ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("RUST_LOG", "error".to_owned()),
-    ];
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .chain(majlis_testkit::service_keys::env(
+        majlis_testkit::service_keys::Service::AuthSvc,
+    ));
     let child = Child(
         std::process::Command::new(env!("CARGO_BIN_EXE_auth-svc"))
             .env_clear()

@@ -210,6 +210,9 @@ async fn a_cap_below_one_is_refused_at_boot_naming_the_variable() {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .chain(majlis_testkit::service_keys::env(
+            majlis_testkit::service_keys::Service::ChannelsSvc,
+        ))
         .collect();
         let err = channels_svc::Settings::from_env(&env).unwrap_err();
         assert!(
