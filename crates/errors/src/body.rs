@@ -260,13 +260,23 @@ fn join(path: &str, name: &str) -> String {
     }
 }
 
-/// serde_json appends " at line L column C", which means nothing to a form.
+/// serde_json appends " at line L column C", which means nothing to a form;
+/// and it quotes the offending value, which must not come back whole (a
+/// 60 KB string where a number belongs would be echoed in full): the
+/// message is cut to [`MAX_MESSAGE_CHARS`].
 fn strip_position(msg: &str) -> String {
-    match msg.rfind(" at line ") {
-        Some(i) => msg[..i].to_owned(),
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    match msg.char_indices().nth(MAX_MESSAGE_CHARS) {
+        Some((i, _)) => format!("{}…", &msg[..i]),
         None => msg.to_owned(),
     }
 }
+
+/// The longest message a 422 built from serde's words carries.
+const MAX_MESSAGE_CHARS: usize = 200;
 
 #[cfg(test)]
 mod tests {
@@ -348,6 +358,24 @@ mod tests {
             );
             assert_eq!(err.as_ref().and_then(ApiError::field), Some("kind"));
         }
+    }
+
+    #[test]
+    fn a_422_never_echoes_a_long_value_whole() {
+        let body = format!(
+            r#"{{"login":"a","password":"x","remember":"{}"}}"#,
+            "y".repeat(60_000)
+        );
+        let err = parse::<Login>(body.as_bytes()).err();
+        assert_eq!(err.as_ref().and_then(ApiError::field), Some("remember"));
+        let message = err
+            .map(|e| e.public_message().into_owned())
+            .unwrap_or_default();
+        assert!(
+            message.chars().count() < 300,
+            "{} characters",
+            message.len()
+        );
     }
 
     #[test]
