@@ -4,7 +4,10 @@
 # content types, schema-valid requests refused, responses that break their
 # schema, 405 without Allow, ...). The ops endpoints (/healthz, /readyz,
 # /metrics) are not routed by the edge, so they are checked on each
-# service's own port.
+# service's own port. The WebSocket upgrades (/ws/...) are left out: a valid
+# handshake switches protocols, which an HTTP tester cannot follow (its
+# connection breaks on the next request); their refusal of a plain GET is in
+# the gateways' tests, and their frames are fuzzed there.
 #
 #   bash tests/schema/run.sh EDGE_URL SERVICE_HTTP_URL...
 #
@@ -62,17 +65,23 @@ if first:
 print(call("/api/auth/login", {"login": user, "password": password})["token"])
 PY
 }
+# Minted before any fuzzing: the auth document's wrong logins use up this
+# address's login budget.
 token first >/dev/null
+tokens=()
+for _ in 1 2 3 4 5 6 7; do tokens+=("$(token)"); done
 
 common=(--checks all --max-examples "$MAX_EXAMPLES" --request-timeout 10
         --generation-deterministic --no-color)
 [[ "$SEED" == random ]] || common+=(--seed "$SEED")
 
 status=0
-for doc in onboarding channels chat-gateway presence-gateway auth; do
+n=0
+for doc in onboarding channels auth; do
     log "$doc (through the edge)"
-    "$ST" run "$EDGE/api/docs/$doc.json" --url "$EDGE" "${common[@]}" \
-        --exclude-tag ops -H "Authorization: Bearer $(token)" || status=1
+    n=$((n + 1))
+    "$ST" run "$EDGE/api/docs/$doc.json" --url "$EDGE" "${common[@]}" --exclude-tag ops \
+        --exclude-path-regex '^/ws/' -H "Authorization: Bearer ${tokens[$n]}" || status=1
 done
 for svc in "${SERVICES[@]}"; do
     log "ops endpoints of $svc"

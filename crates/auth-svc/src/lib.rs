@@ -11,7 +11,6 @@ mod settings;
 mod startup;
 mod throttle;
 mod users;
-mod validation;
 
 pub use settings::Settings;
 pub use startup::Application;

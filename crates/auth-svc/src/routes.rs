@@ -4,7 +4,6 @@ use crate::password::Passwords;
 use crate::revocations::Revocations;
 use crate::throttle::{Account, LoginThrottle, RegisterThrottle};
 use crate::users::{self, NewUser, User};
-use crate::validation;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use majlis_auth_token::{AuthUser, Role, Tokens};
 use majlis_db::{Db, is_unique_violation};
@@ -18,19 +17,23 @@ pub struct TrustProxyHeaders(pub bool);
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegisterRequest {
-    /// `^[a-z0-9][a-z0-9._-]{2,31}$`
+    #[schema(schema_with = majlis_rules::username_schema)]
     pub username: String,
+    #[schema(schema_with = majlis_rules::email_schema)]
     pub email: String,
-    /// 8–128 characters.
+    #[schema(schema_with = majlis_rules::password_schema)]
     pub password: String,
-    /// 1–64 characters; defaults to the username.
+    /// Defaults to the username.
+    #[schema(schema_with = majlis_rules::display_name_or_null_schema, required = false)]
     pub display_name: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     /// Username or email.
+    #[schema(schema_with = majlis_rules::text_schema)]
     pub login: String,
+    #[schema(schema_with = majlis_rules::text_schema)]
     pub password: String,
 }
 
@@ -67,17 +70,19 @@ async fn register(
 ) -> ApiResult<HttpResponse> {
     let req = body.into_inner();
     let username = req.username.trim().to_owned();
-    let email = req.email.trim().to_lowercase();
     let display_name = req
         .display_name
         .as_deref()
         .map(str::trim)
         .unwrap_or(&username)
         .to_owned();
-    validation::username(&username)?;
-    validation::email(&email)?;
-    validation::password(&req.password)?;
-    validation::display_name(&display_name)?;
+    majlis_rules::username(&username)?;
+    // Checked as written: lowercasing may lengthen it (İ is two characters
+    // in lowercase), and the length rule is the client's to see.
+    majlis_rules::email(req.email.trim())?;
+    let email = req.email.trim().to_lowercase();
+    majlis_rules::password(&req.password)?;
+    majlis_rules::display_name(&display_name)?;
 
     // Counted before the expensive part: a flood from one address is
     // refused without hashing anything.

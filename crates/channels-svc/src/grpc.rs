@@ -4,7 +4,6 @@
 use crate::events;
 use crate::model::Channel;
 use crate::repo::{self, NewChannel, Page};
-use crate::routes::{validate_channel_name, validate_display_name};
 use crate::service::Chat;
 use majlis_errors::{ApiError, to_status};
 use majlis_proto::channels::v1 as pb;
@@ -201,8 +200,8 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         let req = request.into_inner();
         let team = parse_id("team_id", &req.team_id)?;
         let creator = parse_id("creator_id", &req.creator_id)?;
-        validate_channel_name(&req.name).map_err(to_status)?;
-        validate_display_name(&req.display_name).map_err(to_status)?;
+        majlis_rules::slug(&req.name).map_err(to_status)?;
+        majlis_rules::display_name(&req.display_name).map_err(to_status)?;
         if req.r#type != "public" && req.r#type != "private" {
             return Err(to_status(ApiError::invalid_field(
                 "type",
@@ -274,7 +273,7 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         // A name that cannot be a channel's names none (and one holding a NUL
         // would be refused by PostgreSQL as an internal error).
         let names = req.names.iter().take(32);
-        for name in names.filter(|n| validate_channel_name(n).is_ok()) {
+        for name in names.filter(|n| majlis_rules::slug(n).is_ok()) {
             let Some(row) = repo::channel_by_name(db, team, name)
                 .await
                 .map_err(|e| to_status(e.into()))?

@@ -124,6 +124,8 @@ pub async fn member_ids(db: &Db, channel: Uuid) -> Result<Vec<Uuid>, DbError> {
 pub enum Page {
     /// The first `limit` messages above this seq.
     After(i64),
+    /// The first `limit` messages above the first seq and below the second.
+    Between(i64, i64),
     /// The `limit` messages just below this seq (`None`: the newest).
     Before(Option<i64>),
 }
@@ -183,6 +185,16 @@ pub async fn messages_page(
                     .bind::<BigInt, _>(n)
                     .bind::<BigInt, _>(limit + 1)
                     .bind::<BigInt, _>(max_bytes)
+                    .load(&mut conn)
+                    .await?
+            }
+            Page::Between(after, before) => {
+                diesel::sql_query(page_sql("ASC", "seq > $2 AND seq < $5"))
+                    .bind::<SqlUuid, _>(channel)
+                    .bind::<BigInt, _>(after)
+                    .bind::<BigInt, _>(limit + 1)
+                    .bind::<BigInt, _>(max_bytes)
+                    .bind::<BigInt, _>(before)
                     .load(&mut conn)
                     .await?
             }

@@ -57,41 +57,13 @@ async fn list_channels(user: AuthUser, db: web::Data<Db>) -> ApiResult<web::Json
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateChannel {
-    /// `^[a-z0-9][a-z0-9_-]{0,63}$`, unique in the team.
+    /// Unique in the team.
+    #[schema(schema_with = majlis_rules::slug_schema)]
     pub name: String,
-    /// 1–64 characters.
+    #[schema(schema_with = majlis_rules::display_name_schema)]
     pub display_name: String,
     #[serde(rename = "type")]
     pub kind: ChannelType,
-}
-
-pub fn validate_channel_name(name: &str) -> Result<(), ApiError> {
-    let b = name.as_bytes();
-    let ok = (1..=64).contains(&b.len())
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_field(
-            "name",
-            "must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit",
-        ))
-    }
-}
-
-pub fn validate_display_name(v: &str) -> Result<(), ApiError> {
-    let n = v.chars().count();
-    if (1..=64).contains(&n) && !v.chars().any(char::is_control) {
-        Ok(())
-    } else {
-        Err(ApiError::invalid_field(
-            "display_name",
-            "must be 1 to 64 characters",
-        ))
-    }
 }
 
 /// Creates a channel in the caller's team (team_admin or system_admin).
@@ -124,8 +96,8 @@ async fn create_channel(
     }
     let team = team_of(&user)?;
     let display_name = body.display_name.trim();
-    validate_channel_name(&body.name)?;
-    validate_display_name(display_name)?;
+    majlis_rules::slug(&body.name)?;
+    majlis_rules::display_name(display_name)?;
     let row = repo::create_channel(
         &db,
         NewChannel {
@@ -242,14 +214,15 @@ async fn list_members(
 /// parameter (the query extractor's own error cannot say which one failed).
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct HistoryQuery {
-    /// The first `limit` messages above this seq.
-    #[param(value_type = Option<i64>)]
+    /// The first `limit` messages above this seq (with `before_seq` too:
+    /// those below it).
+    #[param(value_type = Option<i64>, minimum = 0)]
     pub after_seq: Option<String>,
     /// The `limit` messages just below this seq; without either, the newest.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 1)]
     pub before_seq: Option<String>,
-    /// 1–200, default 50.
-    #[param(value_type = Option<i64>)]
+    /// Default 50.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
 }
 
@@ -294,19 +267,16 @@ async fn history(
     }
     let after_seq = int_param("after_seq", q.after_seq.as_deref())?;
     let before_seq = int_param("before_seq", q.before_seq.as_deref())?;
+    if after_seq.is_some_and(|a| a < 0) {
+        return Err(ApiError::invalid_field("after_seq", "must be ≥ 0"));
+    }
+    if before_seq.is_some_and(|b| b < 1) {
+        return Err(ApiError::invalid_field("before_seq", "must be ≥ 1"));
+    }
     let page = match (after_seq, before_seq) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::invalid_field(
-                "before_seq",
-                "give after_seq or before_seq, not both",
-            ));
-        }
-        (Some(a), None) if a < 0 => {
-            return Err(ApiError::invalid_field("after_seq", "must be ≥ 0"));
-        }
-        (None, Some(b)) if b < 1 => {
-            return Err(ApiError::invalid_field("before_seq", "must be ≥ 1"));
-        }
+        // Both: the window between them, read upwards (an extension: the
+        // contract names one or the other).
+        (Some(a), Some(b)) => Page::Between(a, b),
         (Some(a), None) => Page::After(a),
         (None, b) => Page::Before(b),
     };
@@ -338,9 +308,10 @@ async fn history(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct SendMessage {
-    /// 1–16000 characters.
+    #[schema(schema_with = majlis_rules::content_schema)]
     pub content: String,
     /// The sender's id for this send; a retry with the same id returns the stored message.
+    #[schema(schema_with = majlis_rules::client_id_or_null_schema, required = false)]
     pub client_id: Option<String>,
 }
 

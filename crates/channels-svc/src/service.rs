@@ -46,37 +46,7 @@ pub struct HistoryPage {
 /// for ten of the largest messages; a page always carries at least one.
 pub const MAX_PAGE_BYTES: usize = majlis_runtime::grpc::MAX_MESSAGE_BYTES / 4;
 
-pub const MAX_CONTENT_CHARS: usize = 16_000;
-pub const MAX_CLIENT_ID_CHARS: usize = 128;
 pub const MAX_EMOJI_CHARS: usize = 64;
-
-/// PostgreSQL refuses U+0000 in text: such a value must be refused here, as a
-/// client error naming its field, and never reach the group commit.
-const NO_NUL: &str = "must not contain the NUL character (U+0000)";
-
-pub fn validate_content(content: &str) -> Result<(), ApiError> {
-    let n = content.chars().count();
-    if n == 0 || n > MAX_CONTENT_CHARS || content.trim().is_empty() {
-        return Err(ApiError::invalid_field(
-            "content",
-            "must be 1 to 16000 characters and not only whitespace",
-        ));
-    }
-    if content.contains('\0') {
-        return Err(ApiError::invalid_field("content", NO_NUL));
-    }
-    Ok(())
-}
-
-pub fn validate_client_id(client_id: Option<&str>) -> Result<(), ApiError> {
-    match client_id {
-        Some(c) if c.is_empty() || c.chars().count() > MAX_CLIENT_ID_CHARS => Err(
-            ApiError::invalid_field("client_id", "must be 1 to 128 characters"),
-        ),
-        Some(c) if c.contains('\0') => Err(ApiError::invalid_field("client_id", NO_NUL)),
-        _ => Ok(()),
-    }
-}
 
 /// One Unicode emoji (a ZWJ sequence, a skin tone, a flag and a keycap
 /// included, as the Unicode emoji list has them) or a `:shortcode:` of
@@ -148,8 +118,10 @@ impl Chat {
         client_id: Option<&str>,
         trace: Vec<(String, String)>,
     ) -> Result<Stored, ApiError> {
-        validate_content(content)?;
-        validate_client_id(client_id)?;
+        majlis_rules::content(content)?;
+        if let Some(c) = client_id {
+            majlis_rules::client_id(c)?;
+        }
         let committed = self
             .committer
             .submit(NewMessage {
@@ -349,16 +321,5 @@ mod tests {
         let long = format!(":{}:", "a".repeat(MAX_EMOJI_CHARS - 1));
         assert!(validate_emoji(&long).is_err());
         assert!(validate_emoji(&format!(":{}:", "a".repeat(MAX_EMOJI_CHARS - 2))).is_ok());
-    }
-
-    #[test]
-    fn nul_is_refused_in_content_and_client_id_naming_the_field() {
-        let field = |r: Result<(), ApiError>| r.err().and_then(|e| e.field().map(str::to_owned));
-        assert_eq!(field(validate_content("a\0b")).as_deref(), Some("content"));
-        assert_eq!(
-            field(validate_client_id(Some("c\0"))).as_deref(),
-            Some("client_id")
-        );
-        assert!(validate_content("a\u{1}b").is_ok());
     }
 }

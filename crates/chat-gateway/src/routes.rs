@@ -13,10 +13,10 @@ use uuid::Uuid;
 /// slow or a dependency is down (resume with `last_seq`).
 #[utoipa::path(
     tag = "chat",
-    params(("channel_id" = String, Path, description = "channel id")),
+    params(("channel_id" = String, Path, description = "channel id"), majlis_ws::Handshake),
     responses(
         (status = 101, description = "switching protocols: the chat socket"),
-        (status = 400, description = "not a WebSocket handshake"),
+        (status = 400, body = majlis_errors::ErrorBody, description = "not_a_websocket_handshake"),
     )
 )]
 #[get("/ws/chat/{channel_id}")]
@@ -25,10 +25,10 @@ async fn chat_socket(
     body: web::Payload,
     path: web::Path<String>,
     ctx: web::Data<Arc<Ctx>>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, majlis_errors::ApiError> {
     // The Session is not used: frames go out through the outbox, which the
     // response body drains (see majlis_ws::Outbox for why).
-    let (response, _session, stream) = actix_ws::handle(&req, body)?;
+    let (response, _session, stream) = majlis_ws::upgrade(&req, body)?;
     let limits = ctx.limits;
     let stream = stream
         .max_frame_size(limits.socket.max_frame_bytes)

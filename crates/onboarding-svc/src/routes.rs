@@ -45,33 +45,16 @@ async fn onboarding_state(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CreateTeam {
-    /// `^[a-z0-9][a-z0-9_-]{0,63}$`, unique in the installation.
+    /// Unique in the installation.
+    #[schema(schema_with = majlis_rules::slug_schema)]
     pub name: String,
-    /// 1–64 characters.
+    #[schema(schema_with = majlis_rules::display_name_schema)]
     pub display_name: String,
 }
 
 fn validate(body: &CreateTeam) -> Result<(), ApiError> {
-    let b = body.name.as_bytes();
-    let ok = (1..=64).contains(&b.len())
-        && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
-        && b[1..]
-            .iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-'));
-    if !ok {
-        return Err(ApiError::invalid_field(
-            "name",
-            "must be 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit",
-        ));
-    }
-    let n = body.display_name.trim().chars().count();
-    if !(1..=64).contains(&n) || body.display_name.chars().any(char::is_control) {
-        return Err(ApiError::invalid_field(
-            "display_name",
-            "must be 1 to 64 characters",
-        ));
-    }
-    Ok(())
+    majlis_rules::slug(&body.name)?;
+    majlis_rules::display_name(&body.display_name)
 }
 
 /// Creates a team with town-square and off-topic, all or nothing. The caller
@@ -81,7 +64,7 @@ fn validate(body: &CreateTeam) -> Result<(), ApiError> {
 #[utoipa::path(
     tag = "teams",
     request_body = CreateTeam,
-    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key return the first result")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first result", pattern = "^[!-~]([ -~]{0,126}[!-~])?$", max_length = 128)),
     responses(
         (status = 201, description = "{team, channels, user, token}"),
         (status = 403, body = ErrorBody, description = "team_creation_disabled"),
@@ -200,6 +183,7 @@ async fn create_invite(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct JoinTeam {
+    #[schema(schema_with = majlis_rules::text_schema)]
     pub invite_token: String,
 }
 

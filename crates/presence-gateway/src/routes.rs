@@ -12,9 +12,10 @@ use std::sync::Arc;
 /// this user across replicas), 1009, 1001, 1013.
 #[utoipa::path(
     tag = "presence",
+    params(majlis_ws::Handshake),
     responses(
         (status = 101, description = "switching protocols: the presence socket"),
-        (status = 400, description = "not a WebSocket handshake"),
+        (status = 400, body = majlis_errors::ErrorBody, description = "not_a_websocket_handshake"),
     )
 )]
 #[get("/ws/presence")]
@@ -22,10 +23,10 @@ async fn presence_socket(
     req: HttpRequest,
     body: web::Payload,
     ctx: web::Data<Arc<Ctx>>,
-) -> Result<HttpResponse, actix_web::Error> {
+) -> Result<HttpResponse, majlis_errors::ApiError> {
     // Frames go out through the outbox, which the response body drains
     // (see majlis_ws::Outbox); actix-ws's Session is not used for writing.
-    let (response, _session, stream) = actix_ws::handle(&req, body)?;
+    let (response, _session, stream) = majlis_ws::upgrade(&req, body)?;
     let max = ctx.limits.socket.max_frame_bytes;
     let stream = stream
         .max_frame_size(max)

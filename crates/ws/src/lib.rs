@@ -6,11 +6,13 @@
 //! closes a revoked token's sockets and spreads shutdown closes, and the
 //! per-user socket cap across replicas ([`Leases`]).
 
+mod handshake;
 mod leases;
 mod outbox;
 mod registry;
 mod signal;
 
+pub use handshake::{Handshake, upgrade};
 pub use leases::{Lease, Leases};
 pub use outbox::{Outbox, Refused, respond_from};
 pub use registry::{CloseRequest, Registry};

@@ -8,6 +8,7 @@ mod audience;
 mod bad_input;
 mod helpers;
 mod lifecycle;
+mod ops;
 mod presence;
 mod separation;
 mod service_auth;
