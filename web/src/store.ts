@@ -69,6 +69,8 @@ interface ChatState {
   upsertChannel: (c: Channel) => void;
   /** merges messages (dedupe by seq); returns the ones that were new */
   addMessages: (channelId: Id, msgs: Message[], hasMore?: boolean) => Message[];
+  /** forgets the messages below `seq` (a replay that skipped past them); older ones can be loaded again */
+  dropBefore: (channelId: Id, seq: number) => void;
   applyReaction: (channelId: Id, messageId: Id, userId: Id, emoji: string, add: boolean) => void;
   addPending: (p: PendingMessage) => void;
   setPendingStatus: (channelId: Id, clientId: string, status: 'pending' | 'failed', error?: string) => void;
@@ -155,6 +157,16 @@ export const useChat = create<ChatState>()((set, get) => ({
     });
     return fresh;
   },
+
+  dropBefore: (channelId, seq) =>
+    set((s) => {
+      const k = key(channelId);
+      const list = s.messages[k] ?? [];
+      return {
+        messages: { ...s.messages, [k]: list.filter((m) => m.seq >= seq) },
+        hasMore: { ...s.hasMore, [k]: seq > 1 },
+      };
+    }),
 
   applyReaction: (channelId, messageId, userId, emoji, add) =>
     set((s) => {

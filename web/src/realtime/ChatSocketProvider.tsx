@@ -25,6 +25,7 @@ export type ChatServerFrame =
   | { type: 'typing_start' | 'typing_stop'; user_id: Id }
   | { type: 'reaction_added' | 'reaction_removed'; message_id: Id; user_id: Id; emoji: string }
   | { type: 'error'; code: string; message: string; client_id?: string }
+  | { type: 'replay_truncated'; last_seq: number; first_seq: number }
   | { type: 'pong' };
 
 export type ChatHandler = (frame: ChatServerFrame, channelId: Id) => void;
@@ -191,6 +192,12 @@ export function ChatSocketProvider({ children, WebSocketImpl, onUnauthorized }: 
           settle(f.client_id);
           st.setPendingStatus(ch, f.client_id, 'failed', f.message);
         }
+        break;
+      case 'replay_truncated':
+        // Too far behind to replay it all: the server sends the newest part
+        // from first_seq on. What we hold below it is no longer contiguous,
+        // so it goes; "load older" reads the rest over REST.
+        st.dropBefore(ch, f.first_seq);
         break;
       case 'pong':
         break;

@@ -173,6 +173,23 @@ describe('ChatSocketProvider', () => {
     expect(useChat.getState().messages['5'].map((x) => x.seq)).toEqual([1, 2, 3]);
   });
 
+  it('a truncated replay drops what no longer joins the new messages and lets older ones load again', () => {
+    setup();
+    const msg = (seq: number) => ({ id: `m${seq}`, channel_id: 5, seq, user_id: 2, content: 'c', created_at: '', client_id: null, reactions: [] });
+    useChat.getState().addMessages(5, [msg(1), msg(2)], false);
+    act(() => api.connectChannel(5));
+    const ws = chatSockets()[0];
+    act(() => ws.serverOpen());
+    expect(ws.sent[0]).toEqual({ type: 'auth', token: 'tok-1', last_seq: 2 });
+    act(() => {
+      ws.serverSend({ type: 'hello', channel_id: 5, user_id: 7, last_seq: 5000 });
+      ws.serverSend({ type: 'replay_truncated', last_seq: 2, first_seq: 4001 });
+      ws.serverSend({ type: 'message', message: msg(4001) });
+    });
+    expect(useChat.getState().messages['5'].map((x) => x.seq)).toEqual([4001]);
+    expect(useChat.getState().hasMore['5']).toBe(true);
+  });
+
   it('optimistic send: pending until ack, failed on ack timeout, sent on reconnect', () => {
     setup();
     act(() => api.connectChannel(5));
