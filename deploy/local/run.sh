@@ -15,8 +15,9 @@
 #                      worker proxies up to ~8k WebSockets (its 20000-fd limit), so `make bench`
 #                      raises it for tens of thousands of idle sockets
 #   NGINX_AUTH_RATE    per client address on /api/auth/ (register, login, logout): sustained
-#                      rate (default 5r/s), NGINX_AUTH_BURST requests above it at once (10),
-#                      NGINX_AUTH_CONN requests in flight (10); over either: 429 JSON
+#                      rate (default 10r/s), NGINX_AUTH_BURST requests above it (50, the first
+#                      NGINX_AUTH_DELAY=20 at once, the rest slowed to the rate), NGINX_AUTH_CONN
+#                      requests in flight (20); over either: 429 JSON
 #   NGINX_CLIENT_TIMEOUT  a client's time to send its headers, or between body reads (15s)
 #   NGINX_PROXY_TIMEOUT   an API service's time to answer (60s); see deploy/nginx/render.sh
 #   PORT_BASE          services listen on PORT_BASE+1.. (HTTP) and PORT_BASE+1001.. (gRPC);
@@ -176,6 +177,10 @@ export MAJLIS_AUTH_GRPC_URL="${MAJLIS_AUTH_GRPC_URL:-http://$(p 1001)}"
 export MAJLIS_CHANNELS_GRPC_URL="${MAJLIS_CHANNELS_GRPC_URL:-http://$(p 1002)}"
 export MAJLIS_ONBOARDING_GRPC_URL="${MAJLIS_ONBOARDING_GRPC_URL:-http://$(p 1003)}"
 export MAJLIS_TRUST_PROXY_HEADERS="${MAJLIS_TRUST_PROXY_HEADERS:-true}"
+# A local stack serves one developer (or one test suite) from one address:
+# registrations from it are counted, but not as strictly as a deployment's
+# default of 60 an hour per address.
+export MAJLIS_REGISTER_MAX_PER_ADDRESS="${MAJLIS_REGISTER_MAX_PER_ADDRESS:-1000}"
 export RUST_LOG="${RUST_LOG:-info}"
 
 # --------------------------------------------------------- 4. migrate

@@ -11,10 +11,15 @@
 #   Optional (default):
 #     USER_DIRECTIVE        (a comment)
 #     NGINX_WORKERS         (auto)  worker_processes: auto or a number
-#     NGINX_AUTH_RATE       (5r/s)  sustained requests per client address on
+#     NGINX_AUTH_RATE       (10r/s) sustained requests per client address on
 #                                   /api/auth/ (N r/s or N r/m)
-#     NGINX_AUTH_BURST      (10)    requests above that rate let through at once
-#     NGINX_AUTH_CONN       (10)    /api/auth/ requests in flight per address
+#     NGINX_AUTH_BURST      (50)    requests above that rate that are served (the
+#                                   rest: 429); the first NGINX_AUTH_DELAY of them
+#                                   at once, the others slowed to the rate, so a
+#                                   client that sends one request after another is
+#                                   slowed, never refused
+#     NGINX_AUTH_DELAY      (20)
+#     NGINX_AUTH_CONN       (20)    /api/auth/ requests in flight per address
 #     NGINX_CLIENT_TIMEOUT  (15s)   to send the headers, or between body reads
 #     NGINX_PROXY_TIMEOUT   (60s)   for an API service to answer (WebSockets: 600 s)
 # Exits non-zero, naming the variable, on a missing or malformed value.
@@ -29,9 +34,10 @@ die() { printf 'render: ERROR: %s\n' "$*" >&2; exit 1; }
 
 : "${USER_DIRECTIVE:=# (running as the invoking user)}"
 : "${NGINX_WORKERS:=auto}"
-: "${NGINX_AUTH_RATE:=5r/s}"
-: "${NGINX_AUTH_BURST:=10}"
-: "${NGINX_AUTH_CONN:=10}"
+: "${NGINX_AUTH_RATE:=10r/s}"
+: "${NGINX_AUTH_BURST:=50}"
+: "${NGINX_AUTH_DELAY:=20}"
+: "${NGINX_AUTH_CONN:=20}"
 : "${NGINX_CLIENT_TIMEOUT:=15s}"
 : "${NGINX_PROXY_TIMEOUT:=60s}"
 
@@ -41,6 +47,8 @@ check() { # name regex what
 check NGINX_WORKERS '^(auto|[1-9][0-9]*)$' "auto or a number"
 check NGINX_AUTH_RATE '^[1-9][0-9]*r/[sm]$' "N r/s or N r/m, e.g. 5r/s"
 check NGINX_AUTH_BURST '^[0-9]+$' "a number"
+check NGINX_AUTH_DELAY '^[0-9]+$' "a number"
+(( NGINX_AUTH_DELAY <= NGINX_AUTH_BURST )) || die "NGINX_AUTH_DELAY must be at most NGINX_AUTH_BURST"
 check NGINX_AUTH_CONN '^[1-9][0-9]*$' "a number above 0"
 check NGINX_CLIENT_TIMEOUT '^[1-9][0-9]*(ms|s|m)?$' "a duration, e.g. 15s"
 check NGINX_PROXY_TIMEOUT '^[1-9][0-9]*(ms|s|m)?$' "a duration, e.g. 60s"
@@ -54,7 +62,7 @@ if [[ "$NGINX_AUTH_RATE" == */m ]]; then NGINX_RETRY_AFTER=$(( (60 + n - 1) / n 
 
 names=(USER_DIRECTIVE NGINX_DIR ERROR_LOG ACCESS_LOG EDGE_LISTEN NGINX_WORKERS WEB_ROOT
        AUTH_SERVER CHANNELS_SERVER ONBOARDING_SERVER CHAT_GATEWAY_SERVERS PRESENCE_GATEWAY_SERVERS
-       NGINX_AUTH_RATE NGINX_AUTH_BURST NGINX_AUTH_CONN NGINX_RETRY_AFTER NGINX_CLIENT_TIMEOUT NGINX_PROXY_TIMEOUT)
+       NGINX_AUTH_RATE NGINX_AUTH_BURST NGINX_AUTH_DELAY NGINX_AUTH_CONN NGINX_RETRY_AFTER NGINX_CLIENT_TIMEOUT NGINX_PROXY_TIMEOUT)
 conf="$(<"$template")"
 for name in "${names[@]}"; do
     [[ -n "${!name:-}" ]] || die "$name is required"
