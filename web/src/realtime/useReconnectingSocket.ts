@@ -105,7 +105,6 @@ export class ReconnectingSocket<T, F extends ServerFrame> {
     this.opts = opts;
   }
 
-
   /** the target right now (React state lags behind by a render) */
   readonly currentTarget = (): T | null => this.wanted;
 
