@@ -76,8 +76,6 @@ interface Conn<T> {
   ws: WebSocket;
   /** `hello` received: application frames may go out */
   authed: boolean;
-  /** closed by us: its close event must not reconnect */
-  intentional: boolean;
   heartbeat: ReturnType<typeof setInterval> | null;
   heartbeatMs: number;
 }
@@ -116,18 +114,18 @@ export class ReconnectingSocket<T, F extends ServerFrame> {
    * old socket (if any) closes without reconnecting and a new one opens. `null` closes it.
    */
   readonly connect = (target: T | null): void => {
+    if (target === null) return this.close();
     const c = this.conn;
-    if (target !== null && c && c.url === this.opts.url(target) && (c.ws.readyState === CONNECTING || c.ws.readyState === OPEN)) {
+    if (c && c.url === this.opts.url(target) && (c.ws.readyState === CONNECTING || c.ws.readyState === OPEN)) {
       this.wanted = target;
       this.emit(this.state.status, target);
       return;
     }
     this.wanted = target;
     this.clearTimer();
-    if (c) this.drop(c, target === null ? 'closed' : 'target changed');
+    if (c) this.drop(c, 'target changed');
     this.attempt = 0;
-    if (target === null) this.emit('idle', null);
-    else this.open(target);
+    this.open(target);
   };
 
   /** Closes the socket for good (logout, unmount): no reconnect, no timer left. */
@@ -186,7 +184,7 @@ export class ReconnectingSocket<T, F extends ServerFrame> {
       this.schedule(target);
       return;
     }
-    const conn: Conn<T> = { target, url, ws, authed: false, intentional: false, heartbeat: null, heartbeatMs: HEARTBEAT_MS };
+    const conn: Conn<T> = { target, url, ws, authed: false, heartbeat: null, heartbeatMs: HEARTBEAT_MS };
     this.conn = conn;
     this.emit(this.attempt > 0 ? 'reconnecting' : 'connecting', target);
     ws.onopen = () => this.opened(conn);
@@ -243,7 +241,8 @@ export class ReconnectingSocket<T, F extends ServerFrame> {
 
   private closed(conn: Conn<T>, ev: CloseEvent) {
     this.stopHeartbeat(conn);
-    if (conn.intentional || this.conn !== conn) return;
+    // a socket we dropped is no longer current: its close is not a reason to reconnect
+    if (this.conn !== conn) return;
     this.conn = null;
     const kind = classifyClose(ev.code);
     if (kind === 'retry') {
@@ -296,9 +295,8 @@ export class ReconnectingSocket<T, F extends ServerFrame> {
     }
   }
 
-  /** closes a socket on purpose: its close event is ignored, its heartbeat stops now */
+  /** closes a socket on purpose: it stops being current (so its close event is ignored), its heartbeat stops now */
   private drop(conn: Conn<T>, reason: string) {
-    conn.intentional = true;
     this.stopHeartbeat(conn);
     if (this.conn === conn) this.conn = null;
     try {

@@ -28,10 +28,14 @@ export class FakeWebSocket {
     if (this.readyState !== 1) throw new Error('not open');
     this.sent.push(JSON.parse(data) as SentFrame);
   }
+  /** like a browser's: CLOSING at once, the close event later (on the next timer tick) */
   close(code?: number, reason?: string) {
     this.closedWith = { code, reason };
-    this.readyState = 3;
-    this.onclose?.({ code: code ?? 1005, reason: reason ?? '' } as CloseEvent);
+    this.readyState = 2;
+    setTimeout(() => {
+      this.readyState = 3;
+      this.onclose?.({ code: code ?? 1005, reason: reason ?? '' } as CloseEvent);
+    }, 0);
   }
   // --- driven by tests
   serverOpen() {

@@ -96,6 +96,25 @@ describe('usePresence()', () => {
     expect(chatWs.readyState).toBe(1);
   });
 
+  it("heartbeats at the server's heartbeat_interval_ms from hello", () => {
+    render(<PresenceProvider WebSocketImpl={asImpl}><div /></PresenceProvider>);
+    const ws = presenceSockets()[0];
+    act(() => ws.serverOpen());
+    act(() => ws.serverSend({ type: 'hello', user_id: 1, heartbeat_interval_ms: 10_000 }));
+    advance(10_000);
+    expect(ws.pings()).toBe(1);
+    advance(20_000);
+    expect(ws.pings()).toBe(3);
+  });
+
+  it('logs out on 4401 and does not reconnect', () => {
+    render(<PresenceProvider WebSocketImpl={asImpl}><div /></PresenceProvider>);
+    act(() => presenceSockets()[0].serverClose(4401));
+    expect(useAuth.getState().token).toBeNull();
+    advance(120_000);
+    expect(presenceSockets()).toHaveLength(1);
+  });
+
   it('a replaced token (onboarding) does not reopen the presence socket', () => {
     render(<PresenceProvider WebSocketImpl={asImpl}><div /></PresenceProvider>);
     act(() => useAuth.getState().setSession('t2', admin));
