@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The web SPA suite: node deps, chromium, typecheck, unit tests (vitest), build, then the browser e2e
-# (playwright-core + Debian chromium) against a whole stack started like `make run`, on spare ports
+# The web SPA suite: node deps, chromium, typecheck (the app, its unit tests and the e2e specs), ESLint
+# (zero warnings), unit tests (vitest), build, then the browser e2e specs (TypeScript compiled by tsc;
+# playwright-core + Debian chromium) against a whole stack started like `make run`, on spare ports
 # and a database of its own. Ends with a line "N passed, N failed"; exits non-zero on any failure.
 set -uo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -48,6 +49,9 @@ mkdir -p test-results
 step "typecheck"
 if npm run -s typecheck; then ok 1; else bad 1; fi
 
+step "lint (eslint, zero warnings)"
+if npm run -s lint; then ok 1; else bad 1; fi
+
 step "unit tests (vitest)"
 rm -f test-results/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
@@ -62,6 +66,9 @@ fi
 
 step "build"
 if npm run -s build; then ok 1; else bad 1; echo "web: build failed; skipping e2e" >&2; finish; fi
+
+step "e2e specs (tsc → test-results/e2e)"
+if npm run -s e2e:build; then ok 1; else bad 1; echo "web: the e2e specs do not compile; skipping e2e" >&2; finish; fi
 
 # ------------------------------------------------------------ the stack
 cd "$REPO_ROOT"
@@ -110,7 +117,7 @@ step "browser e2e (playwright-core + $CHROMIUM)"
 cd "$WEB"
 rm -rf test-results/screenshots
 MAJLIS_WEB_URL="http://127.0.0.1:$EDGE_PORT" node --test --test-concurrency=1 --test-reporter=tap \
-    tests/e2e/*.spec.mjs >test-results/e2e.tap 2>&1
+    test-results/e2e/*.spec.js >test-results/e2e.tap 2>&1
 estatus=$?
 grep -E '^(not )?ok |^# (pass|fail)' test-results/e2e.tap | grep -v '^    '
 ep="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' test-results/e2e.tap | tail -1)"

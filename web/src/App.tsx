@@ -48,39 +48,43 @@ function RequireAuth({ children }: { children: ReactNode }) {
 function RequireTeam({ children }: { children: ReactNode }) {
   const user = useAuth((s) => s.user);
   const setUser = useAuth((s) => s.setUser);
-  const [state, setState] = useState<'checking' | 'ok' | 'required' | 'error'>(user?.team_id ? 'ok' : 'checking');
-  const [err, setErr] = useState('');
+  const hasTeam = !!user?.team_id;
+  // Without a team the server is asked; each check has a number, so a result is only used for the
+  // check that asked it: losing the team, or "Try again", starts a new one (shown as "checking").
+  const [check, setCheck] = useState(0);
+  const [result, setResult] = useState<{ check: number; state: 'ok' | 'required' | 'error'; err: string } | null>(null);
+  const [hadTeam, setHadTeam] = useState(hasTeam);
+  if (hadTeam !== hasTeam) {
+    setHadTeam(hasTeam);
+    if (!hasTeam) setCheck((c) => c + 1);
+  }
   useEffect(() => {
-    if (user?.team_id) {
-      setState('ok');
-      return;
-    }
+    if (hasTeam) return;
     let live = true;
-    setState('checking');
     api
       .onboarding()
       .then(async (r) => {
         if (!live) return;
-        if (r.required) return setState('required');
+        if (r.required) return setResult({ check, state: 'required', err: '' });
         setUser(await api.me());
-        if (live) setState('ok');
+        if (live) setResult({ check, state: 'ok', err: '' });
       })
       .catch((e) => {
-        if (!live) return;
-        setErr(errorText(e));
-        setState('error');
+        if (live) setResult({ check, state: 'error', err: errorText(e) });
       });
     return () => {
       live = false;
     };
-  }, [user?.team_id, setUser]);
+  }, [hasTeam, check, setUser]);
+  const state = hasTeam ? 'ok' : result?.check === check ? result.state : 'checking';
+  const err = result?.err ?? '';
   if (state === 'required') return <Navigate to="/onboarding" replace />;
   if (state === 'error')
     return (
       <div className="center-page">
         <div className="card" role="alert">
           <p>Could not load your workspace: {err}</p>
-          <button className="btn" onClick={() => setUser({ ...user!, team_id: null })}>
+          <button className="btn" onClick={() => setCheck((c) => c + 1)}>
             Try again
           </button>
         </div>

@@ -86,12 +86,20 @@ interface ChatState {
 const TYPING_TTL_MS = 6000;
 const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
+/** The persisted read markers; anything unreadable there is dropped (and said), not trusted. */
 function loadLastRead(): Record<string, number> {
+  let raw: unknown;
   try {
-    return JSON.parse(localStorage.getItem('majlis.lastRead') || '{}');
-  } catch {
+    raw = JSON.parse(localStorage.getItem('majlis.lastRead') || '{}');
+  } catch (e) {
+    console.warn('[store]', 'last_read_unreadable', e);
     return {};
   }
+  const out: Record<string, number> = {};
+  if (raw && typeof raw === 'object') {
+    for (const [k, v] of Object.entries(raw)) if (typeof v === 'number') out[k] = v;
+  }
+  return out;
 }
 
 const initial = () => ({

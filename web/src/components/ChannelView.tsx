@@ -30,10 +30,10 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const stickToBottom = useRef(true);
   const prependAnchor = useRef<{ height: number; top: number } | null>(null);
 
-  // history first, then the socket (its auth frame carries the highest seq seen, so nothing is missed)
+  // history first, then the socket (its auth frame carries the highest seq seen, so nothing is missed);
+  // MainApp keys this view by channel, so each channel starts with fresh state
   useEffect(() => {
     let live = true;
-    setLoadErr('');
     stickToBottom.current = true;
     const st = useChat.getState();
     if (st.lastSeq[k] !== undefined) {
@@ -149,17 +149,26 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
 
 function ConnectionBanner({ status, onReconnect }: { status: ChatStatus; onReconnect: () => void }) {
   const [showConnecting, setShowConnecting] = useState(false);
+  // "Connecting…" only once connecting has taken a while; leaving that state hides it again
   useEffect(() => {
-    if (status !== 'connecting') return setShowConnecting(false);
+    if (status !== 'connecting') return;
     const t = setTimeout(() => setShowConnecting(true), 1500);
-    return () => clearTimeout(t);
+    return () => {
+      clearTimeout(t);
+      setShowConnecting(false);
+    };
   }, [status]);
   let text = '';
   let kind = 'warn';
   if (status === 'reconnecting') text = 'Connection lost. Reconnecting…';
   else if (status === 'connecting' && showConnecting) text = 'Connecting…';
-  else if (status === 'forbidden') (text = 'You are not a member of this channel.'), (kind = 'error');
-  else if (status === 'not_found') (text = 'This channel does not exist.'), (kind = 'error');
+  else if (status === 'forbidden') {
+    text = 'You are not a member of this channel.';
+    kind = 'error';
+  } else if (status === 'not_found') {
+    text = 'This channel does not exist.';
+    kind = 'error';
+  }
   if (!text) return null;
   return (
     <div className={`banner banner-${kind}`} role="status" data-status={status}>

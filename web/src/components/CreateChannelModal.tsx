@@ -29,7 +29,7 @@ export function CreateChannelModal({ onClose, onCreated }: { onClose: () => void
 
   return (
     <Modal title="Create a channel" onClose={onClose}>
-      <form onSubmit={submit} aria-label="Create channel">
+      <form onSubmit={(e) => void submit(e)} aria-label="Create channel">
         <label>
           Display name
           <input name="display_name" value={displayName} required maxLength={64}

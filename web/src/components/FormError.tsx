@@ -2,7 +2,11 @@ import { ApiError } from '../api';
 
 export function FormError({ error }: { error: unknown }) {
   if (!error) return null;
-  const msg = error instanceof ApiError ? error.message || error.code : error instanceof Error ? error.message : String(error);
+  const msg =
+    error instanceof ApiError ? error.message || error.code
+    : error instanceof Error ? error.message
+    : typeof error === 'string' ? error
+    : 'Something went wrong.';
   return (
     <div className="form-error" role="alert">
       {msg}

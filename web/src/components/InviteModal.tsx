@@ -40,7 +40,7 @@ export function InviteModal({ teamId, onClose }: { teamId: Id; onClose: () => vo
           Invite link
           <input ref={input} readOnly value={link || 'Creating link…'} onFocus={(e) => e.target.select()} />
         </label>
-        <button className="btn primary" onClick={copy} disabled={!link}>{copied ? 'Copied' : 'Copy'}</button>
+        <button className="btn primary" onClick={() => void copy()} disabled={!link}>{copied ? 'Copied' : 'Copy'}</button>
       </div>
     </Modal>
   );

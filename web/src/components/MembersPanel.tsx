@@ -22,9 +22,10 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
         },
         (e) => live && setErr(errorText(e)),
       );
-    load();
+    // load() handles its own failure (the error line), so its promise is not awaited
+    void load();
     const off = presence.onEvent((ev) => {
-      if (ev.type === 'channel_member_added' && key(ev.channel.id) === key(channelId)) load();
+      if (ev.type === 'channel_member_added' && key(ev.channel.id) === key(channelId)) void load();
     });
     return () => {
       live = false;

@@ -1,16 +1,16 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useEffectEvent, useRef, type ReactNode } from 'react';
 
 /** Accessible modal: role=dialog, labelled by its title, Esc and backdrop click close it. */
 export function Modal({ title, onClose, children }: { title: string; onClose: () => void; children: ReactNode }) {
   const ref = useRef<HTMLDivElement>(null);
-  const closeRef = useRef(onClose);
-  closeRef.current = onClose;
+  // the latest onClose, without re-running the effect (and refocusing) when the parent re-renders
+  const close = useEffectEvent(onClose);
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     const onKey = (e: KeyboardEvent) => {
       if (e.key === 'Escape') {
         e.stopPropagation();
-        closeRef.current();
+        close();
       }
     };
     document.addEventListener('keydown', onKey);

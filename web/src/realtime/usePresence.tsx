@@ -1,15 +1,17 @@
 /**
  * usePresence() — the ONE global presence socket (`/ws/presence`), owned by <PresenceProvider>.
  *
- * Same auth / heartbeat / backoff rules as the chat socket, but a separate lifecycle: nothing here
- * touches chat sockets, and nothing in the chat provider reacts to presence. Every server event is
- * dispatched to `onEvent` subscribers; the presence map lives in the chat store.
+ * Same auth / heartbeat / backoff rules as the chat socket (its own `useReconnectingSocket()`), but a
+ * separate lifecycle: nothing here touches chat sockets, and nothing in the chat provider reacts to
+ * presence. Every server event is dispatched to `onEvent` subscribers; the presence map lives in the
+ * chat store.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { useAuth, useChat } from '../store';
 import type { Channel, Id, PresenceStatus } from '../types';
 import { key } from '../types';
-import { backoffDelay, FATAL_CLOSE, HEARTBEAT_MS, wsUrl } from './backoff';
+import { wsUrl } from './backoff';
+import { useReconnectingSocket, type SocketStatus } from './useReconnectingSocket';
 
 export type PresenceEvent =
   | { type: 'hello'; user_id: Id; heartbeat_interval_ms?: number; reconnected?: boolean }
@@ -22,7 +24,7 @@ export type PresenceEvent =
   | { type: 'pong' };
 
 export type PresenceHandler = (ev: PresenceEvent) => void;
-export type PresenceConnStatus = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'unauthorized';
+export type PresenceConnStatus = SocketStatus;
 
 export interface PresenceApi {
   onEvent: (h: PresenceHandler) => () => void;
@@ -40,20 +42,21 @@ export function usePresence(): PresenceApi {
 
 const warn = (kind: string, ...detail: unknown[]) => console.warn('[presence-ws]', kind, ...detail);
 
+const PRESENCE_PATH = '/ws/presence';
+
 interface Props {
   children: ReactNode;
+  /** injectable for tests */
   WebSocketImpl?: typeof WebSocket;
 }
 
 export function PresenceProvider({ children, WebSocketImpl }: Props) {
-  const token = useAuth((s) => s.token);
   const userKey = useAuth((s) => (s.token && s.user ? key(s.user.id) : null));
-  const [status, setConnStatus] = useState<PresenceConnStatus>('idle');
   const handlers = useRef(new Set<PresenceHandler>());
-  const wsRef = useRef<WebSocket | null>(null);
-  const Impl = WebSocketImpl ?? globalThis.WebSocket;
+  // whether this user's socket has said hello before: the next hello is a reconnect (events were missed)
+  const everOpen = useRef(false);
 
-  const dispatch = useCallback((ev: PresenceEvent) => {
+  const dispatch = (ev: PresenceEvent) => {
     for (const h of Array.from(handlers.current)) {
       try {
         h(ev);
@@ -61,143 +64,56 @@ export function PresenceProvider({ children, WebSocketImpl }: Props) {
         warn('handler_error', e);
       }
     }
-  }, []);
+  };
+
+  const onFrame = (ev: PresenceEvent) => {
+    const st = useChat.getState();
+    switch (ev.type) {
+      case 'hello':
+        ev = { ...ev, reconnected: everOpen.current };
+        everOpen.current = true;
+        break;
+      case 'presence_list':
+        st.setPresenceList(ev.users);
+        break;
+      case 'presence_update':
+        st.setPresence(ev.user_id, ev.status);
+        break;
+      case 'presence_batch':
+        for (const u of ev.updates) st.setPresence(u.user_id, u.status);
+        break;
+      case 'channel_created':
+      case 'channel_member_added':
+      case 'pong':
+        break;
+      case 'error':
+        warn('server_error', ev.code, ev.message);
+        break;
+      default:
+        warn('unknown_event', (ev as { type: string }).type);
+    }
+    dispatch(ev);
+  };
+
+  const { status, connect, close, send } = useReconnectingSocket<string, PresenceEvent>({
+    name: 'presence',
+    WebSocketImpl,
+    url: wsUrl,
+    token: () => useAuth.getState().token,
+    authFrame: (token) => ({ type: 'auth', token }),
+    onFrame,
+    onUnauthorized: () => useAuth.getState().logoutLocal('Your session has ended. Please sign in again.'),
+  });
 
   // lifecycle keyed on the signed-in user, not on the token: a token replaced by onboarding
-  // does not reopen the socket (the server makes it follow the user's new team).
+  // does not reopen the socket (the server makes it follow the user's new team); the token
+  // itself is read at each (re)connect.
   useEffect(() => {
-    if (!userKey || !token) {
-      setConnStatus('idle');
-      return;
-    }
-    let disposed = false;
-    let attempt = 0;
-    let everOpen = false;
-    let ws: WebSocket | null = null;
-    let heartbeat: ReturnType<typeof setInterval> | null = null;
-    let timer: ReturnType<typeof setTimeout> | null = null;
-
-    const stopHeartbeat = () => {
-      if (heartbeat) clearInterval(heartbeat);
-      heartbeat = null;
-    };
-    const send = (s: WebSocket, f: object) => {
-      if (s.readyState !== 1) return;
-      try {
-        s.send(JSON.stringify(f));
-      } catch (e) {
-        warn('send_failed', e);
-      }
-    };
-    const schedule = () => {
-      if (disposed) return;
-      const delay = backoffDelay(attempt++);
-      setConnStatus('reconnecting');
-      timer = setTimeout(() => {
-        timer = null;
-        open();
-      }, delay);
-    };
-    const open = () => {
-      if (disposed) return;
-      const tok = useAuth.getState().token;
-      if (!tok) return;
-      let s: WebSocket;
-      try {
-        s = new Impl(wsUrl('/ws/presence'));
-      } catch (e) {
-        warn('construct_failed', e);
-        schedule();
-        return;
-      }
-      ws = s;
-      wsRef.current = s;
-      (window as unknown as { __majlis?: Record<string, unknown> }).__majlis = {
-        ...((window as unknown as { __majlis?: Record<string, unknown> }).__majlis ?? {}),
-        presenceSocketForTest: s,
-      };
-      setConnStatus(attempt > 0 ? 'reconnecting' : 'connecting');
-      s.onopen = () => {
-        if (ws !== s) return;
-        const t = useAuth.getState().token;
-        if (!t) return;
-        send(s, { type: 'auth', token: t });
-        heartbeat = setInterval(() => send(s, { type: 'ping' }), HEARTBEAT_MS);
-      };
-      s.onmessage = (m: MessageEvent) => {
-        if (ws !== s) return;
-        let ev: PresenceEvent;
-        try {
-          ev = JSON.parse(String(m.data));
-        } catch (e) {
-          warn('malformed_frame', e);
-          return;
-        }
-        const st = useChat.getState();
-        switch (ev.type) {
-          case 'hello':
-            attempt = 0;
-            setConnStatus('open');
-            ev = { ...ev, reconnected: everOpen };
-            everOpen = true;
-            break;
-          case 'presence_list':
-            st.setPresenceList(ev.users);
-            break;
-          case 'presence_update':
-            st.setPresence(ev.user_id, ev.status);
-            break;
-          case 'presence_batch':
-            for (const u of ev.updates) st.setPresence(u.user_id, u.status);
-            break;
-          case 'channel_created':
-          case 'channel_member_added':
-          case 'pong':
-            break;
-          case 'error':
-            warn('server_error', ev.code, ev.message);
-            break;
-          default:
-            warn('unknown_event', (ev as { type?: string }).type);
-        }
-        dispatch(ev);
-      };
-      s.onerror = () => warn('socket_error');
-      s.onclose = (ev: CloseEvent) => {
-        stopHeartbeat();
-        if (ws !== s) return;
-        ws = null;
-        wsRef.current = null;
-        if (disposed) return;
-        if (ev.code === FATAL_CLOSE.unauthorized) {
-          warn('unauthorized', ev.code, ev.reason);
-          setConnStatus('unauthorized');
-          useAuth.getState().logoutLocal('Your session has ended. Please sign in again.');
-          return;
-        }
-        warn('closed', ev.code, ev.reason || '');
-        schedule();
-      };
-    };
-    open();
-    return () => {
-      disposed = true;
-      if (timer) clearTimeout(timer);
-      stopHeartbeat();
-      const s = ws;
-      ws = null;
-      wsRef.current = null;
-      if (s) {
-        try {
-          s.close(1000, 'logout');
-        } catch (e) {
-          warn('close_failed', e);
-        }
-      }
-    };
-    // token is read through the store on every (re)connect; see the comment above
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [userKey, Impl, dispatch]);
+    if (!userKey) return;
+    everOpen.current = false;
+    connect(PRESENCE_PATH);
+    return () => close('logout');
+  }, [userKey, connect, close]);
 
   const onEvent = useCallback((h: PresenceHandler) => {
     handlers.current.add(h);
@@ -206,10 +122,12 @@ export function PresenceProvider({ children, WebSocketImpl }: Props) {
     };
   }, []);
 
-  const setStatus = useCallback((s: 'online' | 'away') => {
-    const ws = wsRef.current;
-    if (ws && ws.readyState === 1) ws.send(JSON.stringify({ type: 'set_status', status: s }));
-  }, []);
+  const setStatus = useCallback(
+    (s: 'online' | 'away') => {
+      if (!send({ type: 'set_status', status: s })) warn('not_connected', 'set_status dropped');
+    },
+    [send],
+  );
 
   const api = useMemo(() => ({ onEvent, setStatus, status }), [onEvent, setStatus, status]);
   return <Ctx.Provider value={api}>{children}</Ctx.Provider>;

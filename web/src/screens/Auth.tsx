@@ -36,7 +36,7 @@ export function LoginScreen() {
 
   return (
     <div className="center-page">
-      <form className="card auth-card" onSubmit={submit} aria-label="Sign in">
+      <form className="card auth-card" onSubmit={(e) => void submit(e)} aria-label="Sign in">
         <div className="brand">majlis</div>
         <h1>Sign in</h1>
         {notice && <div className="notice" role="status">{notice}</div>}
@@ -92,7 +92,7 @@ export function RegisterScreen() {
 
   return (
     <div className="center-page">
-      <form className="card auth-card" onSubmit={submit} aria-label="Create account">
+      <form className="card auth-card" onSubmit={(e) => void submit(e)} aria-label="Create account">
         <div className="brand">majlis</div>
         <h1>Create your account</h1>
         <label>

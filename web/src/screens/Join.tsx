@@ -49,7 +49,7 @@ export function JoinScreen() {
           <>
             <p className="muted">Join the team as {user?.display_name || user?.username}.</p>
             <FormError error={error} />
-            <button className="btn primary" onClick={join} disabled={busy}>
+            <button className="btn primary" onClick={() => void join()} disabled={busy}>
               {busy ? 'Joining…' : 'Join team'}
             </button>
           </>

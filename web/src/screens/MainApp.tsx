@@ -33,8 +33,9 @@ export function MainApp() {
         },
         (e) => live && setErr(errorText(e)),
       );
-    load();
-    const t = setInterval(load, CHANNEL_POLL_MS);
+    // load() handles its own failure (the banner), so its promise is not awaited
+    void load();
+    const t = setInterval(() => void load(), CHANNEL_POLL_MS);
     if (user?.team_id != null)
       api.teamMembers(user.team_id).then(useChat.getState().setUsers, (e) => console.warn('[main]', 'members_failed', e));
     return () => {

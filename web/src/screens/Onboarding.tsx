@@ -53,8 +53,12 @@ export function OnboardingScreen() {
       nav(ts ? `/c/${encodeURIComponent(String(ts.id))}` : '/', { replace: true });
     } catch (err) {
       if (err instanceof ApiError && err.code === 'already_in_team') {
-        setUser(await api.me());
-        nav('/', { replace: true });
+        try {
+          setUser(await api.me());
+          nav('/', { replace: true });
+        } catch (meErr) {
+          setError(meErr);
+        }
         return;
       }
       if (err instanceof ApiError && err.status > 0 && err.status < 500 && err.status !== 409) idemKey.current = newClientId();
@@ -79,7 +83,7 @@ export function OnboardingScreen() {
           Welcome{user ? `, ${user.display_name || user.username}` : ''}. A team is where your channels live. You'll start with
           <strong> town-square</strong> and <strong>off-topic</strong>.
         </p>
-        <form onSubmit={submit} aria-label="Create team">
+        <form onSubmit={(e) => void submit(e)} aria-label="Create team">
           <label>
             Team display name
             <input name="display_name" value={displayName} maxLength={64} required autoFocus

@@ -1,12 +1,16 @@
 import { act, render } from '@testing-library/react';
+import { useEffect } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ChatSocketProvider, useChatSocket, type ChatSocketApi } from '../../src/realtime/ChatSocketProvider';
 import { useAuth, useChat } from '../../src/store';
-import { asImpl, FakeWebSocket } from './fakeWs';
+import { advance, asImpl, FakeWebSocket } from './fakeWs';
 
 let api: ChatSocketApi;
 function Grab() {
-  api = useChatSocket();
+  const v = useChatSocket();
+  useEffect(() => {
+    api = v;
+  });
   return null;
 }
 const user = { id: 7, username: 'amina', display_name: 'Amina', team_id: 1, roles: ['team_user'] };
@@ -53,16 +57,16 @@ describe('ChatSocketProvider', () => {
     expect(ws.sent[0]).toEqual({ type: 'auth', token: 'tok-1', last_seq: 3 });
     act(() => ws.serverSend({ type: 'hello', channel_id: 5, user_id: 7, last_seq: 3, heartbeat_interval_ms: 25000 }));
     expect(api.status).toBe('open');
-    act(() => vi.advanceTimersByTime(24_999));
+    advance(24_999);
     expect(ws.sent.filter((f) => f.type === 'ping')).toHaveLength(0);
-    act(() => vi.advanceTimersByTime(1));
+    advance(1);
     expect(ws.sent.filter((f) => f.type === 'ping')).toHaveLength(1);
-    act(() => vi.advanceTimersByTime(25_000));
+    advance(25_000);
     expect(ws.sent.filter((f) => f.type === 'ping')).toHaveLength(2);
     // heartbeat cleared on close
     act(() => ws.serverClose(1006));
     const before = ws.sent.length;
-    act(() => vi.advanceTimersByTime(100_000));
+    advance(100_000);
     expect(ws.sent.length).toBe(before);
   });
 
@@ -74,9 +78,9 @@ describe('ChatSocketProvider', () => {
       const ws = chatSockets()[i];
       act(() => ws.serverClose(1006));
       expect(api.status).toBe('reconnecting');
-      act(() => vi.advanceTimersByTime(expected[i] - 1));
+      advance(expected[i] - 1);
       expect(chatSockets()).toHaveLength(i + 1);
-      act(() => vi.advanceTimersByTime(1));
+      advance(1);
       expect(chatSockets()).toHaveLength(i + 2);
     }
     // a successful hello resets the backoff
@@ -90,7 +94,7 @@ describe('ChatSocketProvider', () => {
     );
     act(() => ws.serverSend({ type: 'hello', channel_id: 5, user_id: 7, last_seq: 9 }));
     act(() => ws.serverClose(1001));
-    act(() => vi.advanceTimersByTime(500));
+    advance(500);
     const next = chatSockets().at(-1)!;
     expect(next).not.toBe(ws);
     act(() => next.serverOpen());
@@ -102,9 +106,9 @@ describe('ChatSocketProvider', () => {
     setup();
     act(() => api.connectChannel(5));
     act(() => chatSockets()[0].serverClose(1006));
-    act(() => vi.advanceTimersByTime(349));
+    advance(349);
     expect(chatSockets()).toHaveLength(1);
-    act(() => vi.advanceTimersByTime(1));
+    advance(1);
     expect(chatSockets()).toHaveLength(2);
   });
 
@@ -125,7 +129,7 @@ describe('ChatSocketProvider', () => {
     act(() => api.connectChannel(6));
     expect(chatSockets()).toHaveLength(2);
     expect(chatSockets()[0].closedWith?.code).toBe(1000);
-    act(() => vi.advanceTimersByTime(60_000));
+    advance(60_000);
     expect(chatSockets()).toHaveLength(2);
     expect(chatSockets()[1].url).toMatch(/\/ws\/chat\/6$/);
   });
@@ -136,18 +140,18 @@ describe('ChatSocketProvider', () => {
     act(() => api.connectChannel(5));
     act(() => chatSockets()[0].serverClose(4404));
     expect(api.status).toBe('not_found');
-    act(() => vi.advanceTimersByTime(120_000));
+    advance(120_000);
     expect(chatSockets()).toHaveLength(1);
 
     act(() => api.connectChannel(6));
     act(() => chatSockets()[1].serverClose(4403));
-    act(() => vi.advanceTimersByTime(120_000));
+    advance(120_000);
     expect(chatSockets()).toHaveLength(2);
     expect(api.status).toBe('forbidden');
 
     act(() => api.connectChannel(8));
     act(() => chatSockets()[2].serverClose(4401));
-    act(() => vi.advanceTimersByTime(120_000));
+    advance(120_000);
     expect(chatSockets()).toHaveLength(3);
     expect(onUnauth).toHaveBeenCalledTimes(1);
   });
@@ -212,12 +216,12 @@ describe('ChatSocketProvider', () => {
     act(() => {
       cid2 = api.sendMessage('while offline');
     });
-    act(() => vi.advanceTimersByTime(500));
+    advance(500);
     const ws2 = chatSockets()[1];
     act(() => ws2.serverOpen());
     act(() => ws2.serverSend({ type: 'hello', channel_id: 5, user_id: 7, last_seq: 1 }));
     expect(ws2.sent.find((f) => f.type === 'message')).toEqual({ type: 'message', content: 'while offline', client_id: cid2 });
-    act(() => vi.advanceTimersByTime(15_000));
+    advance(15_000);
     expect(useChat.getState().pending['5'][cid2].status).toBe('failed');
   });
 
@@ -226,16 +230,18 @@ describe('ChatSocketProvider', () => {
     act(() => api.connectChannel(5));
     act(() => chatSockets()[0].serverClose(1006)); // a reconnect is now scheduled
     act(() => useAuth.getState().logoutLocal());
-    act(() => vi.advanceTimersByTime(60_000));
+    advance(60_000);
     expect(chatSockets()).toHaveLength(1);
 
-    act(() => useAuth.setState({ token: 'tok-2', user }));
+    act(() => {
+      useAuth.setState({ token: 'tok-2', user });
+    });
     act(() => api.connectChannel(5));
     act(() => chatSockets()[1].serverOpen());
     r.unmount();
     expect(chatSockets()[1].closedWith?.code).toBe(1000);
     const sent = chatSockets()[1].sent.length;
-    act(() => vi.advanceTimersByTime(120_000));
+    advance(120_000);
     expect(chatSockets()[1].sent.length).toBe(sent); // no heartbeat after unmount
     expect(chatSockets()).toHaveLength(2); // no reconnect after unmount
   });

@@ -1,11 +1,12 @@
 import { act, render, screen } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router-dom';
+import { useEffect } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Sidebar, NON_ADMIN_TOOLTIP } from '../../src/components/Sidebar';
 import { ChatSocketProvider, useChatSocket } from '../../src/realtime/ChatSocketProvider';
 import { PresenceProvider, usePresence, type PresenceEvent } from '../../src/realtime/usePresence';
 import { useAuth, useChat } from '../../src/store';
-import { asImpl, FakeWebSocket } from './fakeWs';
+import { advance, asImpl, FakeWebSocket } from './fakeWs';
 
 const admin = { id: 1, username: 'amina', display_name: 'Amina', team_id: 10, roles: ['team_admin', 'team_user'] };
 const member = { id: 2, username: 'bilal', display_name: 'Bilal', team_id: 10, roles: ['team_user'] };
@@ -19,7 +20,7 @@ beforeEach(() => {
   FakeWebSocket.reset();
   useChat.getState().reset();
   useAuth.setState({ token: 't', user: admin, team: { id: 10, name: 'acme', display_name: 'Acme' }, notice: null });
-  vi.stubGlobal('fetch', vi.fn(async () => new Response('[]', { status: 200 })));
+  vi.stubGlobal('fetch', vi.fn(() => Promise.resolve(new Response('[]', { status: 200 }))));
 });
 afterEach(() => {
   vi.useRealTimers();
@@ -31,13 +32,8 @@ let got: PresenceEvent[] = [];
 function Subscriber() {
   const p = usePresence();
   // subscribe once per provider value
-  useEffectOnce(() => p.onEvent((e) => got.push(e)));
+  useEffect(() => p.onEvent((e) => got.push(e)), [p]);
   return null;
-}
-import { useEffect } from 'react';
-function useEffectOnce(f: () => () => void) {
-  // eslint-disable-next-line react-hooks/exhaustive-deps
-  useEffect(f, []);
 }
 
 describe('usePresence()', () => {
@@ -64,14 +60,17 @@ describe('usePresence()', () => {
     expect(got.map((e) => e.type)).toEqual(events.map((e) => e.type));
     expect(useChat.getState().presence).toEqual({ '1': 'away', '2': 'online', '3': 'online' });
     // heartbeat
-    act(() => vi.advanceTimersByTime(25_000));
+    advance(25_000);
     expect(ws.sent.filter((f) => f.type === 'ping')).toHaveLength(1);
   });
 
   it('reconnects with backoff and never touches the chat socket', () => {
     let chat!: ReturnType<typeof useChatSocket>;
     function G() {
-      chat = useChatSocket();
+      const v = useChatSocket();
+      useEffect(() => {
+        chat = v;
+      });
       return null;
     }
     render(
@@ -89,12 +88,31 @@ describe('usePresence()', () => {
       act(() => p.serverOpen());
       act(() => p.serverSend({ type: 'hello', user_id: 1 }));
       act(() => p.serverClose(1006));
-      act(() => vi.advanceTimersByTime(500));
+      advance(500);
     }
     expect(presenceSockets()).toHaveLength(4);
     expect(FakeWebSocket.instances.filter((w) => w.url.includes('/ws/chat/'))).toHaveLength(1);
     expect(chatWs.closedWith).toBeNull();
     expect(chatWs.readyState).toBe(1);
+  });
+
+  it("heartbeats at the server's heartbeat_interval_ms from hello", () => {
+    render(<PresenceProvider WebSocketImpl={asImpl}><div /></PresenceProvider>);
+    const ws = presenceSockets()[0];
+    act(() => ws.serverOpen());
+    act(() => ws.serverSend({ type: 'hello', user_id: 1, heartbeat_interval_ms: 10_000 }));
+    advance(10_000);
+    expect(ws.pings()).toBe(1);
+    advance(20_000);
+    expect(ws.pings()).toBe(3);
+  });
+
+  it('logs out on 4401 and does not reconnect', () => {
+    render(<PresenceProvider WebSocketImpl={asImpl}><div /></PresenceProvider>);
+    act(() => presenceSockets()[0].serverClose(4401));
+    expect(useAuth.getState().token).toBeNull();
+    advance(120_000);
+    expect(presenceSockets()).toHaveLength(1);
   });
 
   it('a replaced token (onboarding) does not reopen the presence socket', () => {
@@ -136,13 +154,13 @@ describe('Sidebar', () => {
 
   it("shows an enabled '+' for admins and a disabled one with a tooltip for others", () => {
     renderSidebar();
-    expect((screen.getByRole('button', { name: 'Create channel' }) as HTMLButtonElement).disabled).toBe(false);
+    expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Create channel' }).disabled).toBe(false);
   });
 
   it("non-admin '+' is disabled with the tooltip", () => {
     useAuth.setState({ user: member });
     renderSidebar();
-    const b = screen.getByRole('button', { name: 'Create channel' }) as HTMLButtonElement;
+    const b = screen.getByRole<HTMLButtonElement>('button', { name: 'Create channel' });
     expect(b.disabled).toBe(true);
     expect(b.title).toBe(NON_ADMIN_TOOLTIP);
   });

@@ -1,9 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiCall, BASE, launch, newPage, registerUser, shot, teamWith, uniq, waitFor } from './helpers.mjs';
+import type { Browser } from 'playwright-core';
+import { apiCall, BASE, documentLoads, launch, newPage, registerUser, shot, teamWith, uniq, waitFor, type TeamFixture } from './helpers.js';
 
-let browser;
-let fixture;
+let browser: Browser;
+let fixture: TeamFixture;
 before(async () => {
   browser = await launch();
   fixture = await teamWith(1);
@@ -11,7 +12,7 @@ before(async () => {
 after(async () => browser?.close());
 
 test('admin creates a channel: 201, modal closes, sidebar shows it, URL changes, no reload', async () => {
-  const { page, context } = await newPage(browser, { session: fixture.admin });
+  const { page, context, errors } = await newPage(browser, { session: fixture.admin });
   await page.goto(`${BASE}/`);
   await page.waitForURL(/\/c\/[^/]+$/);
   const startUrl = page.url();
@@ -35,7 +36,7 @@ test('admin creates a channel: 201, modal closes, sidebar shows it, URL changes,
     dialog.getByRole('button', { name: 'Create channel' }).click(),
   ]);
   assert.equal(resp.status(), 201);
-  const created = await resp.json();
+  const created = (await resp.json()) as { id: number | string };
   await dialog.waitFor({ state: 'detached' });
   const link = page.locator(`nav a[data-channel-name="design-${name}"]`);
   await link.waitFor();
@@ -44,6 +45,7 @@ test('admin creates a channel: 201, modal closes, sidebar shows it, URL changes,
   assert.match((await link.getAttribute('class')) ?? '', /active/);
   await page.getByRole('heading', { name: `Design ${name}` }).waitFor();
   assert.equal(await page.evaluate(() => window.__noReload), 1);
+  assert.equal(await documentLoads(page), 1, 'one document loaded in this tab');
 
   // a duplicate name shows the contract's error inside the modal
   await page.getByRole('button', { name: 'Create channel' }).click();
@@ -52,7 +54,7 @@ test('admin creates a channel: 201, modal closes, sidebar shows it, URL changes,
   await dialog.getByRole('alert').waitFor();
   await page.keyboard.press('Escape');
   await shot(page, '05-channel-created');
-  assert.deepEqual(page.errors, []);
+  assert.deepEqual(errors, []);
   await context.close();
 });
 
@@ -76,7 +78,7 @@ test("non-admin sees a disabled '+' with a tooltip; a new channel still appears 
 });
 
 test('join by invite link: a new user registers, joins and lands in town-square', async () => {
-  const inv = await apiCall(`/api/teams/${fixture.team.id}/invites`, { method: 'POST', token: fixture.admin.token });
+  const inv = await apiCall<{ invite_token: string }>(`/api/teams/${fixture.team.id}/invites`, { method: 'POST', token: fixture.admin.token });
   const u = await registerUser('inv');
   const { page, context } = await newPage(browser, { session: u });
   await page.goto(`${BASE}/join/${inv.invite_token}`);

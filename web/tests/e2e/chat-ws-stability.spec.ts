@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, chatSockets, launch, newPage, presenceSockets, teamWith, waitChatOpen, waitFor } from './helpers.mjs';
+import type { Browser } from 'playwright-core';
+import { BASE, chatSockets, launch, newPage, presenceSockets, teamWith, waitChatOpen, waitFor } from './helpers.js';
 
-let browser;
+let browser: Browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
@@ -16,21 +17,21 @@ test('presence socket churn never closes or reopens the chat socket', async () =
   const chatBefore = await chatSockets(page);
   assert.equal(chatBefore.length, 1);
 
-  for (let i = 0; i < 3; i++) {
+  // force-close the presence socket from the page, as a dropped network would: with a code, then without
+  // one (the close event then carries 1005), each time waiting for the reconnect
+  for (const code of [4000, 4000, 4000, undefined]) {
     const n = (await presenceSockets(page)).length;
-    // force-close the presence socket from the page, as a dropped network would
-    await page.evaluate(() => {
+    await page.evaluate((c) => {
       const p = window.__ws.filter((s) => s.url.endsWith('/ws/presence')).at(-1);
-      p.ws.close(4000, 'test');
-    });
+      if (!p) throw new Error('no presence socket');
+      if (c === undefined) p.ws.close();
+      else p.ws.close(c, 'test');
+    }, code);
     await waitFor(async () => {
       const ps = await presenceSockets(page);
-      return ps.length === n + 1 && ps.at(-1).state === 1;
-    }, { message: `presence reconnect #${i + 1}` });
+      return ps.length === n + 1 && ps.at(-1)?.state === 1;
+    }, { message: `presence reconnect after close(${code ?? ''})` });
   }
-  // also via the app's own test hook
-  await page.evaluate(() => window.__majlis.presenceSocketForTest.close());
-  await waitFor(async () => (await presenceSockets(page)).at(-1).state === 1, { message: 'presence reconnect (hook)' });
   await page.waitForTimeout(1000);
 
   const chatAfter = await chatSockets(page);

@@ -1,27 +1,31 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { apiCall, BASE, chatSockets, launch, newPage, shot, teamWith, waitChatOpen, waitFor } from './helpers.mjs';
+import type { Browser } from 'playwright-core';
+import { apiCall, BASE, chatSockets, launch, newPage, shot, teamWith, waitChatOpen } from './helpers.js';
 
-let browser;
+let browser: Browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
 test('a killed chat socket reconnects and shows the messages sent meanwhile exactly once', async () => {
   const { admin, members, channels } = await teamWith(1);
   const ts = channels.find((c) => c.name === 'town-square');
+  assert.ok(ts, 'the team has a town-square');
   const other = members[0];
   const { page, context } = await newPage(browser, { session: admin });
   await page.goto(`${BASE}/c/${encodeURIComponent(String(ts.id))}`);
   await waitChatOpen(page);
 
-  const say = (content) => apiCall(`/api/channels/${ts.id}/messages`, { method: 'POST', token: other.token, body: { content } });
+  const say = (content: string) => apiCall(`/api/channels/${ts.id}/messages`, { method: 'POST', token: other.token, body: { content } });
   await say('before-1');
   await page.locator('article.message', { hasText: 'before-1' }).waitFor();
 
   // kill the chat socket and keep the network "down" so the messages below arrive while disconnected
   await page.evaluate(() => {
     window.__blockChat = true;
-    window.__ws.filter((s) => s.url.includes('/ws/chat/')).at(-1).ws.close(4000, 'test kill');
+    const chat = window.__ws.filter((s) => s.url.includes('/ws/chat/')).at(-1);
+    if (!chat) throw new Error('no chat socket');
+    chat.ws.close(4000, 'test kill');
   });
   await page.locator('.banner[data-status="reconnecting"]').waitFor();
   await shot(page, '11-reconnecting-banner');
@@ -48,7 +52,7 @@ test('a killed chat socket reconnects and shows the messages sent meanwhile exac
   assert.equal(new Set(seqs).size, seqs.length);
   const socks = await chatSockets(page);
   assert.ok(socks.length >= 2);
-  assert.equal(socks.at(-1).state, 1);
+  assert.equal(socks.at(-1)?.state, 1);
   assert.equal(await page.locator('.banner[data-status="reconnecting"]').count(), 0);
   await context.close();
 });

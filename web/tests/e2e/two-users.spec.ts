@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch, newPage, shot, teamWith, waitChatOpen } from './helpers.mjs';
+import type { Browser } from 'playwright-core';
+import { BASE, launch, newPage, shot, teamWith, waitChatOpen } from './helpers.js';
 
-let browser;
+let browser: Browser;
 before(async () => (browser = await launch()));
 after(async () => browser?.close());
 
@@ -64,6 +65,6 @@ test('two users: message, typing, reaction, presence online/offline', async () =
   // B leaves: A sees B offline (the server waits up to 10 s for a reconnect first)
   await B.context.close();
   await A.page.locator(`.members-panel li[data-username="${bob.username}"] .dot[data-status="offline"]`).waitFor({ timeout: 25000 });
-  assert.deepEqual(A.page.errors, []);
+  assert.deepEqual(A.errors, []);
   await A.context.close();
 });
