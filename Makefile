@@ -23,7 +23,7 @@ test-rust: ## fmt, clippy and the cargo tests only
 test-edge: ## only the tests through the nginx edge (starts its own stack on spare ports)
 	@bash tests/run.sh edge
 
-test-web: ## only the SPA: typecheck, Vitest, build, Playwright (Debian chromium) e2e on spare ports
+test-web: ## only the SPA: typecheck, ESLint, Vitest, build, TypeScript Playwright (Debian chromium) e2e on spare ports
 	@bash tests/run.sh web
 
 test-deploy: ## offline checks of the Docker, compose, kustomize and Helm files (renders + schema validation)
@@ -35,9 +35,10 @@ bench: ## the load generator's scenarios against a release stack (results: BENCH
 web: ## build the SPA into web/dist (served by the edge at /)
 	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run build
 
-lint: ## cargo fmt --check and clippy -D warnings
+lint: ## cargo fmt --check, clippy -D warnings, and the SPA's ESLint
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --locked -- -D warnings
+	cd web && { [ -d node_modules ] || npm ci --no-audit --no-fund; } && npm run lint
 
 fmt: ## format the code
 	cargo fmt --all
