@@ -8,10 +8,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     collect(&root, &mut files)?;
     files.sort();
     let fds = protox::compile(&files, [&root])?;
+    // Type names give each message its `Any` type URL (`prost::Name`): the
+    // error detail travels in a `google.rpc.Status` as an `Any`.
+    let mut config = tonic_prost_build::Config::new();
+    config
+        .enable_type_names()
+        .type_name_domain(["."], "type.googleapis.com");
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
-        .compile_fds(fds)?;
+        .compile_fds_with_config(fds, config)?;
     println!("cargo:rerun-if-changed={}", root.display());
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

@@ -1,11 +1,11 @@
 //! `majlis.auth.v1.AuthService`: what the other services ask auth-svc about
-//! tokens and users. Errors use the shared gRPC mapping so a caller can turn
-//! them back into the same public error.
+//! tokens and users. Each RPC fails with an `ApiError`, which crosses as a
+//! typed status detail, so a caller gets back the same public error.
 
 use crate::users::{self, SetTeam, UserRow};
 use majlis_auth_token::{Role, Tokens};
 use majlis_db::Db;
-use majlis_errors::{ApiError, to_status};
+use majlis_errors::{ApiError, ApiResult};
 use majlis_proto::auth::v1 as pb;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -28,131 +28,125 @@ fn to_pb(row: &UserRow) -> pb::User {
     }
 }
 
-fn parse_id(field: &'static str, v: &str) -> Result<Uuid, Status> {
+fn parse_id(field: &'static str, v: &str) -> ApiResult<Uuid> {
     v.parse()
-        .map_err(|_| to_status(ApiError::invalid_field(field, "must be a uuid")))
+        .map_err(|_| ApiError::invalid_field(field, "must be a uuid"))
 }
 
+/// The RPCs as tonic calls them; each answers with its function below, whose
+/// `ApiError` becomes a typed status.
 #[tonic::async_trait]
 impl pb::auth_service_server::AuthService for AuthGrpc {
     async fn validate_token(
         &self,
         request: Request<pb::ValidateTokenRequest>,
     ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
-        let token = request.into_inner().token;
-        let claims = self
-            .tokens
-            .verify(&token)
-            .await
-            .map_err(|e| to_status(e.into()))?;
-        let row = users::find_by_id(&self.db, claims.sub)
-            .await
-            .map_err(|e| to_status(e.into()))?
-            .ok_or_else(|| {
-                to_status(ApiError::unauthorized(
-                    "invalid_token",
-                    "the token's user no longer exists",
-                ))
-            })?;
-        Ok(Response::new(pb::ValidateTokenResponse {
-            user: Some(to_pb(&row)),
-            token_id: claims.jti.to_string(),
-            expires_at: claims.exp,
-        }))
+        Ok(Response::new(
+            validate_token(self, request.into_inner()).await?,
+        ))
     }
 
     async fn get_users(
         &self,
         request: Request<pb::GetUsersRequest>,
     ) -> Result<Response<pb::GetUsersResponse>, Status> {
-        let req = request.into_inner();
-        if req.ids.len() > 10_000 {
-            return Err(to_status(ApiError::invalid_field(
-                "ids",
-                "at most 10000 ids per call",
-            )));
-        }
-        // Ids that are not uuids cannot name a user: they are simply not found.
-        let ids: Vec<Uuid> = req.ids.iter().filter_map(|i| i.parse().ok()).collect();
-        let rows = users::find_many(&self.db, &ids)
-            .await
-            .map_err(|e| to_status(e.into()))?;
-        Ok(Response::new(pb::GetUsersResponse {
-            users: rows.iter().map(to_pb).collect(),
-        }))
+        Ok(Response::new(get_users(self, request.into_inner()).await?))
     }
 
     async fn set_user_team(
         &self,
         request: Request<pb::SetUserTeamRequest>,
     ) -> Result<Response<pb::SetUserTeamResponse>, Status> {
-        let req = request.into_inner();
-        let user_id = parse_id("user_id", &req.user_id)?;
-        let team_id = req
-            .team_id
-            .as_deref()
-            .map(|t| parse_id("team_id", t))
-            .transpose()?;
-        let expected = match req.expected_team_id.as_deref() {
-            None => None,
-            Some("") => Some(None),
-            Some(t) => Some(Some(parse_id("expected_team_id", t)?)),
-        };
-        let mut roles = Vec::with_capacity(req.roles.len());
-        for r in &req.roles {
-            let role = Role::parse(r).ok_or_else(|| {
-                to_status(ApiError::invalid_field(
-                    "roles",
-                    format!("unknown role {r:?}"),
-                ))
-            })?;
-            if !roles.contains(&role) {
-                roles.push(role);
-            }
-        }
-        let stored: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
-        let row = match users::set_team(&self.db, user_id, team_id, stored, expected)
-            .await
-            .map_err(|e| to_status(e.into()))?
-        {
-            SetTeam::Updated(row) => row,
-            SetTeam::NoSuchUser => {
-                return Err(to_status(ApiError::not_found(
-                    "user_not_found",
-                    "no such user",
-                )));
-            }
-            SetTeam::TeamChanged => {
-                return Err(Status::failed_precondition(
-                    "team_changed: the user's team is not the expected one",
-                ));
-            }
-        };
-        let (token, _) = self
-            .tokens
-            .issue(row.id, row.team_id, row.roles())
-            .map_err(|e| to_status(e.into()))?;
-        tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
-        if let Some(team) = row.team_id {
-            // Open presence sockets follow the user into the team without a reconnect.
-            let (user, team) = (row.id.to_string(), team.to_string());
-            let data = serde_json::json!({"user_id": user, "team_id": team}).to_string();
-            if let Err(e) = majlis_redis::streams::publish_with(
-                &self.redis,
-                majlis_redis::topics::PRESENCE_EVENTS,
-                "user_team_changed",
-                &data,
-                &[("audience_users", &user), ("team", &team)],
-                majlis_redis::topics::PRESENCE_EVENTS_MAX_LEN,
-            )
-            .await
-            {
-                tracing::warn!(error = %e, "team change not announced to presence sockets");
-            }
-        }
-        Ok(Response::new(pb::SetUserTeamResponse {
-            user: Some(to_pb(&row)),
-            token,
-        }))
+        Ok(Response::new(
+            set_user_team(self, request.into_inner()).await?,
+        ))
     }
+}
+
+async fn validate_token(
+    svc: &AuthGrpc,
+    req: pb::ValidateTokenRequest,
+) -> ApiResult<pb::ValidateTokenResponse> {
+    let claims = svc.tokens.verify(&req.token).await?;
+    let row = users::find_by_id(&svc.db, claims.sub)
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("invalid_token", "the token's user no longer exists")
+        })?;
+    Ok(pb::ValidateTokenResponse {
+        user: Some(to_pb(&row)),
+        token_id: claims.jti.to_string(),
+        expires_at: claims.exp,
+    })
+}
+
+async fn get_users(svc: &AuthGrpc, req: pb::GetUsersRequest) -> ApiResult<pb::GetUsersResponse> {
+    if req.ids.len() > 10_000 {
+        return Err(ApiError::invalid_field("ids", "at most 10000 ids per call"));
+    }
+    // Ids that are not uuids cannot name a user: they are simply not found.
+    let ids: Vec<Uuid> = req.ids.iter().filter_map(|i| i.parse().ok()).collect();
+    let rows = users::find_many(&svc.db, &ids).await?;
+    Ok(pb::GetUsersResponse {
+        users: rows.iter().map(to_pb).collect(),
+    })
+}
+
+async fn set_user_team(
+    svc: &AuthGrpc,
+    req: pb::SetUserTeamRequest,
+) -> ApiResult<pb::SetUserTeamResponse> {
+    let user_id = parse_id("user_id", &req.user_id)?;
+    let team_id = req
+        .team_id
+        .as_deref()
+        .map(|t| parse_id("team_id", t))
+        .transpose()?;
+    let expected = match req.expected_team_id.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(t) => Some(Some(parse_id("expected_team_id", t)?)),
+    };
+    let mut roles = Vec::with_capacity(req.roles.len());
+    for r in &req.roles {
+        let role = Role::parse(r)
+            .ok_or_else(|| ApiError::invalid_field("roles", format!("unknown role {r:?}")))?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    let stored: Vec<String> = roles.iter().map(|r| r.as_str().to_owned()).collect();
+    let row = match users::set_team(&svc.db, user_id, team_id, stored, expected).await? {
+        SetTeam::Updated(row) => row,
+        SetTeam::NoSuchUser => return Err(ApiError::not_found("user_not_found", "no such user")),
+        SetTeam::TeamChanged => {
+            return Err(ApiError::conflict(
+                "team_changed",
+                "the user's team is not the expected one",
+            ));
+        }
+    };
+    let (token, _) = svc.tokens.issue(row.id, row.team_id, row.roles())?;
+    tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
+    if let Some(team) = row.team_id {
+        // Open presence sockets follow the user into the team without a reconnect.
+        let (user, team) = (row.id.to_string(), team.to_string());
+        let data = serde_json::json!({"user_id": user, "team_id": team}).to_string();
+        if let Err(e) = majlis_redis::streams::publish_with(
+            &svc.redis,
+            majlis_redis::topics::PRESENCE_EVENTS,
+            "user_team_changed",
+            &data,
+            &[("audience_users", &user), ("team", &team)],
+            majlis_redis::topics::PRESENCE_EVENTS_MAX_LEN,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, "team change not announced to presence sockets");
+        }
+    }
+    Ok(pb::SetUserTeamResponse {
+        user: Some(to_pb(&row)),
+        token,
+    })
 }

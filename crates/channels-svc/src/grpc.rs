@@ -1,12 +1,15 @@
-//! `majlis.channels.v1.ChannelsService`: what the chat gateway (and later
-//! onboarding-svc) asks channels-svc.
+//! `majlis.channels.v1.ChannelsService`: what the chat gateway and
+//! onboarding-svc ask channels-svc. Each RPC fails with an `ApiError`, which
+//! crosses as a typed status detail (a batch's failed send, as the same typed
+//! error in its outcome).
 
 use crate::events;
 use crate::model::Channel;
 use crate::repo::{self, NewChannel, Page};
 use crate::service::Chat;
-use majlis_errors::{ApiError, to_status};
+use majlis_errors::{ApiError, ApiResult, ErrorCode};
 use majlis_proto::channels::v1 as pb;
+use majlis_proto::errors::v1::Error as WireError;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -51,36 +54,110 @@ fn bound_repeats(mut outcomes: Vec<pb::PostOutcome>) -> Vec<pb::PostOutcome> {
         bytes += stored.message_json.len();
         if bytes > MAX_REPEATS_REPLY_BYTES {
             bytes -= stored.message_json.len();
-            o.outcome = Some(pb::post_outcome::Outcome::Failed(pb::PostFailure {
-                code: tonic::Code::Unavailable as i32,
-                message: "service_unavailable: this batch's answer is full; retry with the same client_id".to_owned(),
+            o.outcome = Some(pb::post_outcome::Outcome::Failed(WireError {
+                status: tonic::Code::Unavailable as i32,
+                code: ErrorCode::ServiceUnavailable as i32,
+                message: "this batch's answer is full; retry with the same client_id".to_owned(),
+                ..WireError::default()
             }));
         }
     }
     outcomes
 }
 
-fn parse_id(field: &'static str, v: &str) -> Result<Uuid, Status> {
+fn parse_id(field: &'static str, v: &str) -> ApiResult<Uuid> {
     v.parse()
-        .map_err(|_| to_status(ApiError::invalid_field(field, "must be a uuid")))
+        .map_err(|_| ApiError::invalid_field(field, "must be a uuid"))
 }
 
+/// The RPCs as tonic calls them; each answers with its function below, whose
+/// `ApiError` becomes a typed status.
 #[tonic::async_trait]
 impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
     async fn check_membership(
         &self,
         request: Request<pb::CheckMembershipRequest>,
     ) -> Result<Response<pb::CheckMembershipResponse>, Status> {
-        let req = request.into_inner();
-        let user = parse_id("user_id", &req.user_id)?;
-        // A malformed channel id names no channel: answer "does not exist".
-        let Ok(channel) = req.channel_id.parse::<Uuid>() else {
-            return Ok(Response::new(pb::CheckMembershipResponse::default()));
-        };
-        let found = repo::channel_with_membership(&self.chat.db, channel, user)
-            .await
-            .map_err(|e| to_status(e.into()))?;
-        Ok(Response::new(match found {
+        Ok(Response::new(
+            check_membership(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn post_message(
+        &self,
+        request: Request<pb::PostMessageRequest>,
+    ) -> Result<Response<pb::PostMessageResponse>, Status> {
+        Ok(Response::new(
+            post_message(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn post_messages(
+        &self,
+        request: Request<pb::PostMessagesRequest>,
+    ) -> Result<Response<pb::PostMessagesResponse>, Status> {
+        Ok(Response::new(
+            post_messages(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn list_messages(
+        &self,
+        request: Request<pb::ListMessagesRequest>,
+    ) -> Result<Response<pb::ListMessagesResponse>, Status> {
+        Ok(Response::new(
+            list_messages(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn react(
+        &self,
+        request: Request<pb::ReactRequest>,
+    ) -> Result<Response<pb::ReactResponse>, Status> {
+        Ok(Response::new(
+            react(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn create_channel(
+        &self,
+        request: Request<pb::CreateChannelRequest>,
+    ) -> Result<Response<pb::CreateChannelResponse>, Status> {
+        Ok(Response::new(
+            create_channel(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn delete_team_channels(
+        &self,
+        request: Request<pb::DeleteTeamChannelsRequest>,
+    ) -> Result<Response<pb::DeleteTeamChannelsResponse>, Status> {
+        Ok(Response::new(
+            delete_team_channels(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn join_channels(
+        &self,
+        request: Request<pb::JoinChannelsRequest>,
+    ) -> Result<Response<pb::JoinChannelsResponse>, Status> {
+        Ok(Response::new(
+            join_channels(&self.chat, request.into_inner()).await?,
+        ))
+    }
+}
+
+async fn check_membership(
+    chat: &Chat,
+    req: pb::CheckMembershipRequest,
+) -> ApiResult<pb::CheckMembershipResponse> {
+    let user = parse_id("user_id", &req.user_id)?;
+    // A malformed channel id names no channel: answer "does not exist".
+    let Ok(channel) = req.channel_id.parse::<Uuid>() else {
+        return Ok(pb::CheckMembershipResponse::default());
+    };
+    Ok(
+        match repo::channel_with_membership(&chat.db, channel, user).await? {
             Some((row, member)) => pb::CheckMembershipResponse {
                 exists: true,
                 is_member: member,
@@ -88,212 +165,171 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
                 last_seq: row.last_seq,
             },
             None => pb::CheckMembershipResponse::default(),
-        }))
-    }
+        },
+    )
+}
 
-    async fn post_message(
-        &self,
-        request: Request<pb::PostMessageRequest>,
-    ) -> Result<Response<pb::PostMessageResponse>, Status> {
-        let req = request.into_inner();
-        let channel = parse_id("channel_id", &req.channel_id)?;
-        let user = parse_id("user_id", &req.user_id)?;
-        let stored = self
-            .chat
-            .post(channel, user, &req.content, req.client_id.as_deref())
+async fn post_message(
+    chat: &Chat,
+    req: pb::PostMessageRequest,
+) -> ApiResult<pb::PostMessageResponse> {
+    let channel = parse_id("channel_id", &req.channel_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let stored = chat
+        .post(channel, user, &req.content, req.client_id.as_deref())
+        .await?;
+    Ok(stored_reply(stored))
+}
+
+async fn post_messages(
+    chat: &Chat,
+    req: pb::PostMessagesRequest,
+) -> ApiResult<pb::PostMessagesResponse> {
+    let posts = req.posts;
+    if posts.len() > MAX_BATCHED_POSTS {
+        return Err(ApiError::invalid_field(
+            "posts",
+            format!("at most {MAX_BATCHED_POSTS} per call"),
+        ));
+    }
+    // All submitted before any is awaited, in order: they join the same
+    // group commit, and a channel's seqs follow the request's order.
+    let outcomes = futures_util::future::join_all(posts.into_iter().map(|batched| async move {
+        let post = batched.post.unwrap_or_default();
+        let stored = async {
+            let channel = parse_id("channel_id", &post.channel_id)?;
+            let user = parse_id("user_id", &post.user_id)?;
+            chat.post_traced(
+                channel,
+                user,
+                &post.content,
+                post.client_id.as_deref(),
+                batched.trace.into_iter().collect(),
+            )
             .await
-            .map_err(to_status)?;
-        Ok(Response::new(stored_reply(stored)))
-    }
-
-    async fn post_messages(
-        &self,
-        request: Request<pb::PostMessagesRequest>,
-    ) -> Result<Response<pb::PostMessagesResponse>, Status> {
-        let posts = request.into_inner().posts;
-        if posts.len() > MAX_BATCHED_POSTS {
-            return Err(to_status(ApiError::invalid_field(
-                "posts",
-                format!("at most {MAX_BATCHED_POSTS} per call"),
-            )));
         }
-        // All submitted before any is awaited, in order: they join the same
-        // group commit, and a channel's seqs follow the request's order.
-        let outcomes = futures_util::future::join_all(posts.into_iter().map(|batched| {
-            let chat = self.chat.clone();
-            async move {
-                let post = batched.post.unwrap_or_default();
-                let stored = async {
-                    let channel = parse_id("channel_id", &post.channel_id)?;
-                    let user = parse_id("user_id", &post.user_id)?;
-                    chat.post_traced(
-                        channel,
-                        user,
-                        &post.content,
-                        post.client_id.as_deref(),
-                        batched.trace.into_iter().collect(),
-                    )
-                    .await
-                    .map_err(to_status)
-                }
-                .await;
-                pb::PostOutcome {
-                    outcome: Some(match stored {
-                        Ok(s) => pb::post_outcome::Outcome::Stored(stored_reply(s)),
-                        Err(status) => pb::post_outcome::Outcome::Failed(pb::PostFailure {
-                            code: status.code() as i32,
-                            message: status.message().to_owned(),
-                        }),
-                    }),
-                }
-            }
-        }))
         .await;
-        Ok(Response::new(pb::PostMessagesResponse {
-            outcomes: bound_repeats(outcomes),
-        }))
-    }
-
-    async fn list_messages(
-        &self,
-        request: Request<pb::ListMessagesRequest>,
-    ) -> Result<Response<pb::ListMessagesResponse>, Status> {
-        let req = request.into_inner();
-        let channel = parse_id("channel_id", &req.channel_id)?;
-        let limit = i64::from(req.limit.clamp(1, 200));
-        let page = self
-            .chat
-            .page(channel, Page::After(req.after_seq.max(0)), limit)
-            .await
-            .map_err(to_status)?;
-        let (seqs, messages_json) = page.messages.into_iter().unzip();
-        Ok(Response::new(pb::ListMessagesResponse {
-            messages_json,
-            seqs,
-            has_more: page.has_more,
-        }))
-    }
-
-    async fn react(
-        &self,
-        request: Request<pb::ReactRequest>,
-    ) -> Result<Response<pb::ReactResponse>, Status> {
-        let req = request.into_inner();
-        let channel = parse_id("channel_id", &req.channel_id)?;
-        let user = parse_id("user_id", &req.user_id)?;
-        let message = req
-            .message_id
-            .parse::<Uuid>()
-            .map_err(|_| to_status(ApiError::not_found("message_not_found", "no such message")))?;
-        let changed = self
-            .chat
-            .react(channel, message, user, &req.emoji, req.add)
-            .await
-            .map_err(to_status)?;
-        Ok(Response::new(pb::ReactResponse { changed }))
-    }
-
-    async fn create_channel(
-        &self,
-        request: Request<pb::CreateChannelRequest>,
-    ) -> Result<Response<pb::CreateChannelResponse>, Status> {
-        let req = request.into_inner();
-        let team = parse_id("team_id", &req.team_id)?;
-        let creator = parse_id("creator_id", &req.creator_id)?;
-        majlis_rules::slug(&req.name).map_err(to_status)?;
-        majlis_rules::display_name(&req.display_name).map_err(to_status)?;
-        if req.r#type != "public" && req.r#type != "private" {
-            return Err(to_status(ApiError::invalid_field(
-                "type",
-                "must be public or private",
-            )));
+        pb::PostOutcome {
+            outcome: Some(match stored {
+                Ok(s) => pb::post_outcome::Outcome::Stored(stored_reply(s)),
+                Err(e) => pb::post_outcome::Outcome::Failed(e.into()),
+            }),
         }
-        let db = &self.chat.db;
-        let created = repo::create_channel(
-            db,
-            NewChannel {
-                team_id: team,
-                name: &req.name,
-                display_name: &req.display_name,
-                kind: &req.r#type,
-                creator_id: creator,
-            },
-        )
-        .await
-        .map_err(|e| to_status(e.into()))?;
-        let (row, created) = match created {
-            Some(row) => (row, true),
-            None => {
-                let row = repo::channel_by_name(db, team, &req.name)
-                    .await
-                    .map_err(|e| to_status(e.into()))?
-                    .ok_or_else(|| {
-                        to_status(ApiError::conflict("channel_exists", "the channel exists"))
-                    })?;
-                if row.creator_id != creator {
-                    return Err(to_status(ApiError::conflict(
-                        "channel_exists",
-                        "the channel exists",
-                    )));
-                }
-                (row, false)
+    }))
+    .await;
+    Ok(pb::PostMessagesResponse {
+        outcomes: bound_repeats(outcomes),
+    })
+}
+
+async fn list_messages(
+    chat: &Chat,
+    req: pb::ListMessagesRequest,
+) -> ApiResult<pb::ListMessagesResponse> {
+    let channel = parse_id("channel_id", &req.channel_id)?;
+    let limit = i64::from(req.limit.clamp(1, 200));
+    let page = chat
+        .page(channel, Page::After(req.after_seq.max(0)), limit)
+        .await?;
+    let (seqs, messages_json) = page.messages.into_iter().unzip();
+    Ok(pb::ListMessagesResponse {
+        messages_json,
+        seqs,
+        has_more: page.has_more,
+    })
+}
+
+async fn react(chat: &Chat, req: pb::ReactRequest) -> ApiResult<pb::ReactResponse> {
+    let channel = parse_id("channel_id", &req.channel_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let message = req
+        .message_id
+        .parse::<Uuid>()
+        .map_err(|_| ApiError::not_found("message_not_found", "no such message"))?;
+    let changed = chat
+        .react(channel, message, user, &req.emoji, req.add)
+        .await?;
+    Ok(pb::ReactResponse { changed })
+}
+
+async fn create_channel(
+    chat: &Chat,
+    req: pb::CreateChannelRequest,
+) -> ApiResult<pb::CreateChannelResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let creator = parse_id("creator_id", &req.creator_id)?;
+    majlis_rules::slug(&req.name)?;
+    majlis_rules::display_name(&req.display_name)?;
+    if req.r#type != "public" && req.r#type != "private" {
+        return Err(ApiError::invalid_field("type", "must be public or private"));
+    }
+    let db = &chat.db;
+    let created = repo::create_channel(
+        db,
+        NewChannel {
+            team_id: team,
+            name: &req.name,
+            display_name: &req.display_name,
+            kind: &req.r#type,
+            creator_id: creator,
+        },
+    )
+    .await?;
+    let exists = || ApiError::conflict("channel_exists", "the channel exists");
+    let (row, created) = match created {
+        Some(row) => (row, true),
+        None => {
+            let row = repo::channel_by_name(db, team, &req.name)
+                .await?
+                .ok_or_else(exists)?;
+            if row.creator_id != creator {
+                return Err(exists());
             }
+            (row, false)
+        }
+    };
+    Ok(pb::CreateChannelResponse {
+        channel_json: serde_json::to_string(&Channel::from(&row)).map_err(ApiError::internal)?,
+        created,
+    })
+}
+
+async fn delete_team_channels(
+    chat: &Chat,
+    req: pb::DeleteTeamChannelsRequest,
+) -> ApiResult<pb::DeleteTeamChannelsResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let deleted = repo::delete_team_channels(&chat.db, team).await?;
+    tracing::info!(%team, deleted, "team channels deleted");
+    Ok(pb::DeleteTeamChannelsResponse {
+        deleted: u32::try_from(deleted).unwrap_or(u32::MAX),
+    })
+}
+
+async fn join_channels(
+    chat: &Chat,
+    req: pb::JoinChannelsRequest,
+) -> ApiResult<pb::JoinChannelsResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let db = &chat.db;
+    let mut out = Vec::new();
+    // A name that cannot be a channel's names none (and one holding a NUL
+    // would be refused by PostgreSQL as an internal error).
+    let names = req.names.iter().take(32);
+    for name in names.filter(|n| majlis_rules::slug(n).is_ok()) {
+        let Some(row) = repo::channel_by_name(db, team, name)
+            .await?
+            .filter(|r| r.is_public())
+        else {
+            continue;
         };
-        let json = serde_json::to_string(&Channel::from(&row))
-            .map_err(|e| to_status(ApiError::internal(e)))?;
-        Ok(Response::new(pb::CreateChannelResponse {
-            channel_json: json,
-            created,
-        }))
-    }
-
-    async fn delete_team_channels(
-        &self,
-        request: Request<pb::DeleteTeamChannelsRequest>,
-    ) -> Result<Response<pb::DeleteTeamChannelsResponse>, Status> {
-        let team = parse_id("team_id", &request.into_inner().team_id)?;
-        let deleted = repo::delete_team_channels(&self.chat.db, team)
-            .await
-            .map_err(|e| to_status(e.into()))?;
-        tracing::info!(%team, deleted, "team channels deleted");
-        Ok(Response::new(pb::DeleteTeamChannelsResponse {
-            deleted: u32::try_from(deleted).unwrap_or(u32::MAX),
-        }))
-    }
-
-    async fn join_channels(
-        &self,
-        request: Request<pb::JoinChannelsRequest>,
-    ) -> Result<Response<pb::JoinChannelsResponse>, Status> {
-        let req = request.into_inner();
-        let team = parse_id("team_id", &req.team_id)?;
-        let user = parse_id("user_id", &req.user_id)?;
-        let db = &self.chat.db;
-        let mut out = Vec::new();
-        // A name that cannot be a channel's names none (and one holding a NUL
-        // would be refused by PostgreSQL as an internal error).
-        let names = req.names.iter().take(32);
-        for name in names.filter(|n| majlis_rules::slug(n).is_ok()) {
-            let Some(row) = repo::channel_by_name(db, team, name)
-                .await
-                .map_err(|e| to_status(e.into()))?
-                .filter(|r| r.is_public())
-            else {
-                continue;
-            };
-            let added = repo::add_member(db, row.id, user)
-                .await
-                .map_err(|e| to_status(e.into()))?;
-            let channel = Channel::from(&row);
-            if added {
-                events::channel_member_added(&self.chat.redis, &channel, user).await;
-            }
-            out.push(
-                serde_json::to_string(&channel).map_err(|e| to_status(ApiError::internal(e)))?,
-            );
+        let added = repo::add_member(db, row.id, user).await?;
+        let channel = Channel::from(&row);
+        if added {
+            events::channel_member_added(&chat.redis, &channel, user).await;
         }
-        Ok(Response::new(pb::JoinChannelsResponse {
-            channels_json: out,
-        }))
+        out.push(serde_json::to_string(&channel).map_err(ApiError::internal)?);
     }
+    Ok(pb::JoinChannelsResponse { channels_json: out })
 }

@@ -1,7 +1,7 @@
 //! Users come from auth-svc (it owns them): a thin gRPC client that returns
 //! the contract's user object.
 
-use majlis_errors::{ApiError, from_status};
+use majlis_errors::ApiError;
 use majlis_proto::auth::v1 as pb;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_runtime::grpc::{self, TracedChannel};
@@ -54,8 +54,7 @@ impl Users {
             .get_users(pb::GetUsersRequest {
                 ids: ids.iter().map(Uuid::to_string).collect(),
             })
-            .await
-            .map_err(|s| from_status("auth-svc", s))?
+            .await?
             .into_inner();
         let mut by_id: std::collections::HashMap<String, pb::User> =
             reply.users.into_iter().map(|u| (u.id.clone(), u)).collect();

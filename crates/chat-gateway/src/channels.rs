@@ -4,7 +4,7 @@
 //! replay pages and reactions.
 
 use crate::poster::Poster;
-use majlis_errors::{ApiError, from_status};
+use majlis_errors::ApiError;
 use majlis_proto::channels::v1 as pb;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_runtime::grpc::{self, TracedChannel};
@@ -45,11 +45,6 @@ impl std::fmt::Debug for Channels {
 /// stale answers are cheap to refetch).
 const CACHE_MAX: usize = 100_000;
 
-/// A failed channels-svc call as the gateway's error (also the batcher's).
-pub(crate) fn err(s: tonic::Status) -> ApiError {
-    from_status("channels-svc", s)
-}
-
 impl Channels {
     /// Starts the send batcher (see [`crate::poster`]) on the current runtime.
     pub fn new(channel: TracedChannel, ttl: Duration) -> Self {
@@ -71,8 +66,7 @@ impl Channels {
                 channel_id: channel.to_string(),
                 user_id: user.to_string(),
             })
-            .await
-            .map_err(err)?
+            .await?
             .into_inner();
         self.remember(channel, user, r.is_member);
         Ok(Membership {
@@ -145,8 +139,7 @@ impl Channels {
                 after_seq: after,
                 limit,
             })
-            .await
-            .map_err(err)?
+            .await?
             .into_inner();
         Ok((
             r.seqs.into_iter().zip(r.messages_json).collect(),
@@ -172,8 +165,7 @@ impl Channels {
                 emoji,
                 add,
             })
-            .await
-            .map_err(err)?
+            .await?
             .into_inner();
         Ok(r.changed)
     }

@@ -14,14 +14,12 @@
 //! A batch is cut by bytes as well as by count ([`MAX_BATCH_BYTES`]): the
 //! request and its answer must each fit in one gRPC message.
 
-use crate::channels::err;
 use majlis_errors::ApiError;
 use majlis_proto::channels::v1 as pb;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_runtime::grpc::TracedChannel;
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
-use tonic::{Code, Status};
 
 /// Most sends in one call (channels-svc takes up to 512).
 pub const MAX_BATCH: usize = 256;
@@ -67,7 +65,10 @@ impl std::fmt::Debug for Poster {
 }
 
 fn stopped() -> ApiError {
-    err(Status::unavailable("the send queue has stopped"))
+    ApiError::unavailable(
+        "channels-svc send queue",
+        std::io::Error::other("the send queue has stopped"),
+    )
 }
 
 impl Poster {
@@ -186,7 +187,7 @@ async fn call(
             // (the client retries with the same client_id; the dedupe makes
             // that safe even if the batch was in fact stored).
             for reply in replies {
-                let _ = reply.send(Err(err(Status::new(status.code(), status.message()))));
+                let _ = reply.send(Err(status.clone().into()));
             }
         }
     }
@@ -195,9 +196,7 @@ async fn call(
 fn outcome(o: Option<pb::PostOutcome>) -> Result<Posted, ApiError> {
     match o.and_then(|o| o.outcome) {
         Some(pb::post_outcome::Outcome::Stored(r)) => Ok((r.message_json, r.seq, r.duplicate)),
-        Some(pb::post_outcome::Outcome::Failed(f)) => {
-            Err(err(Status::new(Code::from_i32(f.code), f.message)))
-        }
+        Some(pb::post_outcome::Outcome::Failed(e)) => Err(e.into()),
         None => Err(ApiError::internal(std::io::Error::other(
             "PostMessages left a send unanswered",
         ))),

@@ -1,15 +1,16 @@
 //! The error model every majlis HTTP service shares: one [`ApiError`] type whose
 //! variants map, by an exhaustive match, to the contract's status codes and
-//! `{"error": {"code", "message"}}` bodies, and to gRPC statuses.
+//! `{"error": {"code", "message"}}` bodies, and to gRPC statuses with a typed
+//! detail and back (`From` both ways, see [`grpc`]).
 //!
 //! Server-side failures (500, 503) are logged here with their cause and trace
 //! id; the client sees only an opaque code, never internals.
 
 mod body;
-mod grpc;
+pub mod grpc;
 
 pub use body::{DEFAULT_BODY_LIMIT, Json, JsonBodyLimit, parse as parse_json};
-pub use grpc::{from_status, to_status};
+pub use grpc::ErrorCode;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -173,6 +174,11 @@ impl ApiError {
                 None => "internal error".into(),
             },
         }
+    }
+
+    /// Whether this is the error with that code (a peer's typed error, say).
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code() == code.as_str_name()
     }
 
     /// The field a 422 names, for clients that highlight form inputs.

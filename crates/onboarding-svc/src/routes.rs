@@ -4,7 +4,7 @@ use crate::repo;
 use crate::saga::{Onboarding, user_json};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use majlis_auth_token::{AuthUser, Role};
-use majlis_errors::{ApiError, ApiResult, ErrorBody, Json, from_status};
+use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
 use majlis_proto::auth::v1 as auth_pb;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -245,8 +245,7 @@ async fn team_members(
         .get_users(auth_pb::GetUsersRequest {
             ids: ids.iter().map(Uuid::to_string).collect(),
         })
-        .await
-        .map_err(|s| from_status("auth-svc", s))?
+        .await?
         .into_inner()
         .users;
     Ok(web::Json(users.iter().map(user_json).collect()))

@@ -19,7 +19,7 @@
 use crate::repo::{self, Creation, Started};
 use majlis_auth_token::{Claims, Role};
 use majlis_db::Db;
-use majlis_errors::{ApiError, from_status};
+use majlis_errors::{ApiError, ErrorCode};
 use majlis_proto::auth::v1 as auth_pb;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1 as ch_pb;
@@ -83,8 +83,7 @@ impl Onboarding {
             .get_users(auth_pb::GetUsersRequest {
                 ids: vec![id.to_string()],
             })
-            .await
-            .map_err(|s| from_status("auth-svc", s))?
+            .await?
             .into_inner()
             .users
             .pop())
@@ -96,7 +95,7 @@ impl Onboarding {
         team: Option<Uuid>,
         roles: Vec<String>,
         expected: Option<Uuid>,
-    ) -> Result<auth_pb::SetUserTeamResponse, tonic::Status> {
+    ) -> Result<auth_pb::SetUserTeamResponse, ApiError> {
         Ok(self
             .auth
             .clone()
@@ -127,8 +126,7 @@ impl Onboarding {
                     r#type: "public".to_owned(),
                     creator_id: creator.to_string(),
                 })
-                .await
-                .map_err(|s| from_status("channels-svc", s))?
+                .await?
                 .into_inner();
             out.push(serde_json::from_str(&r.channel_json).map_err(ApiError::internal)?);
         }
@@ -193,11 +191,11 @@ impl Onboarding {
             .await
         {
             Ok(r) => r,
-            Err(status) => {
-                let err = if status.code() == tonic::Code::FailedPrecondition {
+            Err(e) => {
+                let err = if e.is(ErrorCode::TeamChanged) {
                     ApiError::conflict("already_in_team", "you already belong to a team")
                 } else {
-                    from_status("auth-svc", status)
+                    e
                 };
                 self.compensate(creation, user, team_id).await;
                 return Err(err);
@@ -270,8 +268,7 @@ impl Onboarding {
                 .delete_team_channels(ch_pb::DeleteTeamChannelsRequest {
                     team_id: team.to_string(),
                 })
-                .await
-                .map_err(|s| from_status("channels-svc", s))?;
+                .await?;
             // If auth-svc applied the team before an error reached us, take it back.
             if let Some(u) = self.user(user).await?
                 && u.team_id.as_deref() == Some(team.to_string().as_str())
@@ -284,8 +281,8 @@ impl Onboarding {
                 }
                 match self.set_team(user, None, roles, Some(team)).await {
                     Ok(_) => {}
-                    Err(s) if s.code() == tonic::Code::FailedPrecondition => {}
-                    Err(s) => return Err(from_status("auth-svc", s)),
+                    Err(e) if e.is(ErrorCode::TeamChanged) => {}
+                    Err(e) => return Err(e),
                 }
             }
             repo::delete_unfinished_team(&self.db, team).await?;
@@ -357,8 +354,7 @@ impl Onboarding {
         // The same team again (compare-and-set on it) just re-issues a token.
         let set = self
             .set_team(c.user_id, Some(team_id), user.roles.clone(), Some(team_id))
-            .await
-            .map_err(|s| from_status("auth-svc", s))?;
+            .await?;
         self.finish(c.id, &team, c.user_id, channels, set).await?;
         tracing::info!(%team_id, "team creation rolled forward after an interruption");
         Ok(())
@@ -383,13 +379,13 @@ impl Onboarding {
             .await
         {
             Ok(r) => r,
-            Err(s) if s.code() == tonic::Code::FailedPrecondition => {
+            Err(e) if e.is(ErrorCode::TeamChanged) => {
                 // Already set: this team (a retry) is fine, another is not.
                 match self.user(user).await? {
-                    Some(u) if u.team_id.as_deref() == Some(team.id.to_string().as_str()) => self
-                        .set_team(user, Some(team.id), u.roles.clone(), Some(team.id))
-                        .await
-                        .map_err(|s| from_status("auth-svc", s))?,
+                    Some(u) if u.team_id.as_deref() == Some(team.id.to_string().as_str()) => {
+                        self.set_team(user, Some(team.id), u.roles.clone(), Some(team.id))
+                            .await?
+                    }
                     _ => {
                         return Err(ApiError::conflict(
                             "already_in_team",
@@ -398,7 +394,7 @@ impl Onboarding {
                     }
                 }
             }
-            Err(s) => return Err(from_status("auth-svc", s)),
+            Err(e) => return Err(e),
         };
         if !repo::add_member(&self.db, team.id, user, "team_user").await? {
             return Err(ApiError::conflict(
@@ -416,8 +412,7 @@ impl Onboarding {
                     .map(|(n, _)| (*n).to_owned())
                     .collect(),
             })
-            .await
-            .map_err(|s| from_status("channels-svc", s))?;
+            .await?;
         tracing::info!(team_id = %team.id, user_id = %user, "user joined a team by invite");
         Ok(json!({"team": team, "user": set.user.as_ref().map(user_json), "token": set.token}))
     }

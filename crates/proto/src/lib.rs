@@ -16,6 +16,12 @@ pub mod auth {
     }
 }
 
+pub mod errors {
+    pub mod v1 {
+        tonic::include_proto!("majlis.errors.v1");
+    }
+}
+
 pub mod channels {
     pub mod v1 {
         tonic::include_proto!("majlis.channels.v1");

@@ -541,12 +541,10 @@ impl ServiceAuth {
     }
 }
 
-/// The code callers recognise as "this service's credentials were refused"
-/// (`majlis_errors::from_status` makes it a 500, not the user's 401 or 403).
-pub const REFUSED_CODE: &str = "service_auth";
-
+/// A refusal, typed as such (`service_auth`) so that the caller answers its
+/// own client with a 500, not the user's 401 or 403.
 fn refused(code: Code, reason: impl fmt::Display) -> Status {
-    Status::new(code, format!("{REFUSED_CODE}: {reason}"))
+    majlis_errors::grpc::service_auth_refused(code, reason.to_string())
 }
 
 #[derive(Debug, thiserror::Error)]

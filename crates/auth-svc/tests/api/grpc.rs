@@ -1,6 +1,7 @@
 //! AuthService over gRPC, its health service, and trace context crossing the hop.
 
 use crate::helpers::{eventually, spawn_app};
+use majlis_errors::{ApiError, ErrorCode};
 use majlis_proto::auth::v1::{GetUsersRequest, SetUserTeamRequest, ValidateTokenRequest};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
@@ -97,6 +98,8 @@ async fn set_user_team_is_compare_and_set_and_issues_a_token_with_the_new_claims
     // Expecting "no team" again fails: another flow already set it.
     let again = grpc.set_user_team(req(Some(""))).await.unwrap_err();
     assert_eq!(again.code(), tonic::Code::FailedPrecondition);
+    // Typed: the caller gets the same public error back.
+    assert!(ApiError::from(again).is(ErrorCode::TeamChanged));
     // Unknown roles and users are rejected.
     let mut bad = req(None);
     bad.roles = vec!["emperor".into()];

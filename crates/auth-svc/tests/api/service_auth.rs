@@ -51,6 +51,15 @@ async fn a_call_without_service_credentials_is_unauthenticated() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
+    assert_refusal_is_the_callers_500(err);
+}
+
+/// A refusal is typed as one, so the caller answers its own client with an
+/// opaque 500, never the end user's 401 or 403.
+fn assert_refusal_is_the_callers_500(refusal: tonic::Status) {
+    use actix_web::ResponseError as _;
+    let answered = majlis_errors::ApiError::from(refusal);
+    assert_eq!(answered.status_code(), 500, "{answered:?}");
 }
 
 #[actix_web::test]
@@ -100,6 +109,7 @@ async fn chat_gateways_key_cannot_set_a_users_team() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    assert_refusal_is_the_callers_500(err.clone());
     // presence-gateway may read users, not change them.
     let presence = token(
         &service_keys::identity(Service::PresenceGateway),

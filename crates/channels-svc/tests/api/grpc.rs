@@ -319,7 +319,7 @@ async fn post_messages_answers_each_send_in_order_and_a_bad_one_fails_only_itsel
                     if r.duplicate { " dup" } else { "" }
                 )
             }
-            Some(Outcome::Failed(f)) => format!("{:?}", tonic::Code::from_i32(f.code)),
+            Some(Outcome::Failed(f)) => format!("{:?}", tonic::Code::from_i32(f.status)),
             None => "unanswered".to_owned(),
         })
         .collect();

@@ -5,6 +5,7 @@
 use crate::helpers::{TestApp, database, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use majlis_errors::{ApiError, ErrorCode};
 use majlis_proto::channels::v1::{
     BatchedPost, PostMessageRequest, PostMessagesRequest, post_outcome::Outcome,
 };
@@ -151,8 +152,8 @@ async fn a_send_the_database_refuses_fails_alone_and_never_another_teams_sends()
         match (&o.outcome, poisoned) {
             (Some(Outcome::Stored(_)), false) => {}
             (Some(Outcome::Failed(f)), true) => {
-                assert_eq!(f.code, tonic::Code::Internal as i32, "{f:?}");
-                assert!(f.message.starts_with("internal_error: "), "{f:?}");
+                assert_eq!(f.status, tonic::Code::Internal as i32, "{f:?}");
+                assert_eq!(f.code, ErrorCode::InternalError as i32, "{f:?}");
                 poisoned_failed += 1;
             }
             (Some(Outcome::Failed(_)), false) => failures += 1,
@@ -239,9 +240,10 @@ async fn nul_in_content_or_client_id_is_invalid_argument_over_grpc_naming_the_fi
     ] {
         let err = grpc.post_message(req).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
-        assert!(
-            err.message()
-                .starts_with(&format!("invalid_field: {field}: ")),
+        let typed = ApiError::from(err.clone());
+        assert_eq!(
+            (typed.code(), typed.field()),
+            ("invalid_field", Some(field)),
             "{err:?}"
         );
     }
@@ -260,24 +262,24 @@ async fn nul_in_content_or_client_id_is_invalid_argument_over_grpc_naming_the_fi
         .unwrap()
         .into_inner()
         .outcomes;
-    let summary: Vec<Result<i64, (i32, String)>> = outcomes
+    let summary: Vec<Result<i64, (i32, i32, String)>> = outcomes
         .into_iter()
         .map(|o| match o.outcome {
             Some(Outcome::Stored(s)) => Ok(s.seq),
-            Some(Outcome::Failed(f)) => Err((f.code, f.message)),
+            Some(Outcome::Failed(f)) => Err((f.status, f.code, f.field)),
             None => panic!("an unanswered send"),
         })
         .collect();
-    let invalid = tonic::Code::InvalidArgument as i32;
+    let invalid = |field: &str| {
+        Err((
+            tonic::Code::InvalidArgument as i32,
+            ErrorCode::InvalidField as i32,
+            field.to_owned(),
+        ))
+    };
     assert_eq!(summary[0], Ok(1));
-    assert!(
-        matches!(&summary[1], Err((c, m)) if *c == invalid && m.starts_with("invalid_field: content: ")),
-        "{summary:?}"
-    );
-    assert!(
-        matches!(&summary[2], Err((c, m)) if *c == invalid && m.starts_with("invalid_field: client_id: ")),
-        "{summary:?}"
-    );
+    assert_eq!(summary[1], invalid("content"), "{summary:?}");
+    assert_eq!(summary[2], invalid("client_id"), "{summary:?}");
     assert_eq!(summary[3], Ok(2));
     assert_eq!(app.send(&token, &channel, "next").await["seq"], 3);
 }

@@ -4,6 +4,7 @@
 
 use crate::helpers::{TestApp, new_team, seqs, spawn_app, spawn_app_configured};
 use awc::http::StatusCode;
+use majlis_errors::ErrorCode;
 use majlis_proto::channels::v1::{
     BatchedPost, ListMessagesRequest, PostMessageRequest, PostMessagesRequest,
     post_outcome::Outcome,
@@ -184,7 +185,8 @@ async fn repeats_of_a_large_message_cannot_blow_up_a_batchs_answer() {
                 repeats += 1;
             }
             Some(Outcome::Failed(f)) => {
-                assert_eq!(f.code, tonic::Code::Unavailable as i32, "{f:?}");
+                assert_eq!(f.status, tonic::Code::Unavailable as i32, "{f:?}");
+                assert_eq!(f.code, ErrorCode::ServiceUnavailable as i32, "{f:?}");
                 assert!(f.message.contains("retry with the same client_id"), "{f:?}");
                 deferred += 1;
             }
