@@ -304,36 +304,12 @@ async fn a_bad_token_closes_with_4401_and_a_revocation_check_redis_cannot_answer
     assert!(gateway.sessions.registry.is_empty());
 }
 
-#[tokio::test]
-async fn an_idle_socket_closes_with_4408_and_protocol_pongs_do_not_keep_it_open() {
-    let limits = SocketLimits {
-        idle_timeout: Duration::from_millis(300),
-        ..limits()
-    };
-    let (mut probe, _, _events) = Probe::new();
-    let wire = wire(8);
-    let (tx, mut client) = connect();
-    let started = Instant::now();
-    let pongs = async {
-        for _ in 0..6 {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let _ = tx.send(Ok(AggregatedMessage::Pong(Default::default())));
-        }
-    };
-    let session = async {
-        let exit = live_probe(&mut probe, limits, &wire, &mut client).await;
-        (exit, started.elapsed())
-    };
-    let ((exit, took), ()) = tokio::join!(session, pongs);
-    assert_eq!(exit, CloseRequest::IDLE);
-    assert!(
-        took >= limits.idle_timeout && took < Duration::from_millis(550),
-        "{took:?}"
-    );
-}
-
-#[tokio::test]
-async fn client_frames_keep_a_socket_open_past_the_idle_timeout() {
+/// Sends `frame(i)` every `every`, six times, to a socket idle after 300 ms:
+/// how it closed, how long it lived, and what the gateway was handed.
+async fn idle_after(
+    every: Duration,
+    frame: fn(usize) -> Frame,
+) -> (CloseRequest, Duration, Vec<String>) {
     let limits = SocketLimits {
         idle_timeout: Duration::from_millis(300),
         ..limits()
@@ -344,14 +320,38 @@ async fn client_frames_keep_a_socket_open_past_the_idle_timeout() {
     let started = Instant::now();
     let frames = async {
         for i in 0..6 {
-            tokio::time::sleep(Duration::from_millis(150)).await;
-            let _ = tx.send(text(&i.to_string()));
+            tokio::time::sleep(every).await;
+            let _ = tx.send(frame(i));
         }
     };
-    let (exit, ()) = tokio::join!(live_probe(&mut probe, limits, &wire, &mut client), frames);
+    let session = async {
+        let exit = live_probe(&mut probe, limits, &wire, &mut client).await;
+        (exit, started.elapsed())
+    };
+    let ((exit, lived), ()) = tokio::join!(session, frames);
+    (exit, lived, entries(&log))
+}
+
+#[tokio::test]
+async fn an_idle_socket_closes_with_4408_and_protocol_pongs_do_not_keep_it_open() {
+    let pong = |_| Ok(AggregatedMessage::Pong(Default::default()));
+    let (exit, lived, _) = idle_after(Duration::from_millis(100), pong).await;
     assert_eq!(exit, CloseRequest::IDLE);
-    assert!(started.elapsed() >= Duration::from_millis(900 + 300));
-    assert_eq!(entries(&log).len(), 6, "{:?}", entries(&log));
+    let idle = Duration::from_millis(300);
+    assert!(
+        // Had the pongs counted, it would have lived to 900 ms.
+        lived >= idle && lived < Duration::from_millis(800),
+        "{lived:?}"
+    );
+}
+
+#[tokio::test]
+async fn client_frames_keep_a_socket_open_past_the_idle_timeout() {
+    let frame = |i: usize| text(&i.to_string());
+    let (exit, lived, handed) = idle_after(Duration::from_millis(150), frame).await;
+    assert_eq!(exit, CloseRequest::IDLE);
+    assert!(lived >= Duration::from_millis(900 + 300), "{lived:?}");
+    assert_eq!(handed.len(), 6, "{handed:?}");
 }
 
 #[tokio::test]
@@ -393,7 +393,10 @@ async fn a_socket_closes_with_4401_when_its_token_expires() {
     )
     .await;
     assert_eq!(exit.ok(), Some(CloseRequest::TOKEN_EXPIRED));
-    assert!(started.elapsed() <= Duration::from_millis(1500));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "not the idle timeout"
+    );
     // And one already expired by the time the loop starts goes at once.
     let exit = tokio::time::timeout(
         WAIT,
@@ -479,14 +482,14 @@ async fn pings_are_answered_binary_frames_refused_and_text_handed_to_the_gateway
 #[tokio::test]
 async fn the_gateways_events_and_deadline_reach_it_between_client_frames() {
     let (mut probe, log, events) = Probe::new();
-    probe.deadline = Some(Instant::now() + Duration::from_millis(150));
+    probe.deadline = Some(Instant::now() + Duration::from_millis(500));
     let wire = wire(8);
     let (tx, mut client) = connect();
     let script = async {
         tx.send(text("a")).unwrap_or_default();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
         events.send(7).unwrap_or_default();
-        tokio::time::sleep(Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(800)).await;
         tx.send(text("b")).unwrap_or_default();
         tokio::time::sleep(Duration::from_millis(50)).await;
         tx.send(Ok(AggregatedMessage::Close(None)))
