@@ -333,13 +333,16 @@ async fn idle_after(
 }
 
 #[tokio::test]
-async fn an_idle_socket_closes_with_4408_and_protocol_pongs_do_not_keep_it_open() {
-    let pong = |_| Ok(AggregatedMessage::Pong(Default::default()));
-    let (exit, lived, _) = idle_after(Duration::from_millis(100), pong).await;
+async fn an_idle_socket_closes_with_4408_and_protocol_pings_and_pongs_do_not_keep_it_open() {
+    let control = |i: usize| match i % 2 {
+        0 => Ok(AggregatedMessage::Ping(Default::default())),
+        _ => Ok(AggregatedMessage::Pong(Default::default())),
+    };
+    let (exit, lived, _) = idle_after(Duration::from_millis(100), control).await;
     assert_eq!(exit, CloseRequest::IDLE);
     let idle = Duration::from_millis(300);
     assert!(
-        // Had the pongs counted, it would have lived to 900 ms.
+        // Had they counted, it would have lived to 900 ms.
         lived >= idle && lived < Duration::from_millis(800),
         "{lived:?}"
     );
