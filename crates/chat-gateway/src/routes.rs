@@ -1,6 +1,6 @@
 //! The WebSocket endpoint.
 
-use crate::socket::{self, Ctx};
+use crate::socket::Ctx;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -26,21 +26,10 @@ async fn chat_socket(
     path: web::Path<String>,
     ctx: web::Data<Arc<Ctx>>,
 ) -> Result<HttpResponse, majlis_errors::ApiError> {
-    // The Session is not used: frames go out through the outbox, which the
-    // response body drains (see majlis_ws::Outbox for why).
-    let (response, _session, stream) = majlis_ws::upgrade(&req, body)?;
-    let limits = ctx.limits;
-    let stream = stream
-        .max_frame_size(limits.socket.max_frame_bytes)
-        .aggregate_continuations()
-        .max_continuation_size(limits.socket.max_frame_bytes);
-    let ctx = ctx.get_ref().clone();
     // An id that is not an id names no channel: the socket opens and closes
     // with 4404 after auth, like any unknown channel.
     let channel = path.into_inner().parse::<Uuid>().unwrap_or(Uuid::nil());
-    let outbox = majlis_ws::Outbox::new(limits.send_queue);
-    actix_web::rt::spawn(socket::run(ctx, channel, outbox.clone(), stream));
-    Ok(majlis_ws::respond_from(response, outbox))
+    majlis_ws::session::accept(&req, body, ctx.get_ref().clone(), channel)
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

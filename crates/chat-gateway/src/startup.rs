@@ -5,7 +5,6 @@
 use crate::Settings;
 use crate::channels::Channels;
 use crate::hub::Hubs;
-use crate::metrics::GatewayMetrics;
 use crate::reader::Reader;
 use crate::routes;
 use crate::socket::Ctx;
@@ -18,7 +17,7 @@ use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
-use majlis_ws::{Leases, Registry};
+use majlis_ws::{Leases, Registry, Sessions, SocketMetrics};
 use std::sync::Arc;
 use std::time::Duration;
 use utoipa::OpenApi;
@@ -90,17 +89,22 @@ impl Application {
             settings.limits.socket.max_sockets_per_user,
             settings.limits.socket_lease,
         ));
-        let gateway_metrics = GatewayMetrics::register(&metrics, &hubs);
-        let ctx = Arc::new(Ctx {
+        let sessions = Sessions {
             tokens,
+            registry: registry.clone(),
+            limits: settings.limits.socket,
+            send_queue: settings.limits.send_queue,
+            metrics: SocketMetrics::register(&metrics),
+        };
+        crate::metrics::register_fan_out(&metrics, &hubs);
+        let ctx = Arc::new(Ctx {
+            sessions,
             channels: channels.clone(),
             hubs: hubs.clone(),
-            registry: registry.clone(),
             leases: leases.clone(),
             redis: redis.clone(),
             chat_stream: Retention::new(settings.limits.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN),
             limits: settings.limits,
-            metrics: gateway_metrics,
         });
 
         let listeners = Listeners::bind(&settings.host).await?;

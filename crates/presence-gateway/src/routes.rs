@@ -1,6 +1,6 @@
 //! The WebSocket endpoint.
 
-use crate::socket::{self, Ctx};
+use crate::socket::Ctx;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use std::sync::Arc;
 
@@ -24,17 +24,7 @@ async fn presence_socket(
     body: web::Payload,
     ctx: web::Data<Arc<Ctx>>,
 ) -> Result<HttpResponse, majlis_errors::ApiError> {
-    // Frames go out through the outbox, which the response body drains
-    // (see majlis_ws::Outbox); actix-ws's Session is not used for writing.
-    let (response, _session, stream) = majlis_ws::upgrade(&req, body)?;
-    let max = ctx.limits.socket.max_frame_bytes;
-    let stream = stream
-        .max_frame_size(max)
-        .aggregate_continuations()
-        .max_continuation_size(max);
-    let wire = majlis_ws::Outbox::new(ctx.limits.send_queue);
-    actix_web::rt::spawn(socket::run(ctx.get_ref().clone(), wire.clone(), stream));
-    Ok(majlis_ws::respond_from(response, wire))
+    majlis_ws::session::accept(&req, body, ctx.get_ref().clone(), ())
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

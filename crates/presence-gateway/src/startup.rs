@@ -18,11 +18,8 @@ use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Readiness, Shutdown, grpc};
-use majlis_ws::Registry;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::Gauge;
+use majlis_ws::{Registry, Sessions, SocketMetrics};
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 use utoipa::OpenApi;
 
@@ -58,25 +55,19 @@ impl Application {
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("presence-gateway");
-        let open = Gauge::default();
-        metrics.register("ws_connections", "Open presence sockets", open.clone());
-        let over_user_cap = Counter::default();
-        metrics.register(
-            "ws_user_cap_refusals",
-            "Presence sockets refused because their user already holds the most allowed",
-            over_user_cap.clone(),
-        );
         let ctx = Arc::new(Ctx {
-            tokens,
+            sessions: Sessions {
+                tokens,
+                registry: Arc::new(Registry::default()),
+                limits: settings.limits.socket,
+                send_queue: settings.limits.send_queue,
+                metrics: SocketMetrics::register(&metrics),
+            },
             auth: grpc::auth_client(auth_channel),
             redis: redis.clone(),
             state: PresenceState::new(redis.clone(), settings.instance_id.clone()),
             local: Arc::new(Local::default()),
-            registry: Arc::new(Registry::default()),
             limits: settings.limits,
-            open,
-            over_user_cap,
-            next_id: AtomicU64::new(0),
         });
 
         let listeners = Listeners::bind(&settings.host).await?;
@@ -128,7 +119,7 @@ impl Application {
                     if topic == 0 {
                         events::dispatch(&ctx.local, entry);
                     } else {
-                        majlis_ws::revocation(&ctx.registry, &entry);
+                        majlis_ws::revocation(&ctx.sessions.registry, &entry);
                     }
                 })
                 .await;
@@ -137,7 +128,12 @@ impl Application {
         let janitor = tokio::spawn(janitor(ctx.clone(), self.shutdown.clone()));
         let drain = {
             let ctx = ctx.clone();
-            async move { ctx.registry.drain(ctx.limits.socket.close_window).await }
+            async move {
+                ctx.sessions
+                    .registry
+                    .drain(ctx.limits.socket.close_window)
+                    .await
+            }
         };
         host::run_with_drain(
             "presence-gateway",

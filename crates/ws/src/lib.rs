@@ -1,25 +1,32 @@
 //! The WebSocket plumbing both gateways share. Only code is shared: each
 //! gateway runs in its own process with its own sockets and lifecycle (the
-//! seed's chat/presence separation). Here: the contract's close codes, the
-//! per-socket flood bucket, protocol-error classification, the outbound queue
-//! ([`Outbox`]), the close request ([`CloseSignal`]), the registry that
-//! closes a revoked token's sockets and spreads shutdown closes, and the
+//! seed's chat/presence separation). Here: the socket session from upgrade to
+//! close ([`session`]: auth, the client reader with its bounds, the close),
+//! the contract's close codes ([`close`]), the outbound queue ([`Outbox`]),
+//! the close request ([`CloseSignal`]), the registry that closes a revoked
+//! token's sockets and spreads shutdown closes, the socket metrics, and the
 //! per-user socket cap across replicas ([`Leases`]).
 
+pub mod close;
 mod handshake;
 mod leases;
+mod metrics;
 mod outbox;
 mod registry;
+pub mod session;
 mod signal;
 
+pub use close::CloseRequest;
 pub use handshake::{Handshake, upgrade};
 pub use leases::{Lease, Leases};
+pub use metrics::SocketMetrics;
 pub use outbox::{Outbox, Refused, respond_from};
-pub use registry::{CloseRequest, Registry};
+pub use registry::Registry;
+pub use session::{Gateway, Session, Sessions, Wire};
 pub use signal::CloseSignal;
 
 use majlis_runtime::env::{self, SettingsError, Source};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// One socket per tab (and a chat socket per tab's open channel): a user
 /// with dozens of tabs, each briefly doubled by a reconnect, stays under it.
@@ -89,68 +96,6 @@ impl SocketLimits {
     }
 }
 
-/// The contract's close codes, plus 1013 for "too slow, or a dependency is
-/// down: resume with `last_seq`" (an additive extension).
-pub mod close {
-    pub const NORMAL: u16 = 1000;
-    pub const GOING_AWAY: u16 = 1001;
-    pub const PROTOCOL_ERROR: u16 = 1002;
-    pub const TOO_LARGE: u16 = 1009;
-    pub const TRY_AGAIN_LATER: u16 = 1013;
-    pub const UNAUTHORIZED: u16 = 4401;
-    pub const FORBIDDEN: u16 = 4403;
-    pub const NOT_FOUND: u16 = 4404;
-    pub const TIMEOUT: u16 = 4408;
-    pub const FLOODING: u16 = 4429;
-}
-
-/// The close code for a frame the WebSocket layer rejected: 1009 for one over
-/// the size limit (a single frame or its continuations), else 1002.
-pub fn protocol_error_code(e: &actix_ws::ProtocolError) -> u16 {
-    match e {
-        actix_ws::ProtocolError::Overflow => close::TOO_LARGE,
-        actix_ws::ProtocolError::Io(io) if io.to_string().contains("maximum continuation size") => {
-            close::TOO_LARGE
-        }
-        _ => close::PROTOCOL_ERROR,
-    }
-}
-
-/// A token bucket for one socket's client frames: `rate` per second
-/// sustained, `burst` at once. Past it the socket closes with 4429.
-#[derive(Debug)]
-pub struct Flood {
-    tokens: f64,
-    rate: f64,
-    burst: f64,
-    at: Instant,
-}
-
-impl Flood {
-    pub fn new(rate: u32, burst: u32) -> Self {
-        Self {
-            tokens: f64::from(burst),
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            at: Instant::now(),
-        }
-    }
-
-    /// Takes a token; false when the client is flooding.
-    pub fn allow(&mut self) -> bool {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.at).as_secs_f64() * self.rate).min(self.burst);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 /// Handles an `auth.revocations` entry: closes that token's sockets (4401).
 pub fn revocation(registry: &Registry, entry: &majlis_redis::streams::Entry) {
     #[derive(serde::Deserialize)]
@@ -184,12 +129,5 @@ mod tests {
                 .is_some_and(|e| e.contains("MAJLIS_WS_MAX_SOCKETS_PER_USER")),
             "{err:?}"
         );
-    }
-
-    #[test]
-    fn the_flood_bucket_allows_a_burst_then_refuses() {
-        let mut f = Flood::new(1, 3);
-        assert!(f.allow() && f.allow() && f.allow());
-        assert!(!f.allow());
     }
 }

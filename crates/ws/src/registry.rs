@@ -2,44 +2,13 @@
 //! logged-out token's sockets, and closing everything with 1001 at shutdown,
 //! spread over a window so clients do not reconnect in one storm.
 
-use crate::CloseSignal;
+use crate::{CloseRequest, CloseSignal};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
-
-/// A request to close one socket with this code and reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CloseRequest {
-    pub code: u16,
-    pub reason: &'static str,
-}
-
-impl CloseRequest {
-    /// The socket's outbound queue overflowed: the client is not reading.
-    /// (The chat gateway adds how to resume.)
-    pub const TOO_SLOW: Self = Self {
-        code: crate::close::TRY_AGAIN_LATER,
-        reason: "too slow",
-    };
-    /// Its token was logged out.
-    pub const REVOKED: Self = Self {
-        code: crate::close::UNAUTHORIZED,
-        reason: "token revoked",
-    };
-    /// The user already holds the most sockets allowed
-    /// (`MAJLIS_WS_MAX_SOCKETS_PER_USER`), counted across every replica.
-    pub const TOO_MANY_SOCKETS: Self = Self {
-        code: crate::close::FLOODING,
-        reason: "too many sockets for this user",
-    };
-    /// This replica is shutting down.
-    pub const GOING_AWAY: Self = Self {
-        code: crate::close::GOING_AWAY,
-        reason: "server going away",
-    };
-}
 
 struct Conn {
     jti: Uuid,
@@ -49,6 +18,7 @@ struct Conn {
 #[derive(Default)]
 pub struct Registry {
     conns: Mutex<HashMap<u64, Conn>>,
+    next_id: AtomicU64,
 }
 
 impl std::fmt::Debug for Registry {
@@ -67,9 +37,12 @@ impl Registry {
         }
     }
 
-    /// Tracks socket `id`, opened with token `jti`; closes go through `signal`.
-    pub fn register(&self, id: u64, jti: Uuid, signal: Arc<CloseSignal>) {
+    /// Tracks a socket opened with token `jti`; closes go through `signal`.
+    /// Returns the socket's id, unique on this replica.
+    pub fn register(&self, jti: Uuid, signal: Arc<CloseSignal>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(id, Conn { jti, signal });
+        id
     }
 
     pub fn unregister(&self, id: u64) {

@@ -6,7 +6,7 @@
 //! chat socket had two). A close is asked for at most once that matters, so a
 //! slot and a `Notify` do the job in under 100 bytes.
 
-use crate::registry::CloseRequest;
+use crate::CloseRequest;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::Notify;
 
@@ -76,14 +76,8 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    const SLOW: CloseRequest = CloseRequest {
-        code: 1013,
-        reason: "too slow",
-    };
-    const AWAY: CloseRequest = CloseRequest {
-        code: 1001,
-        reason: "server going away",
-    };
+    const SLOW: CloseRequest = CloseRequest::TOO_SLOW;
+    const AWAY: CloseRequest = CloseRequest::GOING_AWAY;
 
     #[tokio::test]
     async fn a_waiting_socket_is_woken_with_the_first_request_only() {
