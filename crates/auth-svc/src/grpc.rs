@@ -3,7 +3,7 @@
 //! them back into the same public error.
 
 use crate::users::{self, SetTeam, UserRow};
-use majlis_auth_token::{Role, Tokens};
+use majlis_auth_token::{Role, TokenIssuer, TokenVerifier};
 use majlis_db::Db;
 use majlis_errors::{ApiError, to_status};
 use majlis_proto::auth::v1 as pb;
@@ -13,7 +13,8 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct AuthGrpc {
     pub db: Db,
-    pub tokens: Tokens,
+    pub issuer: TokenIssuer,
+    pub verifier: TokenVerifier,
     pub redis: majlis_redis::Redis,
 }
 
@@ -41,7 +42,7 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
     ) -> Result<Response<pb::ValidateTokenResponse>, Status> {
         let token = request.into_inner().token;
         let claims = self
-            .tokens
+            .verifier
             .verify(&token)
             .await
             .map_err(|e| to_status(e.into()))?;
@@ -129,7 +130,7 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
             }
         };
         let (token, _) = self
-            .tokens
+            .issuer
             .issue(row.id, row.team_id, row.roles())
             .map_err(|e| to_status(e.into()))?;
         tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");

@@ -13,4 +13,4 @@ mod throttle;
 mod users;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::{Application, AuthSvc};

@@ -1,17 +1,19 @@
-//! `AuthUser`: the actix extractor that turns `Authorization: Bearer <jwt>` into
-//! verified claims, or the contract's 401.
+//! `AuthUser`: the extractor of a verified caller. The host's bearer check
+//! ([`Authenticator`](crate::Authenticator)) has already run by the time a
+//! handler's extractors do; this only takes its outcome.
 
-use crate::{Claims, RateLimited, Tokens};
+use crate::Claims;
+use crate::authenticate::Outcome;
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use majlis_errors::ApiError;
-use majlis_runtime::host::UserRateLimit;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Ready, ready};
 
 /// A verified caller. Handlers that take it are unreachable without a valid,
 /// unexpired, unrevoked token, and past the per-user rate limit they get 429.
+/// Their OpenAPI operation must require `bearer` (`security(("bearer" = []))`):
+/// that is what makes the host check the request.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
     pub claims: Claims,
@@ -30,45 +32,16 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let tokens = req.app_data::<web::Data<Tokens>>().cloned();
-        let limit = req
-            .app_data::<web::Data<UserRateLimit>>()
-            .map(|l| *l.get_ref());
-        let token = bearer_token(req).map(str::to_owned);
-        Box::pin(async move {
-            let Some(tokens) = tokens else {
-                return Err(ApiError::internal(std::io::Error::other(
-                    "Tokens missing from app data",
-                )));
-            };
-            let Some(token) = token else {
-                return Err(ApiError::unauthorized(
-                    "missing_token",
-                    "an Authorization: Bearer token is required",
-                ));
-            };
-            let claims = tokens.decode(&token)?;
-            // Both on the shared connection at once: pipelined, so a request
-            // costs about one Redis round trip for the two.
-            let limited = async {
-                match limit {
-                    Some(limit) => tokens.take_request(claims.sub, limit).await.map(Some),
-                    None => Ok(None),
-                }
-            };
-            let (revocation, limited) = tokio::join!(tokens.check_revocation(&claims), limited);
-            revocation?;
-            if let Some(Err(RateLimited { retry_after_secs })) = limited? {
-                return Err(ApiError::RateLimited {
-                    code: "rate_limited",
-                    retry_after_secs,
-                });
-            }
-            tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
-            Ok(Self { claims, token })
+        ready(match req.extensions_mut().remove::<Outcome>() {
+            Some(Outcome(outcome)) => outcome,
+            None => Err(ApiError::internal(std::io::Error::other(format!(
+                "AuthUser on {} {}, whose OpenAPI operation does not require bearer, so the host did not authenticate it",
+                req.method(),
+                req.path()
+            )))),
         })
     }
 }

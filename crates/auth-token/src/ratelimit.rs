@@ -3,9 +3,9 @@
 //! script on the shared multiplexed connection, where it is pipelined with the
 //! revocation check of the same request.
 
-use crate::Tokens;
+use crate::TokenVerifier;
 use majlis_redis::{RedisError, redis};
-use majlis_runtime::host::UserRateLimit;
+use majlis_runtime::ratelimit::UserRateLimit;
 use std::sync::LazyLock;
 use uuid::Uuid;
 
@@ -37,7 +37,7 @@ return 0
     )
 });
 
-impl Tokens {
+impl TokenVerifier {
     /// Takes one request from `user`'s budget. Not retried after a broken
     /// connection: a resent script would charge the request twice.
     pub async fn take_request(

@@ -18,4 +18,4 @@ mod startup;
 mod users;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::{Application, ChannelsSvc};

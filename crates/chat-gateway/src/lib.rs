@@ -23,4 +23,4 @@ mod socket;
 mod startup;
 
 pub use settings::{Limits, Settings};
-pub use startup::Application;
+pub use startup::{Application, ChatGateway};

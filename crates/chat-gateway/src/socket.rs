@@ -10,7 +10,7 @@ use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
 use futures_util::stream::{FuturesOrdered, StreamExt};
-use majlis_auth_token::{Claims, TokenError, Tokens};
+use majlis_auth_token::{Claims, TokenError, TokenVerifier};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use majlis_redis::streams::Retention;
@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 /// What a socket shares with every other socket of the replica.
 pub struct Ctx {
-    pub tokens: Tokens,
+    pub tokens: TokenVerifier,
     pub channels: Channels,
     pub hubs: Arc<Hubs>,
     pub registry: Arc<Registry>,

@@ -11,4 +11,4 @@ mod settings;
 mod startup;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::{Application, OnboardingSvc};

@@ -1,22 +1,8 @@
-//! onboarding-svc's process entry: telemetry, settings, then serve until SIGTERM.
-
-use onboarding_svc::{Application, Settings};
+//! onboarding-svc's process entry: `onboarding-svc` serves, `onboarding-svc migrate` migrates.
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let _telemetry = majlis_telemetry::init("onboarding-svc")?;
-    if majlis_runtime::is_migrate_command() {
-        // A migration needs the database only, not the service's keys or peers.
-        let db = majlis_db::DbSettings::from_env(&majlis_runtime::env::ProcessEnv)?;
-        let applied = majlis_db::run_migrations(&db.url).await?;
-        tracing::info!(?applied, "migrations applied");
-        return Ok(());
-    }
-    let settings = Settings::from_env(&majlis_runtime::env::ProcessEnv)?;
-    let app = Application::build(settings).await?;
-    app.shutdown().listen_for_signals();
-    app.run_until_stopped().await
+fn main() -> anyhow::Result<()> {
+    majlis_runtime::bootstrap::main::<onboarding_svc::OnboardingSvc>()
 }

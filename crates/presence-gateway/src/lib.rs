@@ -16,4 +16,4 @@ mod state;
 mod throttle;
 
 pub use settings::{Limits, Settings};
-pub use startup::Application;
+pub use startup::{Application, PresenceGateway};

@@ -10,7 +10,7 @@ use crate::settings::Limits;
 use crate::state::{Connected, PresenceState};
 use crate::throttle::StatusThrottle;
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
-use majlis_auth_token::{Claims, TokenError, Tokens};
+use majlis_auth_token::{Claims, TokenError, TokenVerifier};
 use majlis_proto::auth::v1 as pb;
 use majlis_redis::Redis;
 use majlis_runtime::grpc::TracedChannel;
@@ -24,7 +24,7 @@ use tokio::time::{Instant, sleep_until};
 use uuid::Uuid;
 
 pub struct Ctx {
-    pub tokens: Tokens,
+    pub tokens: TokenVerifier,
     pub auth: pb::auth_service_client::AuthServiceClient<TracedChannel>,
     pub redis: Redis,
     pub state: PresenceState,

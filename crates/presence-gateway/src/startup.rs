@@ -1,7 +1,8 @@
-//! Builds presence-gateway from its settings and runs it: the socket server,
-//! the stream reader, and the janitor (this replica's heartbeat, offline
-//! graces that ended, dead replicas' sockets). At shutdown: not ready, every
-//! socket closed with 1001 over the close window, then deregistered.
+//! Builds presence-gateway from its settings on the shared host: the socket
+//! route, the stream reader, and the janitor (this replica's heartbeat,
+//! offline graces that ended, dead replicas' sockets). At shutdown: not
+//! ready, every socket closed with 1001 over the close window, then
+//! deregistered.
 
 use crate::Settings;
 use crate::events;
@@ -10,54 +11,44 @@ use crate::routes;
 use crate::socket::Ctx;
 use crate::state::PresenceState;
 use actix_web::web;
-use majlis_auth_token::Tokens;
+use majlis_auth_token::{Authenticator, TokenVerifier};
 use majlis_redis::Redis;
 use majlis_redis::streams;
 use majlis_redis::topics::PRESENCE_EVENTS;
-use majlis_runtime::host::{self, Listeners};
-use majlis_runtime::metrics::Metrics;
+use majlis_runtime::env::{SettingsError, Source};
+use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
-use majlis_runtime::{Readiness, Shutdown, grpc};
+use majlis_runtime::{Process, Readiness, Shutdown, grpc};
 use majlis_ws::Registry;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use std::time::Duration;
-use utoipa::OpenApi;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "majlis presence-gateway",
-        description = "The global presence WebSocket. See the contract's Presence socket section for frames."
-    ),
-    components(schemas(majlis_errors::ErrorBody))
-)]
-struct ApiDoc;
+/// presence-gateway, as `main` and the tests start it.
+pub type Application = majlis_runtime::Application<PresenceGateway>;
 
-pub struct Application {
-    http_port: u16,
-    server: actix_web::dev::Server,
-    ctx: Arc<Ctx>,
-    shutdown: Shutdown,
-}
+pub struct PresenceGateway;
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+impl Process for PresenceGateway {
+    const SERVICE: Service = Service::PresenceGateway;
+    type Settings = Settings;
+
+    fn settings(src: &dyn Source) -> Result<Settings, SettingsError> {
+        Settings::from_env(src)
+    }
+
+    async fn build(settings: Settings) -> anyhow::Result<Bound> {
         let redis = Redis::new(&settings.redis)?;
-        let tokens = Tokens::new(&settings.jwt_secret, settings.token_ttl, redis.clone())?;
-        let auth_channel = grpc::client_channel(
-            &settings.auth_grpc_url,
-            Duration::from_secs(2),
-            settings.host.grpc_call_timeout,
-            settings.service_auth.credentials(Service::AuthSvc)?,
-        )?;
-        let readiness = Readiness::builder()
-            .check("redis", redis.readiness_check())
-            .build();
-        let shutdown = Shutdown::new(readiness.clone());
-        let metrics = Metrics::new("presence-gateway");
+        let tokens = TokenVerifier::new(&settings.service.token_key, redis.clone());
+        let auth_channel = settings.service.channel(Service::AuthSvc)?;
+        let host = Host::new(
+            &settings.service,
+            Readiness::builder()
+                .check("redis", redis.readiness_check())
+                .build(),
+        );
+        let metrics = host.metrics();
         let open = Gauge::default();
         metrics.register("ws_connections", "Open presence sockets", open.clone());
         let over_user_cap = Counter::default();
@@ -67,7 +58,7 @@ impl Application {
             over_user_cap.clone(),
         );
         let ctx = Arc::new(Ctx {
-            tokens,
+            tokens: tokens.clone(),
             auth: grpc::auth_client(auth_channel),
             redis: redis.clone(),
             state: PresenceState::new(redis.clone(), settings.instance_id.clone()),
@@ -79,8 +70,6 @@ impl Application {
             next_id: AtomicU64::new(0),
         });
 
-        let listeners = Listeners::bind(&settings.host).await?;
-        let http_port = listeners.http_port()?;
         let configure: host::Configure = {
             let ctx = ctx.clone();
             Arc::new(move |cfg| {
@@ -88,40 +77,21 @@ impl Application {
                     .configure(routes::routes);
             })
         };
-        let server = host::http_server(
-            listeners.http,
-            &settings.host,
-            ApiDoc::openapi(),
-            readiness,
-            metrics,
-            configure,
-        )?;
-        tracing::info!(http_port, instance = %settings.instance_id, "presence-gateway bound");
-        Ok(Self {
-            http_port,
-            server,
-            ctx,
-            shutdown,
-        })
-    }
-
-    pub fn http_port(&self) -> u16 {
-        self.http_port
-    }
-
-    /// The process's shutdown owner; `main` connects it to signals, tests trigger it.
-    pub fn shutdown(&self) -> Shutdown {
-        self.shutdown.clone()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let ctx = self.ctx.clone();
+        tracing::info!(instance = %settings.instance_id, "presence-gateway replica");
+        let auth = Authenticator::new(tokens, settings.service.user_rate);
+        let host = host
+            .bind(
+                "The global presence WebSocket. See the contract's Presence socket section for frames.",
+                auth,
+                configure,
+            )
+            .await?;
         // Register as alive before the first socket, so no survivor reaps us.
         if let Err(e) = ctx.state.heartbeat(ctx.limits.instance_ttl).await {
             tracing::warn!(error = %e, "first presence heartbeat failed; retrying in the janitor");
         }
-        let reader = tokio::spawn({
-            let (ctx, shutdown) = (ctx.clone(), self.shutdown.clone());
+        let reader = {
+            let (ctx, shutdown) = (ctx.clone(), host.shutdown());
             async move {
                 let topics = [PRESENCE_EVENTS, majlis_auth_token::REVOCATIONS_TOPIC];
                 streams::tail(&ctx.redis, &topics, shutdown.wait(), |topic, entry| {
@@ -133,26 +103,22 @@ impl Application {
                 })
                 .await;
             }
-        });
-        let janitor = tokio::spawn(janitor(ctx.clone(), self.shutdown.clone()));
+        };
+        let janitor = janitor(ctx.clone(), host.shutdown());
         let drain = {
             let ctx = ctx.clone();
             async move { ctx.registry.drain(ctx.limits.socket.close_window).await }
         };
-        host::run_with_drain(
-            "presence-gateway",
-            self.server,
-            None::<std::future::Ready<Result<(), tonic::transport::Error>>>,
-            self.shutdown,
-            drain,
-        )
-        .await?;
-        reader.abort();
-        janitor.abort();
-        if let Err(e) = ctx.state.deregister().await {
-            tracing::warn!(error = %e, "presence replica not deregistered; survivors will reap it");
-        }
-        Ok(())
+        let deregister = async move {
+            if let Err(e) = ctx.state.deregister().await {
+                tracing::warn!(error = %e, "presence replica not deregistered; survivors will reap it");
+            }
+        };
+        Ok(host
+            .task(reader)
+            .task(janitor)
+            .drain(drain)
+            .after_stop(deregister))
     }
 }
 
