@@ -9,6 +9,8 @@ use crate::{AuthUser, RateLimited, TokenVerifier, bearer_token};
 use actix_web::{HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use majlis_errors::ApiError;
+use majlis_redis::Redis;
+use majlis_runtime::ServiceSettings;
 use majlis_runtime::host::Authenticate;
 use majlis_runtime::ratelimit::UserRateLimit;
 
@@ -23,8 +25,19 @@ pub struct Authenticator {
 pub(crate) struct Outcome(pub(crate) Result<AuthUser, ApiError>);
 
 impl Authenticator {
-    pub fn new(verifier: TokenVerifier, limit: UserRateLimit) -> Self {
-        Self { verifier, limit }
+    /// With the token key and the per-user limit of `settings`, checking
+    /// revocations and charging the limit in `redis`.
+    pub fn new(settings: &ServiceSettings, redis: Redis) -> Self {
+        Self {
+            verifier: TokenVerifier::new(&settings.token_key, redis),
+            limit: settings.user_rate,
+        }
+    }
+
+    /// The verifier inside, for tokens that come some other way (a
+    /// socket's `auth` frame, a gRPC `ValidateToken`).
+    pub fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
     }
 
     async fn check(&self, token: Option<String>) -> Result<AuthUser, ApiError> {

@@ -89,3 +89,43 @@ impl TokenIssuer {
             .map_err(|e| TokenError::Signing(e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use majlis_testkit::service_keys::{self, Service, TOKEN_PUBLIC_KEY, TOKEN_SIGNING_KEY};
+    use std::collections::HashMap;
+
+    fn env(signing: &str) -> HashMap<String, String> {
+        [(SIGNING_KEY_VAR.to_owned(), signing.to_owned())].into()
+    }
+
+    #[test]
+    fn auth_svc_refuses_a_signing_key_that_is_not_the_public_keys_pair() {
+        let public = PublicKey::parse(TOKEN_PUBLIC_KEY).unwrap();
+        assert!(TokenIssuer::from_env(&env(TOKEN_SIGNING_KEY), &public).is_ok());
+        let other = service_keys::private_key(Service::ChannelsSvc).unwrap();
+        for bad in [other, "PLACEHOLDER-token-signing-key", "not a key"] {
+            let err = TokenIssuer::from_env(&env(bad), &public).err();
+            let err = err.map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(SIGNING_KEY_VAR), "{bad}: {err}");
+            assert!(!err.contains(bad), "the error echoes the key: {err}");
+        }
+        let missing = TokenIssuer::from_env(&HashMap::<String, String>::new(), &public);
+        assert!(matches!(
+            missing,
+            Err(SettingsError::Missing(SIGNING_KEY_VAR))
+        ));
+    }
+
+    #[test]
+    fn the_debug_form_shows_no_private_key() {
+        let issuer = TokenIssuer::new(
+            &SigningKey::parse(TOKEN_SIGNING_KEY).unwrap(),
+            Duration::from_secs(1),
+        );
+        let shown = format!("{issuer:?}");
+        assert!(!shown.contains(&TOKEN_SIGNING_KEY[20..]), "{shown}");
+    }
+}

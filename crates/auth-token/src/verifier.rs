@@ -194,3 +194,98 @@ return 'ok'
 ",
     )
 });
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::{Role, TokenIssuer};
+    use jsonwebtoken::{EncodingKey, Header};
+    use majlis_runtime::keys::SigningKey;
+    use majlis_testkit::service_keys::{self, Service, TOKEN_PUBLIC_KEY, token_signing_key};
+    use std::time::Duration;
+
+    fn verifier() -> TokenVerifier {
+        let env: HashMap<String, String> = [(
+            "MAJLIS_REDIS_URL".to_owned(),
+            "redis://127.0.0.1:1".to_owned(),
+        )]
+        .into();
+        let redis = Redis::new(&majlis_redis::RedisSettings::from_env(&env).unwrap()).unwrap();
+        TokenVerifier::new(&PublicKey::parse(TOKEN_PUBLIC_KEY).unwrap(), redis)
+    }
+
+    fn claims(exp_in: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            sub: Uuid::new_v4(),
+            jti: Uuid::new_v4(),
+            iat: now,
+            exp: now + exp_in,
+            iss: ISSUER.to_owned(),
+            team_id: None,
+            roles: vec![Role::SystemUser],
+        }
+    }
+
+    #[tokio::test]
+    async fn a_token_auth_svc_issued_decodes_to_its_claims_again_and_again() {
+        let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
+        let (token, issued) = issuer
+            .issue(Uuid::new_v4(), Some(Uuid::new_v4()), vec![Role::TeamAdmin])
+            .unwrap();
+        let verifier = verifier();
+        assert_eq!(verifier.decode(&token).unwrap(), issued);
+        // the second time from the cache of checked signatures
+        assert_eq!(verifier.decode(&token).unwrap(), issued);
+        assert_eq!(verifier.verified().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_token_signed_by_any_other_key_or_algorithm_is_invalid() {
+        let verifier = verifier();
+        let other = service_keys::private_key(Service::ChatGateway).unwrap();
+        let forged = TokenIssuer::new(&SigningKey::parse(other).unwrap(), Duration::from_secs(60))
+            .sign(&claims(60))
+            .unwrap();
+        // HS256 keyed with the public key: the classic algorithm confusion
+        let hs256 = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims(60),
+            &EncodingKey::from_secret(TOKEN_PUBLIC_KEY.as_bytes()),
+        )
+        .unwrap();
+        for token in [forged.as_str(), hs256.as_str(), "garbage", "a.b.c"] {
+            assert!(
+                matches!(verifier.decode(token), Err(TokenError::Invalid(_))),
+                "{token}"
+            );
+        }
+        assert!(verifier.verified().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_expired_even_after_it_was_cached() {
+        let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
+        let verifier = verifier();
+        let old = issuer.sign(&claims(-LEEWAY_SECS - 60)).unwrap();
+        assert!(matches!(verifier.decode(&old), Err(TokenError::Expired)));
+        // cached while valid, refused once past its exp (+ leeway)
+        let token = issuer.sign(&claims(60)).unwrap();
+        verifier.decode(&token).unwrap();
+        if let Some(c) = verifier.verified().get_mut(token.as_str()) {
+            c.exp -= 120 + LEEWAY_SECS;
+        }
+        assert!(matches!(verifier.decode(&token), Err(TokenError::Expired)));
+    }
+
+    #[tokio::test]
+    async fn the_cache_of_checked_signatures_stays_bounded() {
+        let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
+        let verifier = verifier();
+        for _ in 0..=VERIFIED_MAX {
+            verifier.decode(&issuer.sign(&claims(60)).unwrap()).unwrap();
+        }
+        assert!(verifier.verified().len() <= VERIFIED_MAX);
+    }
+}

@@ -8,60 +8,45 @@ use crate::routes;
 use crate::service::Chat;
 use crate::users::Users;
 use actix_web::web;
-use majlis_auth_token::{Authenticator, TokenVerifier};
+use majlis_auth_token::Authenticator;
 use majlis_db::{Db, DbSettings};
 use majlis_redis::Redis;
 use majlis_redis::streams::Retention;
 use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
-use majlis_runtime::env::{SettingsError, Source};
+use majlis_runtime::env::Source;
 use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
-use majlis_runtime::{Process, Readiness, grpc};
+use majlis_runtime::{Process, grpc};
 use std::sync::Arc;
 
-/// channels-svc, as `main` and the tests start it.
-pub type Application = majlis_runtime::Application<ChannelsSvc>;
+/// `channels-svc migrate`: the installation's migrations (any service with a
+/// database applies them all), with the database settings only.
+pub async fn migrate(src: &dyn Source) -> anyhow::Result<Vec<String>> {
+    Ok(majlis_db::run_migrations(&DbSettings::from_env(src)?.url).await?)
+}
 
-pub struct ChannelsSvc;
-
-impl Process for ChannelsSvc {
-    const SERVICE: Service = Service::ChannelsSvc;
-    type Settings = Settings;
-
-    fn settings(src: &dyn Source) -> Result<Settings, SettingsError> {
-        Settings::from_env(src)
-    }
-
-    async fn migrate(src: &dyn Source) -> anyhow::Result<Vec<String>> {
-        Ok(majlis_db::run_migrations(&DbSettings::from_env(src)?.url).await?)
-    }
-
-    async fn build(settings: Settings) -> anyhow::Result<Bound> {
-        let db = Db::new(&settings.db)?;
-        let redis = Redis::new(&settings.redis)?;
-        let verifier = TokenVerifier::new(&settings.service.token_key, redis.clone());
-        let host = Host::new(
-            &settings.service,
-            Readiness::builder()
-                .check("postgres", db.readiness_check())
-                .check("redis", redis.readiness_check())
-                .build(),
-        );
-        let chat_stream = Retention::new(settings.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN);
+impl Process for Settings {
+    async fn build(self) -> anyhow::Result<Bound> {
+        let db = Db::new(&self.db)?;
+        let redis = Redis::new(&self.redis)?;
+        let host = Host::new(&self.service)
+            .check("postgres", db.readiness_check())
+            .check("redis", redis.readiness_check());
+        let chat_stream = Retention::new(self.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN);
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),
             committer: Committer::start(
                 db.clone(),
-                redis,
+                redis.clone(),
                 chat_stream.clone(),
-                settings.db.timeout,
+                self.db.timeout,
                 host.metrics(),
             ),
-            max_reactions: settings.max_reactions_per_message,
+            max_reactions: self.max_reactions_per_message,
             chat_stream,
         };
-        let users = Users::new(settings.service.channel(Service::AuthSvc)?);
+        let users = Users::new(self.service.channel(Service::AuthSvc)?);
         let configure: host::Configure = {
             let chat = chat.clone();
             Arc::new(move |cfg| {
@@ -71,11 +56,10 @@ impl Process for ChannelsSvc {
                     .configure(routes::routes);
             })
         };
-        let auth = Authenticator::new(verifier, settings.service.user_rate);
         Ok(host
             .bind(
                 "Channels, memberships, messages and reactions (the contract's \"Channels and messages\" section).",
-                auth,
+                Authenticator::new(&self.service, redis),
                 configure,
             )
             .await?

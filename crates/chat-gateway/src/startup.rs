@@ -10,36 +10,23 @@ use crate::reader::Reader;
 use crate::routes;
 use crate::socket::Ctx;
 use actix_web::web;
-use majlis_auth_token::{Authenticator, TokenVerifier};
+use majlis_auth_token::Authenticator;
 use majlis_redis::Redis;
 use majlis_redis::streams::Retention;
 use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
-use majlis_runtime::env::{SettingsError, Source};
+use majlis_runtime::Process;
 use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
-use majlis_runtime::{Process, Readiness};
 use majlis_ws::{Leases, Registry};
 use std::sync::Arc;
 
-/// chat-gateway, as `main` and the tests start it.
-pub type Application = majlis_runtime::Application<ChatGateway>;
-
-pub struct ChatGateway;
-
-impl Process for ChatGateway {
-    const SERVICE: Service = Service::ChatGateway;
-    type Settings = Settings;
-
-    fn settings(src: &dyn Source) -> Result<Settings, SettingsError> {
-        Settings::from_env(src)
-    }
-
-    async fn build(settings: Settings) -> anyhow::Result<Bound> {
-        let redis = Redis::new(&settings.redis)?;
-        let tokens = TokenVerifier::new(&settings.service.token_key, redis.clone());
-        let channel = settings.service.channel(Service::ChannelsSvc)?;
-        let channels = Channels::new(channel.clone(), settings.limits.membership_ttl);
-        let readiness = Readiness::builder()
+impl Process for Settings {
+    async fn build(self) -> anyhow::Result<Bound> {
+        let redis = Redis::new(&self.redis)?;
+        let auth = Authenticator::new(&self.service, redis.clone());
+        let channel = self.service.channel(Service::ChannelsSvc)?;
+        let channels = Channels::new(channel.clone(), self.limits.membership_ttl);
+        let host = Host::new(&self.service)
             .check("redis", redis.readiness_check())
             .check("channels-svc", {
                 let channel = channel.clone();
@@ -63,27 +50,25 @@ impl Process for ChatGateway {
                         }
                     }
                 }
-            })
-            .build();
-        let host = Host::new(&settings.service, readiness);
-        let hubs = Arc::new(Hubs::new(settings.limits.send_queue));
+            });
+        let hubs = Arc::new(Hubs::new(self.limits.send_queue));
         let registry = Arc::new(Registry::default());
         let leases = Arc::new(Leases::new(
             redis.clone(),
             "chat:sockets",
-            settings.limits.socket.max_sockets_per_user,
-            settings.limits.socket_lease,
+            self.limits.socket.max_sockets_per_user,
+            self.limits.socket_lease,
         ));
         let gateway_metrics = GatewayMetrics::register(host.metrics(), &hubs);
         let ctx = Arc::new(Ctx {
-            tokens: tokens.clone(),
+            tokens: auth.verifier().clone(),
             channels: channels.clone(),
             hubs: hubs.clone(),
             registry: registry.clone(),
             leases: leases.clone(),
             redis: redis.clone(),
-            chat_stream: Retention::new(settings.limits.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN),
-            limits: settings.limits,
+            chat_stream: Retention::new(self.limits.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN),
+            limits: self.limits,
             metrics: gateway_metrics,
         });
 
@@ -91,14 +76,22 @@ impl Process for ChatGateway {
             cfg.app_data(web::Data::new(ctx.clone()))
                 .configure(routes::routes);
         });
-        tracing::info!(instance = %settings.instance_id, "chat-gateway replica");
+        tracing::info!(instance = %self.instance_id, "chat-gateway replica");
         let reader = Reader {
             redis,
             hubs,
             registry: registry.clone(),
             channels,
-            gap_fill_delay: settings.limits.gap_fill_delay,
+            gap_fill_delay: self.limits.gap_fill_delay,
         };
+        let close_window = self.limits.socket.close_window;
+        let host = host
+            .bind(
+                "The per-channel chat WebSocket. See the contract's Chat socket section for frames.",
+                auth,
+                configure,
+            )
+            .await?;
         // Renews the leases of this replica's sockets (the per-user cap); the
         // sockets release their own as the drain closes them.
         let renewer = {
@@ -106,15 +99,7 @@ impl Process for ChatGateway {
             async move { leases.run(shutdown.wait()).await }
         };
         let reader = reader.run(host.shutdown());
-        let close_window = settings.limits.socket.close_window;
-        let auth = Authenticator::new(tokens, settings.service.user_rate);
         Ok(host
-            .bind(
-                "The per-channel chat WebSocket. See the contract's Chat socket section for frames.",
-                auth,
-                configure,
-            )
-            .await?
             .task(reader)
             .task(renewer)
             .drain(async move { registry.drain(close_window).await }))

@@ -11,43 +11,25 @@ use crate::routes;
 use crate::socket::Ctx;
 use crate::state::PresenceState;
 use actix_web::web;
-use majlis_auth_token::{Authenticator, TokenVerifier};
+use majlis_auth_token::Authenticator;
 use majlis_redis::Redis;
 use majlis_redis::streams;
 use majlis_redis::topics::PRESENCE_EVENTS;
-use majlis_runtime::env::{SettingsError, Source};
 use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
-use majlis_runtime::{Process, Readiness, Shutdown, grpc};
+use majlis_runtime::{Process, Shutdown, grpc};
 use majlis_ws::Registry;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
-/// presence-gateway, as `main` and the tests start it.
-pub type Application = majlis_runtime::Application<PresenceGateway>;
-
-pub struct PresenceGateway;
-
-impl Process for PresenceGateway {
-    const SERVICE: Service = Service::PresenceGateway;
-    type Settings = Settings;
-
-    fn settings(src: &dyn Source) -> Result<Settings, SettingsError> {
-        Settings::from_env(src)
-    }
-
-    async fn build(settings: Settings) -> anyhow::Result<Bound> {
-        let redis = Redis::new(&settings.redis)?;
-        let tokens = TokenVerifier::new(&settings.service.token_key, redis.clone());
-        let auth_channel = settings.service.channel(Service::AuthSvc)?;
-        let host = Host::new(
-            &settings.service,
-            Readiness::builder()
-                .check("redis", redis.readiness_check())
-                .build(),
-        );
+impl Process for Settings {
+    async fn build(self) -> anyhow::Result<Bound> {
+        let redis = Redis::new(&self.redis)?;
+        let auth = Authenticator::new(&self.service, redis.clone());
+        let auth_channel = self.service.channel(Service::AuthSvc)?;
+        let host = Host::new(&self.service).check("redis", redis.readiness_check());
         let metrics = host.metrics();
         let open = Gauge::default();
         metrics.register("ws_connections", "Open presence sockets", open.clone());
@@ -58,13 +40,13 @@ impl Process for PresenceGateway {
             over_user_cap.clone(),
         );
         let ctx = Arc::new(Ctx {
-            tokens: tokens.clone(),
+            tokens: auth.verifier().clone(),
             auth: grpc::auth_client(auth_channel),
             redis: redis.clone(),
-            state: PresenceState::new(redis.clone(), settings.instance_id.clone()),
+            state: PresenceState::new(redis.clone(), self.instance_id.clone()),
             local: Arc::new(Local::default()),
             registry: Arc::new(Registry::default()),
-            limits: settings.limits,
+            limits: self.limits,
             open,
             over_user_cap,
             next_id: AtomicU64::new(0),
@@ -77,8 +59,7 @@ impl Process for PresenceGateway {
                     .configure(routes::routes);
             })
         };
-        tracing::info!(instance = %settings.instance_id, "presence-gateway replica");
-        let auth = Authenticator::new(tokens, settings.service.user_rate);
+        tracing::info!(instance = %self.instance_id, "presence-gateway replica");
         let host = host
             .bind(
                 "The global presence WebSocket. See the contract's Presence socket section for frames.",

@@ -1,4 +1,4 @@
-//! The one `main` every service binary runs, and the [`Application`] its
+//! The one `main` every service binary runs ([`run`]), and the [`Application`] its
 //! tests start exactly as `main` does: telemetry; then `<service> migrate`
 //! (database settings only) or settings from the environment (failing fast,
 //! naming the variable) → build (binding the listeners, so tests use port
@@ -9,44 +9,24 @@ use crate::env::{ProcessEnv, SettingsError, Source};
 use crate::host::Bound;
 use crate::service_auth::Service;
 use std::future::Future;
-use std::marker::PhantomData;
 
-/// A majlis service: what it is called, how it reads its settings and how
-/// it builds its host from them.
+/// A service's settings, which build the service.
 pub trait Process: Sized + 'static {
-    const SERVICE: Service;
-    type Settings;
-
-    fn settings(src: &dyn Source) -> Result<Self::Settings, SettingsError>;
-
     /// Everything the service needs, bound and ready to run.
-    fn build(settings: Self::Settings) -> impl Future<Output = anyhow::Result<Bound>>;
-
-    /// `<service> migrate`: applies the installation's migrations, reading
-    /// the database settings only, and answers the versions applied. The
-    /// default refuses: the service owns no tables.
-    fn migrate(src: &dyn Source) -> impl Future<Output = anyhow::Result<Vec<String>>> {
-        let _ = src;
-        async {
-            anyhow::bail!(
-                "{} owns no tables; run `auth-svc migrate` (or any service with a database)",
-                Self::SERVICE
-            )
-        }
-    }
+    fn build(self) -> impl Future<Output = anyhow::Result<Bound>>;
 }
 
-/// A service built from its settings, bound, not yet serving.
-pub struct Application<P> {
+/// A service built from its settings `S`, bound, not yet serving.
+pub struct Application<S> {
     host: Bound,
-    process: PhantomData<fn() -> P>,
+    settings: std::marker::PhantomData<fn() -> S>,
 }
 
-impl<P: Process> Application<P> {
-    pub async fn build(settings: P::Settings) -> anyhow::Result<Self> {
+impl<S: Process> Application<S> {
+    pub async fn build(settings: S) -> anyhow::Result<Self> {
         Ok(Self {
-            host: P::build(settings).await?,
-            process: PhantomData,
+            host: settings.build().await?,
+            settings: std::marker::PhantomData,
         })
     }
 
@@ -70,22 +50,39 @@ impl<P: Process> Application<P> {
     }
 }
 
-/// The whole of a service's `main`.
-pub fn main<P: Process>() -> anyhow::Result<()> {
+/// How a service reads its settings.
+pub type ReadSettings<S> = fn(&dyn Source) -> Result<S, SettingsError>;
+
+/// The whole `main` of a service that owns no tables: `<service> migrate`
+/// is refused.
+pub fn run<S: Process>(service: Service, settings: ReadSettings<S>) -> anyhow::Result<()> {
+    run_with_migrations(service, settings, async |_: &dyn Source| {
+        anyhow::bail!(
+            "{service} owns no tables; run `auth-svc migrate` (or any service with a database)"
+        )
+    })
+}
+
+/// The whole `main` of a service with a database: `<service> migrate`
+/// applies the installation's migrations with `migrate`, which reads the
+/// database settings only and answers the versions applied.
+pub fn run_with_migrations<S: Process>(
+    service: Service,
+    settings: ReadSettings<S>,
+    migrate: impl AsyncFnOnce(&dyn Source) -> anyhow::Result<Vec<String>>,
+) -> anyhow::Result<()> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
-        .block_on(run::<P>())
-}
-
-async fn run<P: Process>() -> anyhow::Result<()> {
-    let _telemetry = majlis_telemetry::init(P::SERVICE.name())?;
-    if std::env::args().nth(1).is_some_and(|a| a == "migrate") {
-        let applied = P::migrate(&ProcessEnv).await?;
-        tracing::info!(?applied, "migrations applied");
-        return Ok(());
-    }
-    let app = Application::<P>::build(P::settings(&ProcessEnv)?).await?;
-    app.shutdown().listen_for_signals();
-    app.run_until_stopped().await
+        .block_on(async {
+            let _telemetry = majlis_telemetry::init(service.name())?;
+            if std::env::args().nth(1).is_some_and(|a| a == "migrate") {
+                let applied = migrate(&ProcessEnv).await?;
+                tracing::info!(?applied, "migrations applied");
+                return Ok(());
+            }
+            let app = Application::build(settings(&ProcessEnv)?).await?;
+            app.shutdown().listen_for_signals();
+            app.run_until_stopped().await
+        })
 }

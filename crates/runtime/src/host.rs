@@ -4,13 +4,14 @@
 //! secured operation, JSON 404s and 405s; then run until the shutdown owner
 //! says stop, draining both servers and the service's own tasks.
 //!
-//! A service makes a [`Host`] from its settings and readiness checks, hooks
-//! its parts into the host's metrics and shutdown, [`Host::bind`]s it with
-//! its routes, and adds its gRPC service and background tasks to the
-//! [`Bound`] host, which `run` serves.
+//! A service makes a [`Host`] from its settings, names the dependencies
+//! readiness checks, registers its own metrics, [`Host::bind`]s it with its
+//! routes, and adds its gRPC service and background tasks (which watch the
+//! shutdown owner) to the [`Bound`] host, which `run` serves.
 
 use crate::grpc::{self, GrpcRouter};
 use crate::metrics::Metrics;
+use crate::readiness::ReadinessBuilder;
 use crate::service::ServiceSettings;
 use crate::service_auth::{Service, ServiceAuth};
 use crate::{Readiness, Shutdown, env, http};
@@ -85,38 +86,42 @@ pub enum HostError {
     NoGrpc(Service),
 }
 
-/// A service's host before it listens: the process's readiness, shutdown
-/// owner and metrics registry, which the service's parts hook into.
+/// A service's host before it listens: its readiness checks and metrics
+/// registry, which the service's parts hook into.
 pub struct Host {
     service: Service,
     settings: HostSettings,
     service_auth: ServiceAuth,
-    readiness: Readiness,
-    shutdown: Shutdown,
+    readiness: ReadinessBuilder,
     metrics: Metrics,
 }
 
 impl Host {
-    /// `readiness` holds the service's dependency checks.
-    pub fn new(settings: &ServiceSettings, readiness: Readiness) -> Self {
+    pub fn new(settings: &ServiceSettings) -> Self {
         Self {
             service: settings.service,
             settings: settings.host.clone(),
             service_auth: settings.service_auth.clone(),
-            shutdown: Shutdown::new(readiness.clone()),
+            readiness: Readiness::builder(),
             metrics: Metrics::new(settings.service.name()),
-            readiness,
         }
+    }
+
+    /// A dependency `/readyz` (and gRPC health) waits for: `check` must be
+    /// cheap (a ping).
+    pub fn check<F, Fut, E>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        self.readiness = self.readiness.check(name, check);
+        self
     }
 
     /// The registry `/metrics` serves, for the service's own series.
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
-    }
-
-    /// The process's shutdown owner.
-    pub fn shutdown(&self) -> Shutdown {
-        self.shutdown.clone()
     }
 
     /// Binds the listeners (so tests can ask for port 0) and builds the HTTP
@@ -139,11 +144,13 @@ impl Host {
             .as_ref()
             .map(|l| l.local_addr().map(|a| a.port()))
             .transpose()?;
+        let readiness = self.readiness.build();
+        let shutdown = Shutdown::new(readiness.clone());
         let server = http_server(
             http,
             &self.settings,
             document(self.service, description),
-            self.readiness.clone(),
+            readiness.clone(),
             self.metrics,
             Arc::new(auth),
             configure,
@@ -152,8 +159,8 @@ impl Host {
             let router = grpc::server_with_health(
                 self.settings.grpc_call_timeout,
                 &self.service_auth,
-                self.readiness,
-                self.shutdown.clone(),
+                readiness,
+                shutdown.clone(),
             );
             (router, listener)
         });
@@ -164,7 +171,7 @@ impl Host {
             grpc_port,
             server,
             grpc,
-            shutdown: self.shutdown,
+            shutdown,
             tasks: Vec::new(),
             drain: None,
             after_stop: None,
@@ -194,7 +201,8 @@ impl Bound {
         self.grpc_port
     }
 
-    /// The process's shutdown owner; `main` connects it to signals, tests trigger it.
+    /// The process's shutdown owner: the service's tasks watch it, `main`
+    /// connects it to signals, tests trigger it.
     pub fn shutdown(&self) -> Shutdown {
         self.shutdown.clone()
     }
@@ -270,6 +278,7 @@ impl Bound {
 /// holds the two together), plus the error body and the `bearer` scheme.
 fn document(service: Service, description: &str) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::{ComponentsBuilder, InfoBuilder, LicenseBuilder, OpenApiBuilder};
+    use utoipa::{PartialSchema as _, ToSchema};
     let info = InfoBuilder::new()
         .title(format!("majlis {service}"))
         .version(env!("CARGO_PKG_VERSION"))
@@ -280,9 +289,13 @@ fn document(service: Service, description: &str) -> utoipa::openapi::OpenApi {
                 .identifier(Some(env!("CARGO_PKG_LICENSE")))
                 .build(),
         ));
-    let components = ComponentsBuilder::new()
-        .schema_from::<majlis_errors::ErrorBody>()
-        .build();
+    // The error body and the schemas it refers to, as the derive adds them.
+    let mut schemas = vec![(
+        majlis_errors::ErrorBody::name().into_owned(),
+        majlis_errors::ErrorBody::schema(),
+    )];
+    majlis_errors::ErrorBody::schemas(&mut schemas);
+    let components = ComponentsBuilder::new().schemas_from_iter(schemas).build();
     http::with_bearer_auth(
         OpenApiBuilder::new()
             .info(info)
