@@ -5,7 +5,9 @@
 //! outcome, verified caller or the contract's error, waits in the request's
 //! extensions for [`AuthUser`](crate::AuthUser).
 
-use crate::{AuthUser, RateLimited, TokenVerifier, bearer_token};
+use crate::extract::bearer_token;
+use crate::ratelimit::RateLimited;
+use crate::{AuthUser, TokenVerifier};
 use actix_web::{HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 use majlis_errors::ApiError;

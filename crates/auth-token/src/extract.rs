@@ -21,7 +21,7 @@ pub struct AuthUser {
 }
 
 /// The bearer token in a request's `Authorization` header, if any.
-pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme

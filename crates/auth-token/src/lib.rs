@@ -15,9 +15,8 @@ mod ratelimit;
 mod verifier;
 
 pub use authenticate::Authenticator;
-pub use extract::{AuthUser, bearer_token};
+pub use extract::AuthUser;
 pub use issuer::TokenIssuer;
-pub use ratelimit::RateLimited;
 pub use verifier::TokenVerifier;
 
 use majlis_errors::ApiError;

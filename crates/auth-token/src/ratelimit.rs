@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 /// Refused: retry after this many seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimited {
+pub(crate) struct RateLimited {
     pub retry_after_secs: u64,
 }
 
@@ -40,7 +40,7 @@ return 0
 impl TokenVerifier {
     /// Takes one request from `user`'s budget. Not retried after a broken
     /// connection: a resent script would charge the request twice.
-    pub async fn take_request(
+    pub(crate) async fn take_request(
         &self,
         user: Uuid,
         limit: UserRateLimit,

@@ -13,10 +13,11 @@ use uuid::Uuid;
 /// Clock skew tolerated on `exp`.
 const LEEWAY_SECS: i64 = 5;
 /// Tokens whose signature is remembered as checked. An Ed25519 check costs
-/// about 40 µs, a lookup here about 0.1 µs; a user's requests and sockets
-/// reuse one token for days, so most checks are repeats. At most about
-/// 2.5 MB; when full, the expired entries go, and if none had, all of them.
-const VERIFIED_MAX: usize = 4096;
+/// about 40 µs, a lookup here about 0.1 µs, and a user's requests reuse one
+/// token for days, so most checks are repeats. At most about 600 KiB (a
+/// token and its claims are about 600 bytes): when full, the expired
+/// entries go, and if none had, all of them.
+const VERIFIED_MAX: usize = 1024;
 
 /// Verifies tokens and checks revocation. Cheap to clone.
 #[derive(Clone)]
@@ -265,27 +266,43 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_expired_token_is_expired_even_after_it_was_cached() {
+    async fn an_expired_token_is_expired_even_if_it_was_cached() {
         let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
         let verifier = verifier();
-        let old = issuer.sign(&claims(-LEEWAY_SECS - 60)).unwrap();
+        let past = claims(-LEEWAY_SECS - 60);
+        let old = issuer.sign(&past).unwrap();
         assert!(matches!(verifier.decode(&old), Err(TokenError::Expired)));
-        // cached while valid, refused once past its exp (+ leeway)
-        let token = issuer.sign(&claims(60)).unwrap();
-        verifier.decode(&token).unwrap();
-        if let Some(c) = verifier.verified().get_mut(token.as_str()) {
-            c.exp -= 120 + LEEWAY_SECS;
-        }
-        assert!(matches!(verifier.decode(&token), Err(TokenError::Expired)));
+        assert!(verifier.verified().is_empty());
+        // an entry that outlived its token is never served
+        verifier.verified().insert(old.as_str().into(), past);
+        assert!(matches!(verifier.decode(&old), Err(TokenError::Expired)));
     }
 
     #[tokio::test]
     async fn the_cache_of_checked_signatures_stays_bounded() {
         let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
         let verifier = verifier();
-        for _ in 0..=VERIFIED_MAX {
-            verifier.decode(&issuer.sign(&claims(60)).unwrap()).unwrap();
+        let live = claims(60);
+        for i in 0..VERIFIED_MAX {
+            verifier
+                .verified()
+                .insert(format!("t{i}").into(), live.clone());
         }
-        assert!(verifier.verified().len() <= VERIFIED_MAX);
+        let token = issuer.sign(&claims(60)).unwrap();
+        verifier.decode(&token).unwrap();
+        // full of live entries: they all went, and the new one is in
+        assert_eq!(verifier.verified().len(), 1);
+        // expired ones go first
+        for i in 0..VERIFIED_MAX - 1 {
+            let c = if i % 2 == 0 {
+                claims(-60 - LEEWAY_SECS)
+            } else {
+                live.clone()
+            };
+            verifier.verified().insert(format!("t{i}").into(), c);
+        }
+        verifier.decode(&issuer.sign(&claims(60)).unwrap()).unwrap();
+        assert_eq!(verifier.verified().len(), VERIFIED_MAX / 2 + 1);
+        assert!(verifier.verified().contains_key(token.as_str()));
     }
 }
