@@ -45,3 +45,66 @@ impl FromRequest for AuthUser {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::{ISSUER, Role};
+    use actix_web::test::TestRequest;
+
+    fn extract(req: &HttpRequest) -> Result<AuthUser, ApiError> {
+        AuthUser::from_request(req, &mut Payload::None).into_inner()
+    }
+
+    #[test]
+    fn auth_user_takes_the_hosts_verdict_and_is_a_500_where_the_host_made_none() {
+        // No verdict: the operation is not declared secured (a programming
+        // error), never an unauthenticated pass.
+        let req = TestRequest::default().to_http_request();
+        assert!(matches!(extract(&req), Err(ApiError::Internal { .. })));
+
+        let req = TestRequest::default().to_http_request();
+        req.extensions_mut()
+            .insert(Outcome(Err(ApiError::unauthorized(
+                "token_revoked",
+                "revoked",
+            ))));
+        assert_eq!(
+            extract(&req).err().map(|e| e.code().to_owned()).as_deref(),
+            Some("token_revoked")
+        );
+
+        let claims = Claims {
+            sub: uuid::Uuid::new_v4(),
+            jti: uuid::Uuid::new_v4(),
+            iat: 0,
+            exp: 1,
+            iss: ISSUER.to_owned(),
+            team_id: None,
+            roles: vec![Role::SystemUser],
+        };
+        let req = TestRequest::default().to_http_request();
+        req.extensions_mut().insert(Outcome(Ok(AuthUser {
+            claims: claims.clone(),
+            token: "t".to_owned(),
+        })));
+        assert_eq!(extract(&req).map(|u| u.claims).ok(), Some(claims));
+    }
+
+    #[test]
+    fn the_bearer_is_read_from_the_authorization_header_whatever_the_scheme_case() {
+        for (header, want) in [
+            ("Bearer abc", Some("abc")),
+            ("bearer  abc ", Some("abc")),
+            ("Basic abc", None),
+            ("Bearer ", None),
+            ("abc", None),
+        ] {
+            let req = TestRequest::default()
+                .insert_header((header::AUTHORIZATION, header))
+                .to_http_request();
+            assert_eq!(bearer_token(&req), want, "{header:?}");
+        }
+    }
+}

@@ -101,3 +101,55 @@ fn grpc_url(service: Service) -> Option<(&'static str, &'static str)> {
         Service::OnboardingSvc | Service::ChatGateway | Service::PresenceGateway => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::service_auth::test_keys::{ONBOARDING_KEY, list};
+    use std::collections::HashMap;
+
+    fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
+        let list = list();
+        [
+            ("MAJLIS_SERVICE_PUBLIC_KEYS", list.as_str()),
+            ("MAJLIS_SERVICE_KEY", ONBOARDING_KEY),
+            (
+                TOKEN_PUBLIC_KEY_VAR,
+                "dWUDZ/k1obWTue6NPfHOt1B0+oC8zmzeQB81mbMNi2w=",
+            ),
+        ]
+        .iter()
+        .chain(extra)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    #[tokio::test]
+    async fn a_service_listens_on_its_own_ports_and_reaches_exactly_the_peers_it_may_call() {
+        let s = ServiceSettings::from_env(&env(&[]), Service::OnboardingSvc).unwrap();
+        assert_eq!(s.host.http_addr.port(), 8103);
+        assert_eq!(s.host.grpc_addr.map(|a| a.port()), Some(9103));
+        assert_eq!(s.user_rate, UserRateLimit::new(20, 60));
+        assert!(s.channel(Service::AuthSvc).is_ok());
+        assert!(s.channel(Service::ChannelsSvc).is_ok());
+        assert!(s.channel(Service::ChatGateway).is_err());
+        let bad_url = env(&[("MAJLIS_CHANNELS_GRPC_URL", "not a url")]);
+        let s = ServiceSettings::from_env(&bad_url, Service::OnboardingSvc).unwrap();
+        assert!(s.channel(Service::ChannelsSvc).is_err());
+    }
+
+    #[test]
+    fn the_token_public_key_is_required_and_checked_at_boot() {
+        for value in ["", "PLACEHOLDER-run-deploy/gen-service-keys.sh", "AAAA"] {
+            let err = ServiceSettings::from_env(
+                &env(&[(TOKEN_PUBLIC_KEY_VAR, value)]),
+                Service::OnboardingSvc,
+            )
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+            assert!(err.contains(TOKEN_PUBLIC_KEY_VAR), "{value:?}: {err}");
+        }
+    }
+}
