@@ -49,8 +49,6 @@ deps: ## make sure PostgreSQL and Redis are up (installs them as root when missi
 migrate: deps ## apply migrations to $$MAJLIS_DATABASE_URL (default: the local `majlis` database)
 	@psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname='majlis'" | grep -q 1 || createdb -h 127.0.0.1 -U postgres majlis
 	MAJLIS_DATABASE_URL=$${MAJLIS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/majlis} \
-	MAJLIS_REDIS_URL=$${MAJLIS_REDIS_URL:-redis://127.0.0.1:6379} \
-	MAJLIS_JWT_SECRET=$${MAJLIS_JWT_SECRET:-migrate-only-secret-migrate-only-secret} \
 	cargo run -q -p auth-svc -- migrate
 
 build: ## build every service binary

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
-# Generates the Ed25519 keys majlis services sign their gRPC calls with: one
-# private key per service that calls gRPC (MAJLIS_SERVICE_KEY, a secret), and
-# the list of their public keys that every service gets (MAJLIS_SERVICE_PUBLIC_KEYS,
-# not secret). Needs openssl (1.1.1 or newer).
+# Generates majlis's Ed25519 keys. For gRPC between services: one private key
+# per service that calls gRPC (MAJLIS_SERVICE_KEY, a secret), and the list of
+# their public keys that every service gets (MAJLIS_SERVICE_PUBLIC_KEYS, not
+# secret). For user tokens: the key auth-svc signs them with
+# (MAJLIS_TOKEN_SIGNING_KEY, a secret only auth-svc gets), and its public half
+# that every service verifies them with (MAJLIS_TOKEN_PUBLIC_KEY, not secret).
+# Needs openssl (1.1.1 or newer).
 #
 #   deploy/gen-service-keys.sh                 # Kubernetes: prints the Secret keys
-#                                              # (service-key-<name>) and the ConfigMap value
+#                                              # (service-key-<name>, token-signing-key)
+#                                              # and the ConfigMap values
 #   deploy/gen-service-keys.sh --helm          # the same as Helm values (secret.serviceKeys,
-#                                              # config.MAJLIS_SERVICE_PUBLIC_KEYS)
+#                                              # secret.tokenSigningKey, config.MAJLIS_SERVICE_PUBLIC_KEYS,
+#                                              # config.MAJLIS_TOKEN_PUBLIC_KEY)
 #   deploy/gen-service-keys.sh --env           # docker compose: lines for deploy/compose/.env
-#   deploy/gen-service-keys.sh --dir DIR       # writes DIR/<name>.key (mode 600) for each
-#                                              # service lacking one, and DIR/public-keys
+#   deploy/gen-service-keys.sh --dir DIR       # writes DIR/<name>.key and DIR/token-signing.key
+#                                              # (mode 600) where missing, DIR/public-keys
+#                                              # and DIR/token-public-key
 #
-# Every run but --dir makes new keys: apply the private keys and the list
-# together (a service refuses to start when its key is not the one listed).
+# Every run but --dir makes new keys: apply the private keys and the public
+# ones together (a service refuses to start when its key is not the one
+# listed; auth-svc when its signing key is not the token public key's pair).
+# A new token key pair invalidates every token issued (users log in again).
 # The services that call gRPC are those in majlis-runtime's POLICY
 # (crates/runtime/src/service_auth.rs); tests/deploy/check.py checks this list.
 set -euo pipefail
@@ -47,6 +55,12 @@ case "$mode" in
             list+=("$s=$pub")
         done
         (IFS=,; printf '%s\n' "${list[*]}") >"$dir/public-keys"
+        if [[ ! -s "$dir/token-signing.key" ]]; then
+            (umask 077; new_key >"$dir/token-signing.key")
+        fi
+        pub="$(public_of "$(cat "$dir/token-signing.key")")"
+        [[ ${#pub} == 44 ]] || die "$dir/token-signing.key is not an Ed25519 PKCS#8 key"
+        printf '%s\n' "$pub" >"$dir/token-public-key"
         ;;
     k8s|--k8s|--helm|--env)
         declare -A key=()
@@ -56,30 +70,38 @@ case "$mode" in
             list+=("$s=$(public_of "${key[$s]}")")
         done
         public="$(IFS=,; printf '%s' "${list[*]}")"
+        token_key="$(new_key)"
+        token_public="$(public_of "$token_key")"
         case "$mode" in
             --helm)
                 echo "# values for deploy/helm/majlis: keep the secret part out of version control"
                 echo "secret:"
                 echo "  serviceKeys:"
                 for s in "${CALLERS[@]}"; do echo "    $s: \"${key[$s]}\""; done
+                echo "  tokenSigningKey: \"$token_key\""
                 echo "config:"
                 echo "  MAJLIS_SERVICE_PUBLIC_KEYS: \"$public\""
+                echo "  MAJLIS_TOKEN_PUBLIC_KEY: \"$token_public\""
                 ;;
             --env)
                 echo "# for deploy/compose/.env: keep it out of version control"
                 echo "MAJLIS_SERVICE_PUBLIC_KEYS=$public"
                 for s in "${CALLERS[@]}"; do echo "$(env_name "$s")=${key[$s]}"; done
+                echo "MAJLIS_TOKEN_PUBLIC_KEY=$token_public"
+                echo "MAJLIS_TOKEN_SIGNING_KEY=$token_key"
                 ;;
             *)
                 echo "# Secret majlis-secrets: add these keys (e.g. kubectl create secret generic"
                 echo "# majlis-secrets --from-literal=service-key-chat-gateway=… plus the others)."
                 for s in "${CALLERS[@]}"; do echo "service-key-$s=${key[$s]}"; done
+                echo "token-signing-key=$token_key"
                 echo
                 echo "# ConfigMap majlis-config (k8s/base/config.env or an overlay's configMapGenerator):"
                 echo "MAJLIS_SERVICE_PUBLIC_KEYS=$public"
+                echo "MAJLIS_TOKEN_PUBLIC_KEY=$token_public"
                 ;;
         esac
         ;;
-    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//' ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' ;;
     *) die "unknown option $mode (see --help)" ;;
 esac

@@ -157,22 +157,17 @@ done
 export MAJLIS_DATABASE_URL="${MAJLIS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/$MAJLIS_DB_NAME}"
 export MAJLIS_REDIS_URL="${MAJLIS_REDIS_URL:-redis://127.0.0.1:6379}"
 export MAJLIS_REDIS_PREFIX="${MAJLIS_REDIS_PREFIX:-majlis:}"
-if [[ -z "${MAJLIS_JWT_SECRET:-}" ]]; then
-    if [[ ! -s "$RUN_DIR/jwt-secret" ]]; then
-        (umask 077; head -c 48 /dev/urandom | base64 -w0 >"$RUN_DIR/jwt-secret")
-        log "generated $RUN_DIR/jwt-secret"
-    fi
-    MAJLIS_JWT_SECRET="$(cat "$RUN_DIR/jwt-secret")"
-fi
-export MAJLIS_JWT_SECRET
-# gRPC service keys: one Ed25519 key per service that calls gRPC, generated
-# once into the run dir (deploy/gen-service-keys.sh); every service gets the
-# public key list, and each caller only its own private key (step 5).
+# Ed25519 keys, generated once into the run dir (deploy/gen-service-keys.sh):
+# for gRPC, one per service that calls gRPC, every service getting the public
+# key list and each caller only its own private key; for user tokens, one
+# pair, every service getting the public key and auth-svc alone the signing
+# key (step 5).
 KEYS_DIR="$RUN_DIR/service-keys"
 bash "$REPO_ROOT/deploy/gen-service-keys.sh" --dir "$KEYS_DIR" || die "cannot generate the service keys in $KEYS_DIR"
 MAJLIS_SERVICE_PUBLIC_KEYS="$(cat "$KEYS_DIR/public-keys")"
-export MAJLIS_SERVICE_PUBLIC_KEYS
-unset MAJLIS_SERVICE_KEY
+MAJLIS_TOKEN_PUBLIC_KEY="$(cat "$KEYS_DIR/token-public-key")"
+export MAJLIS_SERVICE_PUBLIC_KEYS MAJLIS_TOKEN_PUBLIC_KEY
+unset MAJLIS_SERVICE_KEY MAJLIS_TOKEN_SIGNING_KEY
 export MAJLIS_AUTH_GRPC_URL="${MAJLIS_AUTH_GRPC_URL:-http://$(p 1001)}"
 export MAJLIS_CHANNELS_GRPC_URL="${MAJLIS_CHANNELS_GRPC_URL:-http://$(p 1002)}"
 export MAJLIS_ONBOARDING_GRPC_URL="${MAJLIS_ONBOARDING_GRPC_URL:-http://$(p 1003)}"
@@ -299,10 +294,13 @@ for s in "${SERVICES[@]}"; do
     unsets=()
     if [[ "$grpc" != - ]]; then envs+=(MAJLIS_GRPC_ADDR="$grpc"); else unsets+=(-u MAJLIS_GRPC_ADDR); fi
     if [[ "$inst" != - ]]; then envs+=(MAJLIS_INSTANCE_ID="$inst"); else unsets+=(-u MAJLIS_INSTANCE_ID); fi
-    # the key goes through the environment, never argv (ps would show it)
+    # keys go through the environment, never argv (ps would show them)
     key=""
     if [[ -s "$KEYS_DIR/$bin.key" ]]; then key="$(cat "$KEYS_DIR/$bin.key")"; else unsets+=(-u MAJLIS_SERVICE_KEY); fi
-    MAJLIS_SERVICE_KEY="$key" env "${unsets[@]}" "${envs[@]}" "$BIN/$bin" >>"$logf" 2>&1 </dev/null &
+    token_key=""
+    if [[ "$bin" == auth-svc ]]; then token_key="$(cat "$KEYS_DIR/token-signing.key")"; else unsets+=(-u MAJLIS_TOKEN_SIGNING_KEY); fi
+    MAJLIS_SERVICE_KEY="$key" MAJLIS_TOKEN_SIGNING_KEY="$token_key" \
+        env "${unsets[@]}" "${envs[@]}" "$BIN/$bin" >>"$logf" 2>&1 </dev/null &
     pid=$!
     record_pid "$name" "$pid"
     PID_OF[$name]="$pid"

@@ -200,6 +200,8 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
         p.append("majlis-config: MAJLIS_CHANNELS_GRPC_URL != http://channels-svc:9102")
     if "MAJLIS_SERVICE_PUBLIC_KEYS" not in cfg:
         p.append("majlis-config: no MAJLIS_SERVICE_PUBLIC_KEYS (the gRPC callers' public keys)")
+    if "MAJLIS_TOKEN_PUBLIC_KEY" not in cfg:
+        p.append("majlis-config: no MAJLIS_TOKEN_PUBLIC_KEY (what every service verifies user tokens with)")
     if cfg.get("MAJLIS_LOG_FORMAT") != "json":
         p.append("majlis-config: MAJLIS_LOG_FORMAT != json")
     window_ms = int(cfg.get("MAJLIS_WS_CLOSE_WINDOW_MS", 5000))
@@ -259,7 +261,13 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
             p.append(f"{where}: MAJLIS_HTTP_ADDR != 0.0.0.0:{http}")
         if grpc and env.get("MAJLIS_GRPC_ADDR", {}).get("value") != f"0.0.0.0:{grpc}":
             p.append(f"{where}: MAJLIS_GRPC_ADDR != 0.0.0.0:{grpc}")
-        secret_keys = {"MAJLIS_REDIS_URL": "redis-url", "MAJLIS_JWT_SECRET": "jwt-secret"}
+        secret_keys = {"MAJLIS_REDIS_URL": "redis-url"}
+        if name == "auth-svc":
+            secret_keys["MAJLIS_TOKEN_SIGNING_KEY"] = "token-signing-key"
+        elif "MAJLIS_TOKEN_SIGNING_KEY" in env:
+            p.append(f"{where}: gets MAJLIS_TOKEN_SIGNING_KEY, but only auth-svc mints tokens")
+        if "MAJLIS_JWT_SECRET" in env:
+            p.append(f"{where}: gets MAJLIS_JWT_SECRET, which no service reads (tokens are EdDSA)")
         if db:
             secret_keys["MAJLIS_DATABASE_URL"] = "database-url"
         elif "MAJLIS_DATABASE_URL" in env:
@@ -335,9 +343,13 @@ def policy_problems(docs: list[dict], label: str, helm: bool) -> list[str]:
         if "backoffLimit" not in js or "ttlSecondsAfterFinished" not in js:
             p.append("Job/majlis-migrate: backoffLimit/ttlSecondsAfterFinished missing")
         env = env_map(jc)
-        for var in ("MAJLIS_DATABASE_URL", "MAJLIS_REDIS_URL", "MAJLIS_JWT_SECRET"):
-            if "secretKeyRef" not in env.get(var, {}).get("valueFrom", {}):
-                p.append(f"Job/majlis-migrate: {var} not from the Secret")
+        ref = env.get("MAJLIS_DATABASE_URL", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        if ref.get("key") != "database-url":
+            p.append("Job/majlis-migrate: MAJLIS_DATABASE_URL not from the Secret's database-url")
+        # `migrate` reads the database settings only: no other secret goes there
+        for var, e in sorted(env.items()):
+            if var != "MAJLIS_DATABASE_URL" and "secretKeyRef" in e.get("valueFrom", {}):
+                p.append(f"Job/majlis-migrate: gets {var}, but `migrate` reads the database settings only")
         if helm:
             a = j["metadata"].get("annotations", {})
             if set(a.get("helm.sh/hook", "").split(",")) != {"pre-install", "pre-upgrade"}:
@@ -576,9 +588,9 @@ def main() -> int:
             "existingSecret": "",
             "databaseUrl": "postgres://majlis:PLACEHOLDER@postgres:5432/majlis",
             "redisUrl": "redis://redis:6379",
-            "jwtSecret": "PLACEHOLDER-test-only-jwt-secret-0123456789",
+            "tokenSigningKey": "PLACEHOLDER-test-only-token-signing-key",
             "serviceKeys": {n: f"PLACEHOLDER-service-key-{n}" for n in KEYED},
-        }, "config": {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER"}}, "majlis"),
+        }, "config": {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER", "MAJLIS_TOKEN_PUBLIC_KEY": "PLACEHOLDER"}}, "majlis"),
     }
     for label, (files, extra, ns) in helm_sets.items():
         @check(f"{label}: render")
@@ -596,14 +608,19 @@ def main() -> int:
             return [f"failed, but not with the expected message: {e}"]
         return ["rendered without the secret values"]
 
-    @check("helm: a chart-created Secret without the service keys fails the render")
+    @check("helm: a chart-created Secret without the service keys or the token keys fails the render")
     def _():
         base = {"existingSecret": "", "databaseUrl": "postgres://x@y/z", "redisUrl": "redis://r",
-                "jwtSecret": "PLACEHOLDER-test-only-jwt-secret-0123456789"}
+                "tokenSigningKey": "PLACEHOLDER-test-only-token-signing-key"}
+        keys = {n: "PLACEHOLDER" for n in KEYED}
+        both = {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER", "MAJLIS_TOKEN_PUBLIC_KEY": "PLACEHOLDER"}
+        no_token = {k: v for k, v in base.items() if k != "tokenSigningKey"}
         probs = []
         for extra, needle in (
-            ({"secret": base, "config": {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER"}}, "secret.serviceKeys."),
-            ({"secret": {**base, "serviceKeys": {n: "PLACEHOLDER" for n in KEYED}}}, "config.MAJLIS_SERVICE_PUBLIC_KEYS is required"),
+            ({"secret": base, "config": both}, "secret.serviceKeys."),
+            ({"secret": {**base, "serviceKeys": keys}, "config": {"MAJLIS_TOKEN_PUBLIC_KEY": "PLACEHOLDER"}}, "config.MAJLIS_SERVICE_PUBLIC_KEYS is required"),
+            ({"secret": {**no_token, "serviceKeys": keys}, "config": both}, "secret.tokenSigningKey is required"),
+            ({"secret": {**base, "serviceKeys": keys}, "config": {"MAJLIS_SERVICE_PUBLIC_KEYS": "PLACEHOLDER"}}, "config.MAJLIS_TOKEN_PUBLIC_KEY is required"),
         ):
             try:
                 helm_render(["values.yaml"], extra)
@@ -653,15 +670,13 @@ def main() -> int:
             for s in by_kind(load_docs(rendered.get(label, "")), "Secret").values():
                 vals = dict(s.get("stringData", {}))
                 vals.update({k: base64.b64decode(v).decode() for k, v in s.get("data", {}).items()})
-                if set(vals) != {"database-url", "redis-url", "jwt-secret"} | SERVICE_KEY_SECRETS:
+                if set(vals) != {"database-url", "redis-url", "token-signing-key"} | SERVICE_KEY_SECRETS:
                     p.append(f"{label}: Secret keys {sorted(vals)}")
-                for k in SERVICE_KEY_SECRETS:
+                for k in SERVICE_KEY_SECRETS | {"token-signing-key"}:
                     if "PLACEHOLDER" not in vals.get(k, ""):
                         p.append(f"{label}: {k} is not marked PLACEHOLDER")
-                if "PLACEHOLDER" not in vals.get("jwt-secret", "") or "PLACEHOLDER" not in vals.get("database-url", ""):
+                if "PLACEHOLDER" not in vals.get("database-url", ""):
                     p.append(f"{label}: Secret values are not marked PLACEHOLDER")
-                if len(vals.get("jwt-secret", "")) < 32:
-                    p.append(f"{label}: jwt-secret shorter than 32 bytes")
         for label in ("helm values.yaml", "helm values-staging.yaml"):
             if by_kind(load_docs(rendered.get(label, "")), "Secret"):
                 p.append(f"{label}: renders a Secret although existingSecret is set")
@@ -752,13 +767,22 @@ def main() -> int:
                 p.append(f"{name}: MAJLIS_SERVICE_KEY is not required from the environment (${{VAR:?…}})")
             if name not in KEYED and "MAJLIS_SERVICE_KEY" in env:
                 p.append(f"{name}: gets MAJLIS_SERVICE_KEY but calls no gRPC")
+            if not required.match(str(env.get("MAJLIS_TOKEN_PUBLIC_KEY", ""))):
+                p.append(f"{name}: MAJLIS_TOKEN_PUBLIC_KEY is not required from the environment (${{VAR:?…}})")
+            signing = env.get("MAJLIS_TOKEN_SIGNING_KEY")
+            if name == "auth-svc" and not required.match(str(signing or "")):
+                p.append(f"{name}: MAJLIS_TOKEN_SIGNING_KEY is not required from the environment (${{VAR:?…}})")
+            if name != "auth-svc" and signing is not None:
+                p.append(f"{name}: gets MAJLIS_TOKEN_SIGNING_KEY, but only auth-svc mints tokens")
             if svc.get("depends_on", {}).get("migrate", {}).get("condition") != "service_completed_successfully":
                 p.append(f"{name}: does not wait for migrate")
         if s.get("migrate", {}).get("command") != ["migrate"]:
             p.append("migrate: command != [migrate]")
-        jwt = c.get("x-majlis-env", {}).get("MAJLIS_JWT_SECRET", "")
-        if not str(jwt).startswith("${MAJLIS_JWT_SECRET:?"):
-            p.append(f"MAJLIS_JWT_SECRET must be required (${{MAJLIS_JWT_SECRET:?...}}), not {jwt!r}")
+        if "MAJLIS_JWT_SECRET" in (ROOT / "deploy/compose/docker-compose.yaml").read_text():
+            p.append("MAJLIS_JWT_SECRET is still set: no service reads it (tokens are EdDSA)")
+        menv = s.get("migrate", {}).get("environment", {})
+        if set(menv) - {"MAJLIS_DATABASE_URL", "MAJLIS_LOG_FORMAT", "RUST_LOG"}:
+            p.append(f"migrate: gets {sorted(set(menv) - {'MAJLIS_DATABASE_URL', 'MAJLIS_LOG_FORMAT', 'RUST_LOG'})}, but `migrate` reads the database settings only")
         r = subprocess.run(["bash", str(ROOT / "deploy/compose/render-edge.sh"), "--check"], capture_output=True, text=True)
         if r.returncode != 0:
             p.append(r.stderr.strip())

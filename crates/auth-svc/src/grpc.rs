@@ -3,7 +3,7 @@
 //! typed status detail, so a caller gets back the same public error.
 
 use crate::users::{self, SetTeam, UserRow};
-use majlis_auth_token::{Role, Tokens};
+use majlis_auth_token::{Role, TokenIssuer, TokenVerifier};
 use majlis_db::Db;
 use majlis_errors::{ApiError, ApiResult};
 use majlis_proto::auth::v1 as pb;
@@ -13,7 +13,8 @@ use uuid::Uuid;
 #[derive(Clone, Debug)]
 pub struct AuthGrpc {
     pub db: Db,
-    pub tokens: Tokens,
+    pub issuer: TokenIssuer,
+    pub verifier: TokenVerifier,
     pub redis: majlis_redis::Redis,
 }
 
@@ -67,7 +68,7 @@ async fn validate_token(
     svc: &AuthGrpc,
     req: pb::ValidateTokenRequest,
 ) -> ApiResult<pb::ValidateTokenResponse> {
-    let claims = svc.tokens.verify(&req.token).await?;
+    let claims = svc.verifier.verify(&req.token).await?;
     let row = users::find_by_id(&svc.db, claims.sub)
         .await?
         .ok_or_else(|| {
@@ -126,7 +127,7 @@ async fn set_user_team(
             ));
         }
     };
-    let (token, _) = svc.tokens.issue(row.id, row.team_id, row.roles())?;
+    let (token, _) = svc.issuer.issue(row.id, row.team_id, row.roles())?;
     tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
     if let Some(team) = row.team_id {
         // Open presence sockets follow the user into the team without a reconnect.

@@ -13,4 +13,7 @@ mod throttle;
 mod users;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::migrate;
+
+/// auth-svc, as `main` and the tests start it.
+pub type Application = majlis_runtime::Application<Settings>;

@@ -1,6 +1,6 @@
 //! Token revocation, durable: PostgreSQL (`auth.revoked_tokens`) is the
 //! source of truth, Redis a cache that every verifier reads in one round trip
-//! (`Tokens::check_revocation`) and trusts only while its ready marker exists.
+//! (`TokenVerifier::check_revocation`) and trusts only while its ready marker exists.
 //! A Redis restart loses the cache and the marker together; verifiers then
 //! answer 503 (gateways 1013) instead of trusting an empty cache, and the
 //! warmer here notices the missing marker and rebuilds the cache from
@@ -8,7 +8,7 @@
 //!
 //! The seam for per-user revocation (deactivation, "log out everywhere"):
 //! store "tokens of user U issued before T are invalid" in PostgreSQL beside
-//! `revoked_tokens`, write `Tokens::user_cutoff_key(U)` = T in `revoke_user`
+//! `revoked_tokens`, write `TokenVerifier::user_cutoff_key(U)` = T in `revoke_user`
 //! the way `revoke` writes a token's mark, and load the cutoffs in
 //! `rebuild` the way it loads the marks. The verify script already honours
 //! the cutoff key.
@@ -17,7 +17,7 @@ use crate::schema::revoked_tokens;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use majlis_auth_token::{Claims, REVOCATIONS_READY_KEY, Tokens};
+use majlis_auth_token::{Claims, REVOCATIONS_READY_KEY, TokenVerifier};
 use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
 use majlis_redis::{Redis, RedisError, redis};
@@ -41,7 +41,7 @@ const REBUILDING_KEY: &str = "auth:revocations:rebuilding";
 pub struct Revocations {
     db: Db,
     redis: Redis,
-    tokens: Tokens,
+    tokens: TokenVerifier,
     /// Set when a revocation reached PostgreSQL but not the Redis cache: the
     /// cache is then incomplete, and the warmer drops the marker and rebuilds.
     stale: Arc<AtomicBool>,
@@ -76,7 +76,7 @@ impl From<RevocationError> for ApiError {
 }
 
 impl Revocations {
-    pub fn new(db: Db, redis: Redis, tokens: Tokens) -> Self {
+    pub fn new(db: Db, redis: Redis, tokens: TokenVerifier) -> Self {
         Self {
             db,
             redis,
@@ -204,7 +204,7 @@ impl Revocations {
             };
             let mut pipe = redis::pipe();
             for (jti, user, expires_at) in &page {
-                pipe.add_command(Tokens::revocation_mark(
+                pipe.add_command(TokenVerifier::revocation_mark(
                     &self.redis,
                     *jti,
                     *user,

@@ -5,7 +5,7 @@ use crate::revocations::Revocations;
 use crate::throttle::{Account, LoginThrottle, RegisterThrottle};
 use crate::users::{self, NewUser, User};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use majlis_auth_token::{AuthUser, Role, Tokens};
+use majlis_auth_token::{AuthUser, Role, TokenIssuer};
 use majlis_db::{Db, is_unique_violation};
 use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,7 @@ async fn register(
     http: HttpRequest,
     body: Json<RegisterRequest>,
     db: web::Data<Db>,
-    tokens: web::Data<Tokens>,
+    tokens: web::Data<TokenIssuer>,
     passwords: web::Data<Passwords>,
     throttle: web::Data<RegisterThrottle>,
     trust: web::Data<TrustProxyHeaders>,
@@ -135,7 +135,7 @@ async fn login(
     req: HttpRequest,
     body: Json<LoginRequest>,
     db: web::Data<Db>,
-    tokens: web::Data<Tokens>,
+    tokens: web::Data<TokenIssuer>,
     passwords: web::Data<Passwords>,
     throttle: web::Data<LoginThrottle>,
     trust: web::Data<TrustProxyHeaders>,

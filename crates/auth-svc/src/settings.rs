@@ -1,23 +1,21 @@
 //! auth-svc's configuration, read once from `MAJLIS_*` variables at boot.
 
+use majlis_auth_token::TokenIssuer;
 use majlis_db::DbSettings;
 use majlis_redis::RedisSettings;
+use majlis_runtime::ServiceSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
-use majlis_runtime::host::HostSettings;
-use majlis_runtime::service_auth::{Service, ServiceAuth};
-use secrecy::SecretString;
+use majlis_runtime::service_auth::Service;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub host: HostSettings,
+    pub service: ServiceSettings,
     pub db: DbSettings,
     pub redis: RedisSettings,
-    pub jwt_secret: SecretString,
-    pub token_ttl: Duration,
-    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
-    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
-    pub service_auth: ServiceAuth,
+    /// Mints user tokens: only auth-svc holds the private key
+    /// (`MAJLIS_TOKEN_SIGNING_KEY`; lifetime `MAJLIS_TOKEN_TTL_SECS`).
+    pub issuer: TokenIssuer,
     /// Take the client address from `X-Real-IP` (set by the edge). Only safe
     /// behind a proxy that overwrites it.
     pub trust_proxy_headers: bool,
@@ -51,31 +49,12 @@ pub struct LoginLimits {
 
 impl Settings {
     pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
-        let secret = env::secret(src, "MAJLIS_JWT_SECRET")?;
-        {
-            use secrecy::ExposeSecret;
-            if secret.expose_secret().len() < majlis_auth_token::MIN_SECRET_BYTES {
-                return Err(SettingsError::Invalid {
-                    name: "MAJLIS_JWT_SECRET",
-                    value: "<redacted>".to_owned(),
-                    reason: format!(
-                        "must be at least {} bytes",
-                        majlis_auth_token::MIN_SECRET_BYTES
-                    ),
-                });
-            }
-        }
+        let service = ServiceSettings::from_env(src, Service::AuthSvc)?;
         Ok(Self {
-            host: HostSettings::from_env(src, "127.0.0.1:8101", Some("127.0.0.1:9101"))?,
+            issuer: TokenIssuer::from_env(src, &service.token_key)?,
+            service,
             db: DbSettings::from_env(src)?,
             redis: RedisSettings::from_env(src)?,
-            jwt_secret: secret,
-            token_ttl: Duration::from_secs(env::parse(
-                src,
-                "MAJLIS_TOKEN_TTL_SECS",
-                7 * 24 * 3600,
-            )?),
-            service_auth: ServiceAuth::from_env(src, Service::AuthSvc)?,
             trust_proxy_headers: env::flag(src, "MAJLIS_TRUST_PROXY_HEADERS", false)?,
             login: LoginLimits {
                 max_failures_per_account: env::parse(

@@ -1,5 +1,5 @@
-//! Builds auth-svc from its settings (binding both listeners, so tests can ask
-//! for port 0) and runs it until the shutdown owner drains it.
+//! Builds auth-svc from its settings: its HTTP routes and `AuthService`
+//! on the shared host, and the task that keeps the revocation cache warm.
 
 use crate::Settings;
 use crate::grpc::AuthGrpc;
@@ -8,73 +8,43 @@ use crate::revocations::Revocations;
 use crate::routes::{self, TrustProxyHeaders};
 use crate::throttle::{LoginThrottle, RegisterThrottle};
 use actix_web::web;
-use majlis_auth_token::Tokens;
-use majlis_db::Db;
+use majlis_auth_token::Authenticator;
+use majlis_db::{Db, DbSettings};
 use majlis_redis::Redis;
-use majlis_runtime::host::{self, Listeners};
-use majlis_runtime::metrics::Metrics;
-use majlis_runtime::{Readiness, Shutdown, grpc};
+use majlis_runtime::env::Source;
+use majlis_runtime::host::{self, Bound, Host};
+use majlis_runtime::{Process, grpc};
 use std::sync::Arc;
-use utoipa::OpenApi;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "majlis auth-svc",
-        description = "Accounts, login and tokens. Errors are `{\"error\": {\"code\", \"message\"}}`."
-    ),
-    components(schemas(majlis_errors::ErrorBody))
-)]
-struct ApiDoc;
-
-pub struct Application {
-    http_port: u16,
-    grpc_port: u16,
-    server: actix_web::dev::Server,
-    grpc_listener: tokio::net::TcpListener,
-    grpc_service: AuthGrpc,
-    settings: Settings,
-    revocations: Revocations,
-    readiness: Readiness,
-    shutdown: Shutdown,
+/// `auth-svc migrate`: the installation's migrations, with the database
+/// settings only.
+pub async fn migrate(src: &dyn Source) -> anyhow::Result<Vec<String>> {
+    Ok(majlis_db::run_migrations(&DbSettings::from_env(src)?.url).await?)
 }
 
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::new(&settings.db)?;
-        let redis = Redis::new(&settings.redis)?;
-        let tokens = Tokens::new(&settings.jwt_secret, settings.token_ttl, redis.clone())?;
-        let throttle = LoginThrottle::new(redis.clone(), settings.login);
-        let register_throttle = RegisterThrottle::new(redis.clone(), settings.register);
-        let passwords = Passwords::new(settings.hashing);
-        let revocations = Revocations::new(db.clone(), redis.clone(), tokens.clone());
+impl Process for Settings {
+    async fn build(self) -> anyhow::Result<Bound> {
+        let redis = Redis::new(&self.redis)?;
+        let auth = Authenticator::new(&self.service, redis.clone());
+        let verifier = auth.verifier().clone();
+        let db = Db::new(&self.db)?;
+        let revocations = Revocations::new(db.clone(), redis.clone(), verifier.clone());
         // Best effort, so tokens verify from the first request on; with Redis
-        // or PostgreSQL down the warmer in `run_until_stopped` keeps trying.
+        // or PostgreSQL down the warmer keeps trying.
         if let Err(e) = revocations.ensure_warm().await {
             tracing::warn!(error = %e, "revocation cache not warmed at boot");
         }
-        let readiness = Readiness::builder()
-            .check("postgres", db.readiness_check())
-            .check("redis", redis.readiness_check())
-            .build();
-        let shutdown = Shutdown::new(readiness.clone());
-        let metrics = Metrics::new("auth-svc");
-
-        let listeners = Listeners::bind(&settings.host).await?;
-        let http_port = listeners.http_port()?;
-        let grpc_port = listeners.grpc_port()?.unwrap_or_default();
-        let Some(grpc_listener) = listeners.grpc else {
-            anyhow::bail!("auth-svc needs MAJLIS_GRPC_ADDR");
-        };
-
-        let trust = TrustProxyHeaders(settings.trust_proxy_headers);
+        let throttle = LoginThrottle::new(redis.clone(), self.login);
+        let register_throttle = RegisterThrottle::new(redis.clone(), self.register);
+        let trust = TrustProxyHeaders(self.trust_proxy_headers);
         let configure: host::Configure = {
-            let (db, tokens, revocations) = (db.clone(), tokens.clone(), revocations.clone());
-            // One of each for all workers: the hashing bound is per process.
-            let passwords = web::Data::new(passwords);
+            let (db, issuer) = (db.clone(), self.issuer.clone());
+            let revocations = revocations.clone();
+            // One for all workers: the hashing bound is per process.
+            let passwords = web::Data::new(Passwords::new(self.hashing));
             Arc::new(move |cfg| {
                 cfg.app_data(web::Data::new(db.clone()))
-                    .app_data(web::Data::new(tokens.clone()))
+                    .app_data(web::Data::new(issuer.clone()))
                     .app_data(web::Data::new(throttle.clone()))
                     .app_data(web::Data::new(register_throttle.clone()))
                     .app_data(web::Data::new(revocations.clone()))
@@ -83,55 +53,26 @@ impl Application {
                     .configure(routes::routes);
             })
         };
-        let server = host::http_server(
-            listeners.http,
-            &settings.host,
-            ApiDoc::openapi(),
-            readiness.clone(),
-            metrics,
-            configure,
-        )?;
-        tracing::info!(http_port, grpc_port, "auth-svc bound");
-        Ok(Self {
-            http_port,
-            grpc_port,
-            server,
-            grpc_listener,
-            grpc_service: AuthGrpc { db, tokens, redis },
-            revocations,
-            settings,
-            readiness,
-            shutdown,
-        })
-    }
-
-    pub fn http_port(&self) -> u16 {
-        self.http_port
-    }
-
-    pub fn grpc_port(&self) -> u16 {
-        self.grpc_port
-    }
-
-    /// The process's shutdown owner; `main` connects it to signals, tests trigger it.
-    pub fn shutdown(&self) -> Shutdown {
-        self.shutdown.clone()
-    }
-
-    /// Serves HTTP and gRPC until shutdown is triggered, then drains both.
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let router = grpc::server_with_health(
-            self.settings.host.grpc_call_timeout,
-            &self.settings.service_auth,
-            self.readiness,
-            self.shutdown.clone(),
-        )
-        .add_service(grpc::auth_server(self.grpc_service));
-        let grpc = grpc::serve(router, self.grpc_listener, self.shutdown.clone());
+        let readiness = (db.readiness_check(), redis.readiness_check());
+        let service = AuthGrpc {
+            db,
+            issuer: self.issuer,
+            verifier,
+            redis,
+        };
+        let host = Host::new(&self.service)
+            .check("postgres", readiness.0)
+            .check("redis", readiness.1)
+            .bind(
+                "Accounts, login and tokens. Errors are `{\"error\": {\"code\", \"message\"}}`.",
+                auth,
+                configure,
+            )
+            .await?
+            .grpc(|router| router.add_service(grpc::auth_server(service)))?;
         // Verifiers everywhere refuse tokens while the Redis revocation
-        // cache is cold; this keeps it warm.
-        tokio::spawn(self.revocations.keep_cache_warm(self.shutdown.clone()));
-        host::run("auth-svc", self.server, Some(grpc), self.shutdown).await?;
-        Ok(())
+        // cache is cold; this task keeps it warm.
+        let warmer = revocations.keep_cache_warm(host.shutdown());
+        Ok(host.task(warmer))
     }
 }

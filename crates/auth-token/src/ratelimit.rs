@@ -3,15 +3,15 @@
 //! script on the shared multiplexed connection, where it is pipelined with the
 //! revocation check of the same request.
 
-use crate::Tokens;
+use crate::TokenVerifier;
 use majlis_redis::{RedisError, redis};
-use majlis_runtime::host::UserRateLimit;
+use majlis_runtime::ratelimit::UserRateLimit;
 use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// Refused: retry after this many seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RateLimited {
+pub(crate) struct RateLimited {
     pub retry_after_secs: u64,
 }
 
@@ -37,10 +37,10 @@ return 0
     )
 });
 
-impl Tokens {
+impl TokenVerifier {
     /// Takes one request from `user`'s budget. Not retried after a broken
     /// connection: a resent script would charge the request twice.
-    pub async fn take_request(
+    pub(crate) async fn take_request(
         &self,
         user: Uuid,
         limit: UserRateLimit,

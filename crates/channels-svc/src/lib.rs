@@ -18,4 +18,7 @@ mod startup;
 mod users;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::migrate;
+
+/// channels-svc, as `main` and the tests start it.
+pub type Application = majlis_runtime::Application<Settings>;

@@ -2,25 +2,16 @@
 
 use majlis_db::DbSettings;
 use majlis_redis::RedisSettings;
+use majlis_runtime::ServiceSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
-use majlis_runtime::host::HostSettings;
-use majlis_runtime::service_auth::{Service, ServiceAuth};
-use secrecy::SecretString;
-use std::time::Duration;
+use majlis_runtime::service_auth::Service;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub host: HostSettings,
+    /// Includes auth-svc's gRPC endpoint, for user lookups.
+    pub service: ServiceSettings,
     pub db: DbSettings,
     pub redis: RedisSettings,
-    /// Verifies access tokens (auth-svc signs them with the same key).
-    pub jwt_secret: SecretString,
-    pub token_ttl: Duration,
-    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
-    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
-    pub service_auth: ServiceAuth,
-    /// auth-svc's gRPC endpoint, for user lookups.
-    pub auth_grpc_url: String,
     /// Distinct emoji one message may carry; adding another is 409.
     pub max_reactions_per_message: u32,
     /// About how many bytes `chat.events` may hold (see `streams::Retention`).
@@ -30,19 +21,9 @@ pub struct Settings {
 impl Settings {
     pub fn from_env(src: &dyn Source) -> Result<Self, SettingsError> {
         Ok(Self {
-            host: HostSettings::from_env(src, "127.0.0.1:8102", Some("127.0.0.1:9102"))?,
+            service: ServiceSettings::from_env(src, Service::ChannelsSvc)?,
             db: DbSettings::from_env(src)?,
             redis: RedisSettings::from_env(src)?,
-            jwt_secret: env::secret(src, "MAJLIS_JWT_SECRET")?,
-            token_ttl: Duration::from_secs(env::parse(
-                src,
-                "MAJLIS_TOKEN_TTL_SECS",
-                7 * 24 * 3600,
-            )?),
-            service_auth: ServiceAuth::from_env(src, Service::ChannelsSvc)?,
-            auth_grpc_url: src
-                .get("MAJLIS_AUTH_GRPC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),
             max_reactions_per_message: at_least_one(src, "MAJLIS_MAX_REACTIONS_PER_MESSAGE", 50)?,
             chat_events_max_bytes: at_least_one(
                 src,

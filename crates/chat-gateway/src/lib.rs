@@ -23,4 +23,6 @@ mod socket;
 mod startup;
 
 pub use settings::{Limits, Settings};
-pub use startup::Application;
+
+/// chat-gateway, as `main` and the tests start it.
+pub type Application = majlis_runtime::Application<Settings>;

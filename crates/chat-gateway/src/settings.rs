@@ -1,25 +1,17 @@
 //! chat-gateway's configuration, read once from `MAJLIS_*` variables at boot.
 
 use majlis_redis::RedisSettings;
+use majlis_runtime::ServiceSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
-use majlis_runtime::host::HostSettings;
-use majlis_runtime::service_auth::{Service, ServiceAuth};
+use majlis_runtime::service_auth::Service;
 use majlis_ws::SocketLimits;
-use secrecy::SecretString;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub host: HostSettings,
+    /// Includes channels-svc's gRPC endpoint.
+    pub service: ServiceSettings,
     pub redis: RedisSettings,
-    /// Verifies access tokens (auth-svc signs them with the same key).
-    pub jwt_secret: SecretString,
-    pub token_ttl: Duration,
-    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
-    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
-    pub service_auth: ServiceAuth,
-    /// channels-svc's gRPC endpoint: membership, persistence, replay, reactions.
-    pub channels_grpc_url: String,
     /// Names this replica in logs and metrics (`chat-1`, a pod name...).
     pub instance_id: String,
     pub limits: Limits,
@@ -99,18 +91,8 @@ impl Settings {
             });
         }
         Ok(Self {
-            host: HostSettings::from_env(src, "127.0.0.1:8104", None)?,
+            service: ServiceSettings::from_env(src, Service::ChatGateway)?,
             redis: RedisSettings::from_env(src)?,
-            jwt_secret: env::secret(src, "MAJLIS_JWT_SECRET")?,
-            token_ttl: Duration::from_secs(env::parse(
-                src,
-                "MAJLIS_TOKEN_TTL_SECS",
-                7 * 24 * 3600,
-            )?),
-            service_auth: ServiceAuth::from_env(src, Service::ChatGateway)?,
-            channels_grpc_url: src
-                .get("MAJLIS_CHANNELS_GRPC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:9102".to_owned()),
             instance_id: src
                 .get("MAJLIS_INSTANCE_ID")
                 .unwrap_or_else(|| "chat".to_owned()),
@@ -125,20 +107,14 @@ mod tests {
     use std::collections::HashMap;
 
     fn env(extra: &[(&str, &str)]) -> HashMap<String, String> {
-        [
-            ("MAJLIS_REDIS_URL", "redis://127.0.0.1:6379"),
-            (
-                "MAJLIS_JWT_SECRET",
-                "a-secret-that-is-long-enough-for-hs256!",
-            ),
-        ]
-        .iter()
-        .chain(extra)
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .chain(majlis_testkit::service_keys::env(
-            majlis_testkit::service_keys::Service::ChatGateway,
-        ))
-        .collect()
+        [("MAJLIS_REDIS_URL", "redis://127.0.0.1:6379")]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .chain(majlis_testkit::service_keys::env(
+                majlis_testkit::service_keys::Service::ChatGateway,
+            ))
+            .collect()
     }
 
     #[test]

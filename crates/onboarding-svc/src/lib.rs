@@ -11,4 +11,7 @@ mod settings;
 mod startup;
 
 pub use settings::Settings;
-pub use startup::Application;
+pub use startup::migrate;
+
+/// onboarding-svc, as `main` and the tests start it.
+pub type Application = majlis_runtime::Application<Settings>;

@@ -16,4 +16,6 @@ mod state;
 mod throttle;
 
 pub use settings::{Limits, Settings};
-pub use startup::Application;
+
+/// presence-gateway, as `main` and the tests start it.
+pub type Application = majlis_runtime::Application<Settings>;

@@ -1,25 +1,17 @@
 //! presence-gateway's configuration, read once from `MAJLIS_*` variables at boot.
 
 use majlis_redis::RedisSettings;
+use majlis_runtime::ServiceSettings;
 use majlis_runtime::env::{self, SettingsError, Source};
-use majlis_runtime::host::HostSettings;
-use majlis_runtime::service_auth::{Service, ServiceAuth};
+use majlis_runtime::service_auth::Service;
 use majlis_ws::SocketLimits;
-use secrecy::SecretString;
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub host: HostSettings,
+    /// Includes auth-svc's gRPC endpoint.
+    pub service: ServiceSettings,
     pub redis: RedisSettings,
-    /// Verifies access tokens (auth-svc signs them with the same key).
-    pub jwt_secret: SecretString,
-    pub token_ttl: Duration,
-    /// This service's gRPC identity and keys (`MAJLIS_SERVICE_KEY`,
-    /// `MAJLIS_SERVICE_PUBLIC_KEYS`).
-    pub service_auth: ServiceAuth,
-    /// auth-svc's gRPC endpoint: a teamless token's user may have a team by now.
-    pub auth_grpc_url: String,
     /// Unique per replica: its sockets are registered under it, and survivors
     /// clean them up if it dies. Defaults to a random id.
     pub instance_id: String,
@@ -70,18 +62,8 @@ impl Settings {
             });
         }
         Ok(Self {
-            host: HostSettings::from_env(src, "127.0.0.1:8105", None)?,
+            service: ServiceSettings::from_env(src, Service::PresenceGateway)?,
             redis: RedisSettings::from_env(src)?,
-            jwt_secret: env::secret(src, "MAJLIS_JWT_SECRET")?,
-            token_ttl: Duration::from_secs(env::parse(
-                src,
-                "MAJLIS_TOKEN_TTL_SECS",
-                7 * 24 * 3600,
-            )?),
-            service_auth: ServiceAuth::from_env(src, Service::PresenceGateway)?,
-            auth_grpc_url: src
-                .get("MAJLIS_AUTH_GRPC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:9101".to_owned()),
             instance_id: src
                 .get("MAJLIS_INSTANCE_ID")
                 .unwrap_or_else(|| format!("presence-{}", uuid::Uuid::new_v4().simple())),

@@ -1,7 +1,8 @@
-//! Builds presence-gateway from its settings and runs it: the socket server,
-//! the stream reader, and the janitor (this replica's heartbeat, offline
-//! graces that ended, dead replicas' sockets). At shutdown: not ready, every
-//! socket closed with 1001 over the close window, then deregistered.
+//! Builds presence-gateway from its settings on the shared host: the socket
+//! route, the stream reader, and the janitor (this replica's heartbeat,
+//! offline graces that ended, dead replicas' sockets). At shutdown: not
+//! ready, every socket closed with 1001 over the close window, then
+//! deregistered.
 
 use crate::Settings;
 use crate::events;
@@ -10,68 +11,37 @@ use crate::routes;
 use crate::socket::Ctx;
 use crate::state::PresenceState;
 use actix_web::web;
-use majlis_auth_token::Tokens;
+use majlis_auth_token::Authenticator;
 use majlis_redis::Redis;
 use majlis_redis::streams;
 use majlis_redis::topics::PRESENCE_EVENTS;
-use majlis_runtime::host::{self, Listeners};
-use majlis_runtime::metrics::Metrics;
+use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
-use majlis_runtime::{Readiness, Shutdown, grpc};
+use majlis_runtime::{Process, Shutdown, grpc};
 use majlis_ws::{Registry, Sessions, SocketMetrics};
 use std::sync::Arc;
-use std::time::Duration;
-use utoipa::OpenApi;
 
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "majlis presence-gateway",
-        description = "The global presence WebSocket. See the contract's Presence socket section for frames."
-    ),
-    components(schemas(majlis_errors::ErrorBody))
-)]
-struct ApiDoc;
-
-pub struct Application {
-    http_port: u16,
-    server: actix_web::dev::Server,
-    ctx: Arc<Ctx>,
-    shutdown: Shutdown,
-}
-
-impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let redis = Redis::new(&settings.redis)?;
-        let tokens = Tokens::new(&settings.jwt_secret, settings.token_ttl, redis.clone())?;
-        let auth_channel = grpc::client_channel(
-            &settings.auth_grpc_url,
-            Duration::from_secs(2),
-            settings.host.grpc_call_timeout,
-            settings.service_auth.credentials(Service::AuthSvc)?,
-        )?;
-        let readiness = Readiness::builder()
-            .check("redis", redis.readiness_check())
-            .build();
-        let shutdown = Shutdown::new(readiness.clone());
-        let metrics = Metrics::new("presence-gateway");
+impl Process for Settings {
+    async fn build(self) -> anyhow::Result<Bound> {
+        let redis = Redis::new(&self.redis)?;
+        let auth = Authenticator::new(&self.service, redis.clone());
+        let auth_channel = self.service.channel(Service::AuthSvc)?;
+        let host = Host::new(&self.service).check("redis", redis.readiness_check());
         let ctx = Arc::new(Ctx {
             sessions: Sessions {
-                tokens,
+                tokens: auth.verifier().clone(),
                 registry: Arc::new(Registry::default()),
-                limits: settings.limits.socket,
-                send_queue: settings.limits.send_queue,
-                metrics: SocketMetrics::register(&metrics),
+                limits: self.limits.socket,
+                send_queue: self.limits.send_queue,
+                metrics: SocketMetrics::register(host.metrics()),
             },
             auth: grpc::auth_client(auth_channel),
             redis: redis.clone(),
-            state: PresenceState::new(redis.clone(), settings.instance_id.clone()),
+            state: PresenceState::new(redis.clone(), self.instance_id.clone()),
             local: Arc::new(Local::default()),
-            limits: settings.limits,
+            limits: self.limits,
         });
 
-        let listeners = Listeners::bind(&settings.host).await?;
-        let http_port = listeners.http_port()?;
         let configure: host::Configure = {
             let ctx = ctx.clone();
             Arc::new(move |cfg| {
@@ -79,40 +49,20 @@ impl Application {
                     .configure(routes::routes);
             })
         };
-        let server = host::http_server(
-            listeners.http,
-            &settings.host,
-            ApiDoc::openapi(),
-            readiness,
-            metrics,
-            configure,
-        )?;
-        tracing::info!(http_port, instance = %settings.instance_id, "presence-gateway bound");
-        Ok(Self {
-            http_port,
-            server,
-            ctx,
-            shutdown,
-        })
-    }
-
-    pub fn http_port(&self) -> u16 {
-        self.http_port
-    }
-
-    /// The process's shutdown owner; `main` connects it to signals, tests trigger it.
-    pub fn shutdown(&self) -> Shutdown {
-        self.shutdown.clone()
-    }
-
-    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let ctx = self.ctx.clone();
+        tracing::info!(instance = %self.instance_id, "presence-gateway replica");
+        let host = host
+            .bind(
+                "The global presence WebSocket. See the contract's Presence socket section for frames.",
+                auth,
+                configure,
+            )
+            .await?;
         // Register as alive before the first socket, so no survivor reaps us.
         if let Err(e) = ctx.state.heartbeat(ctx.limits.instance_ttl).await {
             tracing::warn!(error = %e, "first presence heartbeat failed; retrying in the janitor");
         }
-        let reader = tokio::spawn({
-            let (ctx, shutdown) = (ctx.clone(), self.shutdown.clone());
+        let reader = {
+            let (ctx, shutdown) = (ctx.clone(), host.shutdown());
             async move {
                 let topics = [PRESENCE_EVENTS, majlis_auth_token::REVOCATIONS_TOPIC];
                 streams::tail(&ctx.redis, &topics, shutdown.wait(), |topic, entry| {
@@ -124,8 +74,8 @@ impl Application {
                 })
                 .await;
             }
-        });
-        let janitor = tokio::spawn(janitor(ctx.clone(), self.shutdown.clone()));
+        };
+        let janitor = janitor(ctx.clone(), host.shutdown());
         let drain = {
             let ctx = ctx.clone();
             async move {
@@ -135,20 +85,16 @@ impl Application {
                     .await
             }
         };
-        host::run_with_drain(
-            "presence-gateway",
-            self.server,
-            None::<std::future::Ready<Result<(), tonic::transport::Error>>>,
-            self.shutdown,
-            drain,
-        )
-        .await?;
-        reader.abort();
-        janitor.abort();
-        if let Err(e) = ctx.state.deregister().await {
-            tracing::warn!(error = %e, "presence replica not deregistered; survivors will reap it");
-        }
-        Ok(())
+        let deregister = async move {
+            if let Err(e) = ctx.state.deregister().await {
+                tracing::warn!(error = %e, "presence replica not deregistered; survivors will reap it");
+            }
+        };
+        Ok(host
+            .task(reader)
+            .task(janitor)
+            .drain(drain)
+            .after_stop(deregister))
     }
 }
 

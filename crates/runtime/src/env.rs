@@ -164,15 +164,19 @@ mod tests {
     #[test]
     fn a_placeholder_secret_is_refused_naming_the_variable_but_not_the_value() {
         for value in [
-            // k8s/overlays/staging's stand-ins: 32+ bytes, so only this check stops them
-            "PLACEHOLDER-staging-jwt-secret-change-me-0000000000",
+            // k8s/overlays/staging's stand-ins
+            "PLACEHOLDER-token-signing-key-change-me",
             "postgres://majlis:PLACEHOLDER@postgres.majlis-staging.svc:5432/majlis",
             "ChangeMe-0123456789-0123456789-0123456789",
             "EXAMPLE-ONLY-replace-with-48-random-bytes-base64",
         ] {
-            let err = secret(&src(&[("MAJLIS_JWT_SECRET", value)]), "MAJLIS_JWT_SECRET").err();
+            let err = secret(
+                &src(&[("MAJLIS_TOKEN_SIGNING_KEY", value)]),
+                "MAJLIS_TOKEN_SIGNING_KEY",
+            )
+            .err();
             let msg = err.map(|e| e.to_string()).unwrap_or_default();
-            assert!(msg.contains("MAJLIS_JWT_SECRET"), "{value}: {msg:?}");
+            assert!(msg.contains("MAJLIS_TOKEN_SIGNING_KEY"), "{value}: {msg:?}");
             assert!(msg.contains("placeholder"), "{value}: {msg:?}");
             assert!(!msg.contains(value), "the error echoes the secret: {msg}");
         }
@@ -187,12 +191,15 @@ mod tests {
             "postgres://postgres@127.0.0.1:5432/majlis",
             "redis://redis.majlis-staging.svc:6379",
         ] {
-            let got = secret(&src(&[("MAJLIS_JWT_SECRET", value)]), "MAJLIS_JWT_SECRET");
+            let got = secret(
+                &src(&[("MAJLIS_TOKEN_SIGNING_KEY", value)]),
+                "MAJLIS_TOKEN_SIGNING_KEY",
+            );
             assert!(got.is_ok(), "{value}: {:?}", got.err());
         }
         assert!(matches!(
-            secret(&src(&[]), "MAJLIS_JWT_SECRET"),
-            Err(SettingsError::Missing("MAJLIS_JWT_SECRET"))
+            secret(&src(&[]), "MAJLIS_TOKEN_SIGNING_KEY"),
+            Err(SettingsError::Missing("MAJLIS_TOKEN_SIGNING_KEY"))
         ));
     }
 

@@ -97,6 +97,14 @@ enum Segment {
 
 impl RouteTable {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        Self::of_operations(api, |_| true)
+    }
+
+    /// The operations of `api` that `keep` keeps.
+    fn of_operations(
+        api: &utoipa::openapi::OpenApi,
+        keep: impl Fn(&utoipa::openapi::path::Operation) -> bool,
+    ) -> Self {
         let mut table = Self::default();
         for (path, item) in &api.paths.paths {
             let ops = [
@@ -112,7 +120,7 @@ impl RouteTable {
             let methods = METHODS
                 .iter()
                 .zip(ops)
-                .filter(|(_, op)| op.is_some())
+                .filter(|(_, op)| op.as_ref().is_some_and(&keep))
                 .map(|(m, _)| *m);
             table.add(path, methods);
         }
@@ -141,19 +149,11 @@ impl RouteTable {
     /// The methods of every template `path` matches, in `Allow` order; empty
     /// when none does.
     pub fn methods_for(&self, path: &str) -> Vec<&'static str> {
-        let parts: Vec<&str> = path.split('/').collect();
         let mut found = [false; METHODS.len()];
-        for (segments, methods) in &self.routes {
-            let matches = segments.len() == parts.len()
-                && segments.iter().zip(&parts).all(|(s, p)| match s {
-                    Segment::Literal(l) => l == p,
-                    Segment::Param => !p.is_empty(),
-                });
-            if matches {
-                for m in methods {
-                    if let Some(i) = METHODS.iter().position(|k| k == m) {
-                        found[i] = true;
-                    }
+        for (_, methods) in self.matching(path) {
+            for m in methods {
+                if let Some(i) = METHODS.iter().position(|k| k == m) {
+                    found[i] = true;
                 }
             }
         }
@@ -164,6 +164,59 @@ impl RouteTable {
             .map(|(m, _)| *m)
             .collect()
     }
+
+    /// Whether a template `path` matches answers `method` (no allocation:
+    /// this runs on every request).
+    pub fn answers(&self, method: &Method, path: &str) -> bool {
+        self.matching(path)
+            .any(|(_, methods)| methods.iter().any(|m| *m == method.as_str()))
+    }
+
+    fn matching<'a>(
+        &'a self,
+        path: &'a str,
+    ) -> impl Iterator<Item = &'a (Vec<Segment>, Vec<&'static str>)> + 'a {
+        self.routes.iter().filter(move |(segments, _)| {
+            let mut parts = path.split('/');
+            segments.iter().all(|s| match (s, parts.next()) {
+                (Segment::Literal(l), Some(p)) => l == p,
+                (Segment::Param, Some(p)) => !p.is_empty(),
+                (_, None) => false,
+            }) && parts.next().is_none()
+        })
+    }
+}
+
+/// The operations that require a bearer token (their OpenAPI `security`),
+/// whose requests the host authenticates before their handlers run.
+#[derive(Debug, Default)]
+pub struct SecuredRoutes(RouteTable);
+
+impl SecuredRoutes {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        Self(RouteTable::of_operations(api, |op| {
+            op.security.as_ref().is_some_and(|s| !s.is_empty())
+        }))
+    }
+}
+
+/// Middleware (`middleware::from_fn(authenticate)`): runs the host's
+/// [`Authenticate`](crate::host::Authenticate) on every request routed to a
+/// secured operation, once, before any extractor. Matching uses the path
+/// the router matches (`match_info`), so no spelling of a path reaches a
+/// secured handler unauthenticated.
+pub async fn authenticate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let auth = req
+        .app_data::<web::Data<SecuredRoutes>>()
+        .filter(|secured| secured.0.answers(req.method(), req.match_info().as_str()))
+        .and_then(|_| req.app_data::<web::Data<crate::host::Authenticator>>());
+    if let Some(auth) = auth {
+        auth.authenticate(req.request()).await;
+    }
+    next.call(req).await
 }
 
 /// The method as a metric label: the standard methods by name, anything

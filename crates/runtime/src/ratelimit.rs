@@ -1,7 +1,8 @@
 //! The per-user request limit (the contract: "per user, set in configuration,
-//! ≥ 10 requests/s by default"), as the host installs it for `AuthUser`. It
-//! is enforced in Redis (`majlis_auth_token`), not here, so that a user's
-//! budget is one budget however many replicas their requests reach.
+//! ≥ 10 requests/s by default"), as every service's settings read it
+//! (`ServiceSettings::user_rate`). It is enforced in Redis, by the bearer
+//! check `majlis_auth_token` plugs into the host, not here, so that a
+//! user's budget is one budget however many replicas their requests reach.
 
 /// `per_sec` requests per second sustained, `burst` at once, per user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

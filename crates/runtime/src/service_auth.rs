@@ -14,9 +14,7 @@
 //! the services that call it.
 
 use crate::env::{self, SettingsError, Source};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
-use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+use crate::keys::{PublicKey, SigningKey, invalid};
 use futures_util::future::{Either, Ready, ready};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::ExposeSecret as _;
@@ -252,46 +250,8 @@ impl fmt::Debug for ServiceAuth {
     }
 }
 
-fn invalid(name: &'static str, reason: impl Into<String>) -> SettingsError {
-    SettingsError::Invalid {
-        name,
-        value: "<redacted>".to_owned(),
-        reason: reason.into(),
-    }
-}
-
-/// The base64 inside a PEM block, or the whole value when it is plain base64.
-fn der_of(value: &str) -> Option<Vec<u8>> {
-    let body = match value.find("-----BEGIN PRIVATE KEY-----") {
-        Some(start) => {
-            let rest = &value[start + "-----BEGIN PRIVATE KEY-----".len()..];
-            &rest[..rest.find("-----END PRIVATE KEY-----")?]
-        }
-        None => value,
-    };
-    let b64: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-    BASE64.decode(b64).ok()
-}
-
-/// The DER prefix of an Ed25519 SubjectPublicKeyInfo (`openssl pkey -pubout
-/// -outform DER`), before the 32 key bytes.
-const SPKI_PREFIX: [u8; 12] = [
-    0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
-];
-
 fn public_key(b64: &str) -> Result<[u8; 32], String> {
-    let bytes = BASE64
-        .decode(b64.trim())
-        .map_err(|e| format!("not base64: {e}"))?;
-    let raw = match bytes.len() {
-        32 => &bytes[..],
-        44 if bytes[..12] == SPKI_PREFIX => &bytes[12..],
-        n => return Err(format!("{n} bytes; expected a 32-byte Ed25519 public key")),
-    };
-    let raw: [u8; 32] = raw.try_into().map_err(|_| "expected 32 bytes".to_owned())?;
-    ed25519_dalek::VerifyingKey::from_bytes(&raw)
-        .map_err(|_| "not an Ed25519 public key".to_owned())?;
-    Ok(raw)
+    PublicKey::parse(b64).map(|k| *k.bytes())
 }
 
 /// Parses `name=key,name=key` (commas or whitespace between entries).
@@ -351,12 +311,10 @@ impl ServiceAuth {
         let signing = match private_key {
             None => None,
             Some(value) => {
-                let der = der_of(value)
-                    .ok_or_else(|| invalid(SERVICE_KEY_VAR, "not PEM or base64 of a PKCS#8 key"))?;
-                let key = ed25519_dalek::SigningKey::from_pkcs8_der(&der)
-                    .map_err(|_| invalid(SERVICE_KEY_VAR, "not an Ed25519 PKCS#8 private key"))?;
+                let key =
+                    SigningKey::parse(value).map_err(|reason| invalid(SERVICE_KEY_VAR, reason))?;
                 match listed.get(&me) {
-                    Some(public) if *public == key.verifying_key().to_bytes() => {}
+                    Some(public) if public == key.public().bytes() => {}
                     Some(_) => {
                         return Err(invalid(
                             SERVICE_KEY_VAR,
@@ -371,7 +329,7 @@ impl ServiceAuth {
                     }
                 }
                 Some(Signing {
-                    key: EncodingKey::from_ed_der(&der),
+                    key: EncodingKey::from_ed_der(key.pkcs8_der()),
                 })
             }
         };
@@ -692,6 +650,8 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as BASE64;
     use std::collections::BTreeSet;
 
     use test_keys::*;
@@ -759,9 +719,8 @@ mod tests {
     }
 
     fn stranger_pub() -> String {
-        let der = der_of(STRANGER_KEY).unwrap();
-        let key = ed25519_dalek::SigningKey::from_pkcs8_der(&der).unwrap();
-        BASE64.encode(key.verifying_key().to_bytes())
+        let key = SigningKey::parse(STRANGER_KEY).unwrap();
+        BASE64.encode(key.public().bytes())
     }
 
     #[test]
@@ -886,11 +845,6 @@ mod tests {
         // PEM is accepted as well as base64
         let pem = format!("-----BEGIN PRIVATE KEY-----\n{CHAT_KEY}\n-----END PRIVATE KEY-----\n");
         assert!(ServiceAuth::new(Service::ChatGateway, Some(&pem), &l).is_ok());
-        // SubjectPublicKeyInfo DER is accepted as well as raw keys
-        let mut spki = SPKI_PREFIX.to_vec();
-        spki.extend(BASE64.decode(CHAT_PUB).unwrap());
-        let l2 = l.replace(CHAT_PUB, &BASE64.encode(spki));
-        assert!(ServiceAuth::new(Service::ChatGateway, Some(CHAT_KEY), &l2).is_ok());
     }
 
     #[test]

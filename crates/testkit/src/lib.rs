@@ -80,9 +80,6 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}{}", &id[..12])
 }
 
-/// A JWT secret for tests (≥ 32 bytes).
-pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
-
 /// Replaces host:port in a URL with `addr` (to route a client through a proxy).
 pub fn with_addr(url: &str, addr: std::net::SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("", url));

@@ -1,10 +1,13 @@
-//! The test key set for service-to-service authentication: one fixed
-//! Ed25519 key per calling service (generated once with `openssl genpkey
-//! -algorithm ed25519`, test-only, never deployed), the public key list, the
-//! environment each service runs with in tests, and authenticated gRPC
-//! channels for tests that call a service directly.
+//! The test key set: one fixed Ed25519 key per calling service for
+//! service-to-service authentication and one pair for user tokens (each
+//! generated once with `openssl genpkey -algorithm ed25519`, test-only, never
+//! deployed), the public key list, the environment each service runs with in
+//! tests, and authenticated gRPC channels for tests that call a service
+//! directly.
 
 use majlis_runtime::grpc::{self, TracedChannel};
+use majlis_runtime::keys::SigningKey;
+use majlis_runtime::service::TOKEN_PUBLIC_KEY_VAR;
 use majlis_runtime::service_auth::{PUBLIC_KEYS_VAR, SERVICE_KEY_VAR, ServiceAuth};
 
 pub use majlis_runtime::service_auth::Service;
@@ -33,6 +36,17 @@ const KEYS: [(Service, &str, &str); 4] = [
     ),
 ];
 
+/// auth-svc's user-token key pair (`MAJLIS_TOKEN_SIGNING_KEY`,
+/// `MAJLIS_TOKEN_PUBLIC_KEY`). TEST ONLY.
+pub const TOKEN_SIGNING_KEY: &str =
+    "MC4CAQAwBQYDK2VwBCIEIFcHu7LFUjfucSLmfObS9nF1SaKWzVVgJo/0DgjuPlad";
+pub const TOKEN_PUBLIC_KEY: &str = "dWUDZ/k1obWTue6NPfHOt1B0+oC8zmzeQB81mbMNi2w=";
+
+/// The test user-token signing key, for tests that mint their own tokens.
+pub fn token_signing_key() -> SigningKey {
+    SigningKey::parse(TOKEN_SIGNING_KEY).expect("the test token key is valid")
+}
+
 /// A valid Ed25519 key that is in no list: it signs tokens no service accepts.
 const STRANGER_KEY: &str = "MC4CAQAwBQYDK2VwBCIEIHXPrU3CXWX3Zm15gYxp1ozNuq4tz63I5cDL2jTPb8aB";
 const STRANGER_PUB: &str = "nojTHgh5W/SXaWekb/4xY6Ftk6y9AQi2byuXluWTzuE=";
@@ -52,12 +66,23 @@ pub fn public_keys() -> String {
         .join(",")
 }
 
-/// The service-auth variables `service` runs with in tests: add them to its
-/// env map (`env.extend(service_keys::env(Service::ChannelsSvc))`).
+/// The key variables `service` runs with in tests (service auth, and the
+/// user-token keys: the public one everywhere, the signing one for
+/// auth-svc): add them to its env map
+/// (`env.extend(service_keys::env(Service::ChannelsSvc))`).
 pub fn env(service: Service) -> Vec<(String, String)> {
-    let mut vars = vec![(PUBLIC_KEYS_VAR.to_owned(), public_keys())];
+    let mut vars = vec![
+        (PUBLIC_KEYS_VAR.to_owned(), public_keys()),
+        (TOKEN_PUBLIC_KEY_VAR.to_owned(), TOKEN_PUBLIC_KEY.to_owned()),
+    ];
     if let Some(key) = private_key(service) {
         vars.push((SERVICE_KEY_VAR.to_owned(), key.to_owned()));
+    }
+    if service == Service::AuthSvc {
+        vars.push((
+            "MAJLIS_TOKEN_SIGNING_KEY".to_owned(),
+            TOKEN_SIGNING_KEY.to_owned(),
+        ));
     }
     vars
 }

@@ -23,7 +23,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{AggregatedMessage, ProtocolError};
 use bytestring::ByteString;
 use futures_util::{Stream, StreamExt};
-use majlis_auth_token::{Claims, TokenError, Tokens};
+use majlis_auth_token::{Claims, TokenError, TokenVerifier};
 use majlis_errors::ApiError;
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use tracing::Instrument;
 /// What every socket of a gateway replica shares for its session.
 #[derive(Debug)]
 pub struct Sessions {
-    pub tokens: Tokens,
+    pub tokens: TokenVerifier,
     pub registry: Arc<Registry>,
     pub limits: SocketLimits,
     /// Frames a socket's outbox holds; past this the fan-out cuts it off (1013).

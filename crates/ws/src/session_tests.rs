@@ -195,16 +195,22 @@ fn redis(url: &str, prefix: String) -> Redis {
     }
 }
 
-fn sessions(redis: Redis) -> Sessions {
-    let tokens = Tokens::new(
-        &SecretString::from("s".repeat(32)),
+/// Mints tokens the test gateways accept (the test key pair).
+fn issuer() -> majlis_auth_token::TokenIssuer {
+    majlis_auth_token::TokenIssuer::new(
+        &majlis_testkit::service_keys::token_signing_key(),
         Duration::from_secs(3600),
-        redis,
-    );
-    let tokens = match tokens {
-        Ok(t) => t,
-        Err(e) => panic!("tokens: {e}"),
+    )
+}
+
+fn sessions(redis: Redis) -> Sessions {
+    let key = match majlis_runtime::keys::PublicKey::parse(
+        majlis_testkit::service_keys::TOKEN_PUBLIC_KEY,
+    ) {
+        Ok(k) => k,
+        Err(e) => panic!("test public key: {e}"),
     };
+    let tokens = TokenVerifier::new(&key, redis);
     Sessions {
         tokens,
         registry: Arc::new(Registry::default()),
@@ -290,7 +296,7 @@ async fn a_bad_token_closes_with_4401_and_a_revocation_check_redis_cannot_answer
         CloseRequest::INVALID_TOKEN
     );
 
-    let token = gateway.sessions.tokens.issue(Uuid::new_v4(), None, vec![]);
+    let token = issuer().issue(Uuid::new_v4(), None, vec![]);
     let Ok((token, _)) = token else {
         panic!("cannot issue a token");
     };
@@ -535,7 +541,7 @@ async fn a_session_is_registered_admitted_and_left_and_its_close_is_counted() {
         .await;
     assert!(set.is_ok(), "{set:?}");
     let gateway = fake(redis.clone(), None);
-    let token = gateway.sessions.tokens.issue(Uuid::new_v4(), None, vec![]);
+    let token = issuer().issue(Uuid::new_v4(), None, vec![]);
     let Ok((token, _)) = token else {
         panic!("cannot issue a token");
     };

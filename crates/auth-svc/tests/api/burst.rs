@@ -46,7 +46,6 @@ async fn a_burst_of_registrations_and_wrong_logins_keeps_memory_bounded_and_ever
         ("MAJLIS_DATABASE_URL", majlis_testkit::database_url().await),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("RUST_LOG", "error".to_owned()),
     ]
     .into_iter()

@@ -60,7 +60,6 @@ pub async fn spawn_app_with(
         ("MAJLIS_REDIS_URL", redis_url),
         ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
         ("MAJLIS_REDIS_TIMEOUT_MS", "1000".to_owned()),
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
         ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
     ]

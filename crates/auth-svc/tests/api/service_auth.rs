@@ -192,7 +192,6 @@ async fn an_oversized_request_is_refused_by_the_server_and_never_sent_by_majlis_
 #[test]
 fn auth_svc_refuses_to_start_without_a_complete_public_key_list() {
     let mut env: std::collections::HashMap<String, String> = [
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         (
             "MAJLIS_DATABASE_URL",

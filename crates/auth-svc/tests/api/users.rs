@@ -1,18 +1,14 @@
 use crate::helpers::{assert_error_shape, spawn_app};
 use awc::http::StatusCode;
-use majlis_auth_token::{Claims, Role, Tokens};
+use majlis_auth_token::{Claims, Role, TokenIssuer};
 use majlis_proto::auth::v1::SetUserTeamRequest;
-use secrecy::SecretString;
+use majlis_runtime::keys::SigningKey;
+use majlis_testkit::service_keys;
 use std::time::Duration;
 
-fn tokens(app: &crate::helpers::TestApp, secret: &str) -> Tokens {
-    let redis = majlis_redis::Redis::new(&app.settings.redis).unwrap();
-    Tokens::new(
-        &SecretString::from(secret.to_owned()),
-        Duration::from_secs(60),
-        redis,
-    )
-    .unwrap()
+/// An issuer with `key`: the test key auth-svc runs with, or another.
+fn tokens(key: &SigningKey) -> TokenIssuer {
+    TokenIssuer::new(key, Duration::from_secs(60))
 }
 
 #[actix_web::test]
@@ -44,7 +40,7 @@ async fn an_expired_token_is_401_token_expired() {
         team_id: None,
         roles: vec![Role::SystemUser],
     };
-    let expired = tokens(&app, majlis_testkit::JWT_SECRET)
+    let expired = tokens(&service_keys::token_signing_key())
         .sign(&claims)
         .unwrap();
     let reply = app.get("/api/users/me", Some(&expired)).await;
@@ -56,7 +52,9 @@ async fn an_expired_token_is_401_token_expired() {
 async fn a_token_signed_with_another_key_is_401() {
     let app = spawn_app().await;
     let (user, _, _) = app.register().await;
-    let forger = tokens(&app, "another-secret-another-secret-another-secret!");
+    // A valid Ed25519 key, but not auth-svc's.
+    let other = service_keys::private_key(service_keys::Service::ChatGateway).unwrap();
+    let forger = tokens(&SigningKey::parse(other).unwrap());
     let (forged, _) = forger
         .issue(
             user["id"].as_str().unwrap().parse().unwrap(),

@@ -1,5 +1,5 @@
 //! `spawn_app()`: auth-svc and channels-svc exactly as production wires them
-//! (channels-svc asks auth-svc over gRPC, both share the JWT secret, the Redis
+//! (channels-svc asks auth-svc over gRPC, both use the test token keys, the Redis
 //! prefix and the database), each on port 0, plus the client helpers every
 //! test uses.
 
@@ -114,7 +114,6 @@ pub async fn spawn_app_configured(proxied: bool, extra: &[(&str, &str)]) -> Test
             ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
             ("MAJLIS_REDIS_PREFIX", redis_prefix.clone()),
             ("MAJLIS_REDIS_TIMEOUT_MS", "1000".to_owned()),
-            ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
             ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
             ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
         ]

@@ -208,7 +208,6 @@ async fn a_cap_below_one_is_refused_at_boot_naming_the_variable() {
         let env: std::collections::HashMap<String, String> = [
             ("MAJLIS_DATABASE_URL", "postgres://x@127.0.0.1/x"),
             ("MAJLIS_REDIS_URL", "redis://127.0.0.1:6379"),
-            ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET),
             ("MAJLIS_MAX_REACTIONS_PER_MESSAGE", bad),
         ]
         .into_iter()

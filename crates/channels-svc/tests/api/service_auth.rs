@@ -88,7 +88,6 @@ async fn calls_without_a_token_or_with_one_for_auth_svc_are_unauthenticated() {
 #[test]
 fn channels_svc_refuses_to_start_without_its_own_valid_service_key() {
     let mut env: std::collections::HashMap<String, String> = [
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         (
             "MAJLIS_DATABASE_URL",

@@ -1,8 +1,7 @@
 //! Every close code of the contract, each provoked for real.
 
 use crate::helpers::{spawn_stack, spawn_stack_with};
-use majlis_auth_token::{Claims, Role, Tokens};
-use secrecy::SecretString;
+use majlis_auth_token::{Claims, Role, TokenIssuer};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -31,13 +30,10 @@ async fn an_expired_token_cannot_open_a_socket_and_an_expiring_one_is_closed_at_
     let stack = spawn_stack().await;
     let a = stack.user("team_admin").await;
     let channel = stack.channel(&a, &[]).await;
-    let redis = majlis_redis::Redis::new(&stack.redis).unwrap();
-    let tokens = Tokens::new(
-        &SecretString::from(majlis_testkit::JWT_SECRET.to_owned()),
+    let tokens = TokenIssuer::new(
+        &majlis_testkit::service_keys::token_signing_key(),
         Duration::from_secs(60),
-        redis,
-    )
-    .unwrap();
+    );
     let now = chrono::Utc::now().timestamp();
     let claims = |exp: i64| Claims {
         sub: a.id,

@@ -20,7 +20,6 @@ pub struct Stack {
     /// HTTP base of each gateway replica.
     pub gateways: Vec<String>,
     pub gateway_shutdowns: Vec<Shutdown>,
-    pub redis: majlis_redis::RedisSettings,
     pub client: awc::Client,
     pub team: Uuid,
     /// The environment a gateway replica of this stack runs with.
@@ -48,7 +47,6 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
         ("MAJLIS_DATABASE_URL", db),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         ("MAJLIS_REDIS_PREFIX", prefix),
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
         ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
     ];
@@ -56,7 +54,6 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
     let mut auth_env = env(&common);
     auth_env.extend(service_keys::env(Service::AuthSvc));
     let auth_settings = auth_svc::Settings::from_env(&auth_env).unwrap();
-    let redis = auth_settings.redis.clone();
     let auth = auth_svc::Application::build(auth_settings).await.unwrap();
     let (auth_http, auth_grpc) = (
         format!("http://127.0.0.1:{}", auth.http_port()),
@@ -108,7 +105,6 @@ pub async fn spawn_stack_with(gateway_env: impl Fn(&mut HashMap<String, String>)
         channels_shutdown,
         gateways,
         gateway_shutdowns,
-        redis,
         client: awc::Client::builder().timeout(WAIT).finish(),
         team: Uuid::new_v4(),
         gateway_env: child_env,

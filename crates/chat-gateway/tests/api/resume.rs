@@ -212,7 +212,6 @@ fn a_replay_cap_below_one_is_refused_at_boot_naming_the_variable() {
     for bad in ["0", "-5", "lots"] {
         let env: std::collections::HashMap<String, String> = [
             ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
-            ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
             ("MAJLIS_WS_MAX_REPLAY", bad.to_owned()),
         ]
         .into_iter()

@@ -35,7 +35,6 @@ pub async fn spawn_app_with(onboarding_env: impl FnOnce(&mut HashMap<String, Str
         ("MAJLIS_DATABASE_URL", db_url.clone()),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
         ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
         ("MAJLIS_GRPC_CALL_TIMEOUT_MS", "2000".to_owned()),

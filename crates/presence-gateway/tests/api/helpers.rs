@@ -63,7 +63,6 @@ pub async fn spawn_stack_configured(
         ("MAJLIS_DATABASE_URL", majlis_testkit::database_url().await),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         ("MAJLIS_REDIS_PREFIX", majlis_testkit::redis_prefix()),
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_HTTP_WORKERS", "1".to_owned()),
         ("MAJLIS_SHUTDOWN_GRACE_MS", "1000".to_owned()),
     ]

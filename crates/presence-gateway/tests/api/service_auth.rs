@@ -5,7 +5,6 @@
 #[test]
 fn presence_gateway_refuses_to_start_without_its_own_valid_service_key() {
     let mut env: std::collections::HashMap<String, String> = [
-        ("MAJLIS_JWT_SECRET", majlis_testkit::JWT_SECRET.to_owned()),
         ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
         (
             "MAJLIS_DATABASE_URL",

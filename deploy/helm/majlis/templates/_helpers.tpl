@@ -34,31 +34,37 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s:%s" $repo $tag -}}
 {{- end -}}
 
-{{/* Name of the Secret with database-url, redis-url, jwt-secret. */}}
+{{/* Name of the Secret with database-url, redis-url, token-signing-key and the service keys. */}}
 {{- define "majlis.secretName" -}}
 {{- .Values.secret.existingSecret | default "majlis-secrets" -}}
 {{- end -}}
 
 {{/* env entries read from the Secret. Call with (dict "root" $ "database" bool
-     "serviceKey" bool "name" $name). */}}
+     "serviceKey" bool "tokenSigningKey" bool "name" $name), or with
+     (dict "root" $ "migrate" true) for the migration, which reads the
+     database settings only. */}}
 {{- define "majlis.secretEnv" -}}
-{{- if .database }}
+{{- if or .database .migrate }}
 - name: MAJLIS_DATABASE_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "majlis.secretName" .root }}
       key: database-url
 {{- end }}
+{{- if not .migrate }}
 - name: MAJLIS_REDIS_URL
   valueFrom:
     secretKeyRef:
       name: {{ include "majlis.secretName" .root }}
       key: redis-url
-- name: MAJLIS_JWT_SECRET
+{{- end }}
+{{- if .tokenSigningKey }}
+- name: MAJLIS_TOKEN_SIGNING_KEY
   valueFrom:
     secretKeyRef:
       name: {{ include "majlis.secretName" .root }}
-      key: jwt-secret
+      key: token-signing-key
+{{- end }}
 {{- if .serviceKey }}
 - name: MAJLIS_SERVICE_KEY
   valueFrom:
