@@ -22,9 +22,6 @@ use uuid::Uuid;
 
 /// The issuer every majlis token names.
 pub const ISSUER: &str = "majlis-auth";
-/// The Redis stream auth-svc announces revocations on, so gateways can close
-/// the sockets of a logged-out token at once.
-pub const REVOCATIONS_TOPIC: &str = "auth.revocations";
 /// The marker key (un-prefixed) that exists only while the Redis revocation
 /// cache holds every revocation in PostgreSQL. Redis loses it on a restart
 /// (with the cache); auth-svc rebuilds the cache and then sets it again.
@@ -255,7 +252,7 @@ impl Tokens {
 
     /// Marks a token revoked in the Redis cache until it would have expired
     /// (+60 s, so clock skew cannot reopen a gap), and announces it on
-    /// [`REVOCATIONS_TOPIC`] for the gateways. Only auth-svc calls this,
+    /// `auth.revocations` for the gateways. Only auth-svc calls this,
     /// after it has stored the revocation in PostgreSQL.
     pub async fn cache_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
         let redis = &self.inner.redis;
@@ -265,13 +262,8 @@ impl Tokens {
                 redis, claims.jti, claims.sub, claims.exp,
             ))
             .await?;
-        let data = serde_json::json!({
-            "jti": claims.jti,
-            "user_id": claims.sub,
-            "exp": claims.exp,
-        })
-        .to_string();
-        majlis_redis::streams::publish(redis, REVOCATIONS_TOPIC, "token_revoked", &data, 10_000)
+        majlis_events::AuthEvent::token_revoked(claims.jti, claims.sub, claims.exp)
+            .publish(redis)
             .await?;
         Ok(())
     }

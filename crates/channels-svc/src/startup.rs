@@ -10,9 +10,8 @@ use crate::users::Users;
 use actix_web::web;
 use majlis_auth_token::Tokens;
 use majlis_db::Db;
+use majlis_events::ChatEvent;
 use majlis_redis::Redis;
-use majlis_redis::streams::Retention;
-use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::service_auth::Service;
@@ -52,7 +51,7 @@ impl Application {
             .build();
         let shutdown = Shutdown::new(readiness.clone());
         let metrics = Metrics::new("channels-svc");
-        let chat_stream = Retention::new(settings.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN);
+        let chat_stream = ChatEvent::retention(settings.chat_events_max_bytes);
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),

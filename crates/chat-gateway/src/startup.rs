@@ -11,9 +11,8 @@ use crate::routes;
 use crate::socket::Ctx;
 use actix_web::web;
 use majlis_auth_token::Tokens;
+use majlis_events::ChatEvent;
 use majlis_redis::Redis;
-use majlis_redis::streams::Retention;
-use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::service_auth::Service;
@@ -98,7 +97,7 @@ impl Application {
             registry: registry.clone(),
             leases: leases.clone(),
             redis: redis.clone(),
-            chat_stream: Retention::new(settings.limits.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN),
+            chat_stream: ChatEvent::retention(settings.limits.chat_events_max_bytes),
             limits: settings.limits,
             metrics: gateway_metrics,
         });

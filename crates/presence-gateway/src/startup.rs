@@ -11,9 +11,9 @@ use crate::socket::Ctx;
 use crate::state::PresenceState;
 use actix_web::web;
 use majlis_auth_token::Tokens;
+use majlis_events::{AuthEvent, Event, PresenceEvent};
 use majlis_redis::Redis;
 use majlis_redis::streams;
-use majlis_redis::topics::PRESENCE_EVENTS;
 use majlis_runtime::host::{self, Listeners};
 use majlis_runtime::metrics::Metrics;
 use majlis_runtime::service_auth::Service;
@@ -123,12 +123,12 @@ impl Application {
         let reader = tokio::spawn({
             let (ctx, shutdown) = (ctx.clone(), self.shutdown.clone());
             async move {
-                let topics = [PRESENCE_EVENTS, majlis_auth_token::REVOCATIONS_TOPIC];
+                let topics = [PresenceEvent::TOPIC, AuthEvent::TOPIC];
                 streams::tail(&ctx.redis, &topics, shutdown.wait(), |topic, entry| {
                     if topic == 0 {
                         events::dispatch(&ctx.local, entry);
                     } else {
-                        majlis_ws::revocation(&ctx.registry, &entry);
+                        majlis_ws::revocation(&ctx.registry, entry);
                     }
                 })
                 .await;
