@@ -131,18 +131,8 @@ async fn set_user_team(
     tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
     if let Some(team) = row.team_id {
         // Open presence sockets follow the user into the team without a reconnect.
-        let (user, team) = (row.id.to_string(), team.to_string());
-        let data = serde_json::json!({"user_id": user, "team_id": team}).to_string();
-        if let Err(e) = majlis_redis::streams::publish_with(
-            &svc.redis,
-            majlis_redis::topics::PRESENCE_EVENTS,
-            "user_team_changed",
-            &data,
-            &[("audience_users", &user), ("team", &team)],
-            majlis_redis::topics::PRESENCE_EVENTS_MAX_LEN,
-        )
-        .await
-        {
+        let event = majlis_events::PresenceEvent::user_team_changed(row.id, team);
+        if let Err(e) = event.publish(&svc.redis).await {
             tracing::warn!(error = %e, "team change not announced to presence sockets");
         }
     }

@@ -26,9 +26,6 @@ use uuid::Uuid;
 
 /// The issuer every majlis token names.
 pub const ISSUER: &str = "majlis-auth";
-/// The Redis stream auth-svc announces revocations on, so gateways can close
-/// the sockets of a logged-out token at once.
-pub const REVOCATIONS_TOPIC: &str = "auth.revocations";
 /// The marker key (un-prefixed) that exists only while the Redis revocation
 /// cache holds every revocation in PostgreSQL. Redis loses it on a restart
 /// (with the cache); auth-svc rebuilds the cache and then sets it again.

@@ -2,7 +2,7 @@
 //! signature (auth-svc's public key), issuer and expiry locally, then the
 //! revocation cache in Redis on every use.
 
-use crate::{Claims, ISSUER, REVOCATIONS_READY_KEY, REVOCATIONS_TOPIC, TokenError};
+use crate::{Claims, ISSUER, REVOCATIONS_READY_KEY, TokenError};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use majlis_redis::{Redis, RedisError, redis};
 use majlis_runtime::keys::PublicKey;
@@ -145,7 +145,7 @@ impl TokenVerifier {
 
     /// Marks a token revoked in the Redis cache until it would have expired
     /// (+60 s, so clock skew cannot reopen a gap), and announces it on
-    /// [`REVOCATIONS_TOPIC`] for the gateways. Only auth-svc calls this,
+    /// `auth.revocations` (`majlis_events::AuthEvent`) for the gateways. Only auth-svc calls this,
     /// after it has stored the revocation in PostgreSQL.
     pub async fn cache_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
         let redis = &self.inner.redis;
@@ -155,13 +155,8 @@ impl TokenVerifier {
                 redis, claims.jti, claims.sub, claims.exp,
             ))
             .await?;
-        let data = serde_json::json!({
-            "jti": claims.jti,
-            "user_id": claims.sub,
-            "exp": claims.exp,
-        })
-        .to_string();
-        majlis_redis::streams::publish(redis, REVOCATIONS_TOPIC, "token_revoked", &data, 10_000)
+        majlis_events::AuthEvent::token_revoked(claims.jti, claims.sub, claims.exp)
+            .publish(redis)
             .await?;
         Ok(())
     }

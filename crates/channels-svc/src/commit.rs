@@ -23,15 +23,14 @@
 //! stay gap-free and in order, and a `client_id` stored by an earlier half is
 //! found by a later one's dedupe exactly as within one batch.
 
-use crate::events;
 use crate::model::{Message, MessageRow};
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use majlis_db::{Db, DbError};
+use majlis_events::ChatEvent;
 use majlis_redis::Redis;
-use majlis_redis::streams::{Retention, publish_pipelined, xadd};
-use majlis_redis::topics::CHAT_EVENTS;
+use majlis_redis::streams::{Retention, publish_pipelined};
 use majlis_runtime::metrics::Metrics;
 use prometheus_client::metrics::counter::Counter;
 use std::collections::HashMap;
@@ -444,17 +443,8 @@ async fn publish(redis: &Redis, chat_stream: &Retention, batch: Batch) {
                 let message = Message::from_row(row, Vec::new());
                 match serde_json::to_string(&message) {
                     Ok(json) => {
-                        let (channel, seq) =
-                            (message.channel_id.to_string(), message.seq.to_string());
-                        cmds.push(xadd(
-                            redis,
-                            CHAT_EVENTS,
-                            "message",
-                            &events::message_frame(&json),
-                            &[("channel", &channel), ("seq", &seq)],
-                            &trace,
-                            chat_stream,
-                        ));
+                        let event = ChatEvent::message(message.channel_id, message.seq, &json);
+                        cmds.push(event.xadd(redis, &trace, chat_stream));
                         Ok(Committed::New { message, json })
                     }
                     Err(e) => Err(CommitError::Encode(e.to_string())),

@@ -28,7 +28,7 @@ impl Settings {
             chat_events_max_bytes: at_least_one(
                 src,
                 "MAJLIS_CHAT_EVENTS_MAX_BYTES",
-                majlis_redis::topics::CHAT_EVENTS_MAX_BYTES,
+                majlis_events::topics::CHAT_EVENTS_MAX_BYTES,
             )?,
         })
     }

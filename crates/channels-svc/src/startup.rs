@@ -10,9 +10,8 @@ use crate::users::Users;
 use actix_web::web;
 use majlis_auth_token::Authenticator;
 use majlis_db::{Db, DbSettings};
+use majlis_events::ChatEvent;
 use majlis_redis::Redis;
-use majlis_redis::streams::Retention;
-use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::env::Source;
 use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
@@ -32,7 +31,7 @@ impl Process for Settings {
         let host = Host::new(&self.service)
             .check("postgres", db.readiness_check())
             .check("redis", redis.readiness_check());
-        let chat_stream = Retention::new(self.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN);
+        let chat_stream = ChatEvent::retention(self.chat_events_max_bytes);
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),

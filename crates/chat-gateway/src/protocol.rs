@@ -195,9 +195,9 @@ pub fn ack_frame(client_id: Option<&str>, message_json: &str) -> String {
     format!("{{\"type\":\"ack\",\"client_id\":{client_id},\"message\":{message_json}}}")
 }
 
-pub fn message_frame(message_json: &str) -> String {
-    format!("{{\"type\":\"message\",\"message\":{message_json}}}")
-}
+/// The message frame, for messages read from the database (the replay and
+/// gap fills): the same bytes the stream carries for new ones.
+pub use majlis_events::frame::message as message_frame;
 
 /// Sent before a resume's replay when the client is further behind than
 /// the replay cap: only messages from `first_seq` on follow, and the older
@@ -205,10 +205,6 @@ pub fn message_frame(message_json: &str) -> String {
 /// (`GET /api/channels/{id}/messages?after_seq=<last_seq>`).
 pub fn replay_truncated_frame(last_seq: i64, first_seq: i64) -> String {
     json!({"type": "replay_truncated", "last_seq": last_seq, "first_seq": first_seq}).to_string()
-}
-
-pub fn typing_frame(kind: &str, user_id: &str) -> String {
-    json!({"type": kind, "user_id": user_id}).to_string()
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The replica's one Redis reader: tails `chat.events` (every channel's
-//! messages, reactions and typing) and `auth.revocations`, and hands each entry
+//! messages, reactions and typing) and `auth.revocations`, and hands each event
 //! to the hub of its channel, if this replica has one. One blocking XREAD for
 //! all channels keeps Redis round trips independent of the number of sockets.
 
@@ -7,9 +7,9 @@ use crate::channels::Channels;
 use crate::fill;
 use crate::hub::{Frame, Hubs};
 use bytestring::ByteString;
+use majlis_events::{AuthEvent, ChatEvent, Entry, Event};
 use majlis_redis::Redis;
-use majlis_redis::streams::{self, Entry};
-use majlis_redis::topics::CHAT_EVENTS;
+use majlis_redis::streams;
 use majlis_runtime::Shutdown;
 use majlis_ws::Registry;
 use std::sync::Arc;
@@ -27,38 +27,29 @@ pub struct Reader {
 impl Reader {
     /// Runs until shutdown.
     pub async fn run(self, shutdown: Shutdown) {
-        let topics = [CHAT_EVENTS, majlis_auth_token::REVOCATIONS_TOPIC];
+        let topics = [ChatEvent::TOPIC, AuthEvent::TOPIC];
         streams::tail(&self.redis, &topics, shutdown.wait(), |topic, entry| {
             if topic == 0 {
                 self.chat_event(entry);
             } else {
-                majlis_ws::revocation(&self.registry, &entry);
+                majlis_ws::revocation(&self.registry, entry);
             }
         })
         .await;
     }
 
-    fn chat_event(&self, entry: Entry) {
-        let Some(channel) = entry.field("channel").and_then(|c| c.parse::<Uuid>().ok()) else {
-            tracing::warn!(entry = %entry.id, "chat event without a channel; skipped");
+    fn chat_event(&self, mut entry: Entry) {
+        let Some(event) = majlis_events::decode_or_skip::<ChatEvent>(&mut entry) else {
             return;
         };
-        let Some(hub) = self.hubs.get(&channel) else {
+        let Some(hub) = self.hubs.get(&event.channel()) else {
             return; // no subscriber of this channel here
         };
         let span = entry.span("chat.fanout");
         let _guard = span.enter();
-        match entry.event_type.as_str() {
-            "message" => {
-                let Some(seq) = entry.field("seq").and_then(|s| s.parse::<i64>().ok()) else {
-                    tracing::warn!(entry = %entry.id, "message event without a seq; skipped");
-                    return;
-                };
-                let frame = Frame {
-                    seq: Some(seq),
-                    author: None,
-                    text: ByteString::from(entry.data),
-                };
+        match event {
+            ChatEvent::Message { seq, frame, .. } => {
+                let frame = shared(Some(seq), None, frame);
                 if hub.on_message(seq, frame, &self.hubs.stats) {
                     fill::schedule(
                         hub,
@@ -68,16 +59,24 @@ impl Reader {
                     );
                 }
             }
-            "typing_start" | "typing_stop" | "reaction_added" | "reaction_removed" => {
-                let author = entry.field("user").and_then(|u| u.parse::<Uuid>().ok());
-                let frame = Frame {
-                    seq: None,
-                    author,
-                    text: ByteString::from(entry.data),
-                };
-                hub.on_event(frame, &self.hubs.stats);
+            ChatEvent::ReactionAdded { frame, .. } | ChatEvent::ReactionRemoved { frame, .. } => {
+                hub.on_event(shared(None, None, frame), &self.hubs.stats);
             }
-            other => tracing::debug!(event = other, "unknown chat event; skipped"),
+            // Not sent back to the typist.
+            ChatEvent::TypingStart { user, frame, .. }
+            | ChatEvent::TypingStop { user, frame, .. } => {
+                hub.on_event(shared(None, Some(user), frame), &self.hubs.stats);
+            }
         }
+    }
+}
+
+/// The stream's `data`, shared by every subscriber as it is: never parsed or
+/// re-encoded here.
+fn shared(seq: Option<i64>, author: Option<Uuid>, frame: majlis_events::Frame) -> Frame {
+    Frame {
+        seq,
+        author,
+        text: ByteString::from(frame.into_string()),
     }
 }

@@ -58,7 +58,7 @@ impl Settings {
             chat_events_max_bytes: env::parse(
                 src,
                 "MAJLIS_CHAT_EVENTS_MAX_BYTES",
-                majlis_redis::topics::CHAT_EVENTS_MAX_BYTES,
+                majlis_events::topics::CHAT_EVENTS_MAX_BYTES,
             )?,
         };
         for (name, value) in [

@@ -12,7 +12,6 @@ use majlis_auth_token::Claims;
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
 use majlis_redis::streams::Retention;
-use majlis_redis::topics::CHAT_EVENTS;
 use majlis_ws::{CloseRequest, Gateway, Lease, Leases, Session, Sessions, Wire, close};
 use std::future::Future;
 use std::pin::Pin;
@@ -401,21 +400,17 @@ fn react(
 /// window (per replica: a user's sockets on two replicas may make two).
 const TYPING_THROTTLE: Duration = Duration::from_secs(2);
 
+/// `kind` is `typing_start` or `typing_stop`; `channel` and `user` are the
+/// socket's ids as text.
 fn typing(ctx: &Ctx, channel: &str, user: &str, kind: &'static str) -> Pending {
     let (redis, chat_stream) = (ctx.redis.clone(), ctx.chat_stream.clone());
-    let (channel, user) = (channel.to_owned(), user.to_owned());
+    let ids = (channel.parse::<Uuid>(), user.parse::<Uuid>());
     Box::pin(async move {
-        let frame = protocol::typing_frame(kind, &user);
-        if let Err(e) = majlis_redis::streams::publish_with(
-            &redis,
-            CHAT_EVENTS,
-            kind,
-            &frame,
-            &[("channel", &channel), ("user", &user)],
-            &chat_stream,
-        )
-        .await
-        {
+        let (Ok(channel), Ok(user)) = ids else {
+            return Ok(None); // never: the socket's own ids
+        };
+        let event = majlis_events::ChatEvent::typing(channel, user, kind == "typing_start");
+        if let Err(e) = event.publish(&redis, &chat_stream).await {
             // Typing is best-effort: a lost indicator is not worth an error frame.
             tracing::warn!(error = %e, kind, "typing event not published");
         }

@@ -10,9 +10,8 @@ use crate::routes;
 use crate::socket::Ctx;
 use actix_web::web;
 use majlis_auth_token::Authenticator;
+use majlis_events::ChatEvent;
 use majlis_redis::Redis;
-use majlis_redis::streams::Retention;
-use majlis_redis::topics::CHAT_EVENTS_MAX_LEN;
 use majlis_runtime::Process;
 use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
@@ -72,7 +71,7 @@ impl Process for Settings {
             hubs: hubs.clone(),
             leases: leases.clone(),
             redis: redis.clone(),
-            chat_stream: Retention::new(self.limits.chat_events_max_bytes, CHAT_EVENTS_MAX_LEN),
+            chat_stream: ChatEvent::retention(self.limits.chat_events_max_bytes),
             limits: self.limits,
         });
 

@@ -20,13 +20,12 @@ use crate::repo::{self, Creation, Started};
 use majlis_auth_token::{Claims, Role};
 use majlis_db::Db;
 use majlis_errors::{ApiError, ErrorCode};
+use majlis_events::{Audience, PresenceEvent};
 use majlis_proto::auth::v1 as auth_pb;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1 as ch_pb;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_redis::Redis;
-use majlis_redis::streams::publish_with;
-use majlis_redis::topics::{PRESENCE_EVENTS, PRESENCE_EVENTS_MAX_LEN};
 use majlis_runtime::grpc::TracedChannel;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -421,18 +420,13 @@ impl Onboarding {
 /// `channel_created` to the team and its creator (whose presence socket may
 /// not have followed them into the team yet).
 async fn announce_channel(redis: &Redis, team: Uuid, creator: Uuid, channel: &Value) {
-    let frame = json!({"type": "channel_created", "channel": channel}).to_string();
-    let (team, creator) = (team.to_string(), creator.to_string());
-    if let Err(e) = publish_with(
-        redis,
-        PRESENCE_EVENTS,
-        "channel_created",
-        &frame,
-        &[("audience_team", &team), ("audience_users", &creator)],
-        PRESENCE_EVENTS_MAX_LEN,
-    )
-    .await
-    {
-        tracing::warn!(error = %e, "channel_created not announced");
+    let audience = Audience::team_and_users(Some(team), [creator]);
+    match PresenceEvent::channel_created(channel, audience) {
+        Ok(event) => {
+            if let Err(e) = event.publish(redis).await {
+                tracing::warn!(error = %e, "channel_created not announced");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "channel_created not encoded"),
     }
 }

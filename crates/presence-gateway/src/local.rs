@@ -6,6 +6,7 @@
 //! socket a few `presence_batch` frames instead of N frames.
 
 use bytestring::ByteString;
+use majlis_events::Audience;
 use majlis_ws::{CloseRequest, CloseSignal, Outbox, Refused};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -134,16 +135,17 @@ impl Local {
         ix.by_team.entry(team).or_default().insert(id);
     }
 
-    /// Sends `frame` to every socket of the team and of the users (each once).
-    pub fn deliver(&self, team: Option<Uuid>, users: &[Uuid], frame: &ByteString) -> usize {
+    /// Sends `frame` to every socket of the audience's team and of its
+    /// users (each once).
+    pub fn deliver(&self, audience: &Audience, frame: &ByteString) -> usize {
         let ix = self.lock();
         let mut targets: HashSet<u64> = HashSet::new();
-        if let Some(t) = team
+        if let Some(t) = audience.team
             && let Some(ids) = ix.by_team.get(&t)
         {
             targets.extend(ids);
         }
-        for u in users {
+        for u in &audience.users {
             if let Some(ids) = ix.by_user.get(u) {
                 targets.extend(ids);
             }
@@ -203,6 +205,10 @@ fn remove_from(map: &mut HashMap<Uuid, HashSet<u64>>, key: Uuid, id: u64) {
 mod tests {
     use super::*;
 
+    fn team_only(team: Uuid) -> Audience {
+        Audience::team_and_users(Some(team), [])
+    }
+
     #[test]
     fn events_reach_their_audience_once_and_nobody_else() {
         let local = Local::default();
@@ -212,7 +218,10 @@ mod tests {
         let ib = local.register(2, b, Some(other_team), Outbox::new(8), CloseSignal::new());
         let ic = local.register(3, c, None, Outbox::new(8), CloseSignal::new());
         let frame = ByteString::from("x");
-        assert_eq!(local.deliver(Some(team), &[a, c], &frame), 2);
+        assert_eq!(
+            local.deliver(&Audience::team_and_users(Some(team), [a, c]), &frame),
+            2
+        );
         assert_eq!(ia.wire.len(), 1, "once, though named twice");
         assert!(ib.wire.is_empty(), "never another team");
         assert_eq!(ic.wire.len(), 1);
@@ -253,7 +262,7 @@ mod tests {
             fast_close.clone(),
         );
         for _ in 0..3 {
-            local.deliver(Some(team), &[], &ByteString::from("x"));
+            local.deliver(&team_only(team), &ByteString::from("x"));
             fast.wire.take_texts();
         }
         assert_eq!(slow_close.requested(), Some(CloseRequest::TOO_SLOW));
@@ -285,9 +294,15 @@ mod tests {
         let a = Uuid::new_v4();
         let ia = local.register(1, a, None, Outbox::new(8), CloseSignal::new());
         local.retag(1, team);
-        local.deliver(Some(team), &[], &ByteString::from("x"));
+        local.deliver(&team_only(team), &ByteString::from("x"));
         assert_eq!(ia.wire.len(), 1);
         local.unregister(1);
-        assert_eq!(local.deliver(Some(team), &[a], &ByteString::from("y")), 0);
+        assert_eq!(
+            local.deliver(
+                &Audience::team_and_users(Some(team), [a]),
+                &ByteString::from("y")
+            ),
+            0
+        );
     }
 }

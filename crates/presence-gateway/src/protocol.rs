@@ -98,9 +98,7 @@ pub fn list_frame(users: &[(String, String)]) -> String {
 /// One change as `presence_update`, several as one `presence_batch`.
 pub fn presence_frame(changes: &[(String, String)]) -> String {
     match changes {
-        [(u, s)] => {
-            serde_json::json!({"type": "presence_update", "user_id": u, "status": s}).to_string()
-        }
+        [(u, s)] => majlis_events::frame::presence_update(u, s),
         many => {
             let updates: Vec<serde_json::Value> = many
                 .iter()

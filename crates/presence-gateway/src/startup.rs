@@ -12,9 +12,9 @@ use crate::socket::Ctx;
 use crate::state::PresenceState;
 use actix_web::web;
 use majlis_auth_token::Authenticator;
+use majlis_events::{AuthEvent, Event, PresenceEvent};
 use majlis_redis::Redis;
 use majlis_redis::streams;
-use majlis_redis::topics::PRESENCE_EVENTS;
 use majlis_runtime::host::{self, Bound, Host};
 use majlis_runtime::service_auth::Service;
 use majlis_runtime::{Process, Shutdown, grpc};
@@ -64,12 +64,12 @@ impl Process for Settings {
         let reader = {
             let (ctx, shutdown) = (ctx.clone(), host.shutdown());
             async move {
-                let topics = [PRESENCE_EVENTS, majlis_auth_token::REVOCATIONS_TOPIC];
+                let topics = [PresenceEvent::TOPIC, AuthEvent::TOPIC];
                 streams::tail(&ctx.redis, &topics, shutdown.wait(), |topic, entry| {
                     if topic == 0 {
                         events::dispatch(&ctx.local, entry);
                     } else {
-                        majlis_ws::revocation(&ctx.sessions.registry, &entry);
+                        majlis_ws::revocation(&ctx.sessions.registry, entry);
                     }
                 })
                 .await;

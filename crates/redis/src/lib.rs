@@ -5,26 +5,6 @@
 
 pub mod streams;
 
-/// The stream topics majlis writes, one place so writers and readers agree.
-pub mod topics {
-    /// Every chat event of every channel (messages, reactions, typing), read by
-    /// every chat-gateway replica; entries carry `channel` (and `seq` for messages).
-    pub const CHAT_EVENTS: &str = "chat.events";
-    /// Low-volume presence-socket events (`channel_created`, `channel_member_added`),
-    /// written by channels-svc and read by every presence-gateway replica; entries
-    /// carry their audience (`audience_team` or `audience_users`).
-    pub const PRESENCE_EVENTS: &str = "presence.events";
-    /// Approximate bounds (`XADD MAXLEN ~`): ample for replicas to catch up
-    /// after a hiccup; anything older comes from the database.
-    pub const CHAT_EVENTS_MAX_LEN: usize = 100_000;
-    /// The default byte budget of `chat.events` (`MAJLIS_CHAT_EVENTS_MAX_BYTES`),
-    /// applied with [`crate::streams::Retention`] under the count above: ~100k
-    /// typical entries (300-600 bytes) fit, while ~650 of the largest (a
-    /// 16,000-character message escaped to ~96 KB) already fill it.
-    pub const CHAT_EVENTS_MAX_BYTES: usize = 64 << 20;
-    pub const PRESENCE_EVENTS_MAX_LEN: usize = 10_000;
-}
-
 use deadpool_redis::{Pool, Runtime};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;

@@ -1,7 +1,11 @@
-//! Redis streams as majlis's event bus. An entry is `type` (the event name),
-//! `data` (its JSON, usually the exact frame clients receive), routing fields
-//! a consumer can read without parsing `data`, and the W3C trace-context fields
-//! of the span that wrote it, so a consumer's span joins the producer's trace.
+//! Redis streams as majlis's event bus, the transport: appending (`XADD`,
+//! trimmed by count or by a byte [`Retention`]) and reading (`XREAD`, and
+//! [`tail`] that follows streams across failures). An entry is `type` (the
+//! event name), `data` (its JSON, usually the exact frame clients receive),
+//! routing fields a consumer can read without parsing `data`, and the W3C
+//! trace-context fields of the span that wrote it, so a consumer's span joins
+//! the producer's trace. Which streams and events exist, and how each is
+//! encoded, is defined once in `majlis-events`.
 
 use crate::{Redis, RedisError};
 use redis::streams::{StreamReadOptions, StreamReadReply};
@@ -155,7 +159,7 @@ impl Retention {
 fn entry_bytes(
     event_type: &str,
     data: &str,
-    fields: &[(&str, &str)],
+    fields: &[(&str, impl AsRef<str>)],
     trace: &[(String, String)],
 ) -> usize {
     // "type", "data" and per-entry bookkeeping.
@@ -163,30 +167,24 @@ fn entry_bytes(
     OVERHEAD
         + event_type.len()
         + data.len()
-        + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+        + fields
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().len())
+            .sum::<usize>()
         + trace.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
 }
 
-/// Appends an event to `topic` (un-prefixed name), trimming the stream as
-/// `trim` says (an entry count, or a [`Retention`]) so it cannot grow without
-/// bound. Returns the entry id.
+/// Appends an entry to `topic` (un-prefixed name): its `type`, its `data`,
+/// the routing `fields` beside them and the current span's trace context,
+/// trimming the stream as `trim` says (an entry count, or a [`Retention`]) so
+/// it cannot grow without bound. Returns the entry id. What the fields mean
+/// is `majlis-events`' business; this is the transport.
 pub async fn publish<'a>(
     redis: &Redis,
     topic: &str,
     event_type: &str,
     data: &str,
-    trim: impl Into<Trim<'a>>,
-) -> Result<String, RedisError> {
-    publish_with(redis, topic, event_type, data, &[], trim).await
-}
-
-/// [`publish`] with routing fields beside `data`.
-pub async fn publish_with<'a>(
-    redis: &Redis,
-    topic: &str,
-    event_type: &str,
-    data: &str,
-    fields: &[(&str, &str)],
+    fields: &[(&str, impl AsRef<str>)],
     trim: impl Into<Trim<'a>>,
 ) -> Result<String, RedisError> {
     let trace = majlis_telemetry::propagation::current_fields();
@@ -195,7 +193,7 @@ pub async fn publish_with<'a>(
         .await
 }
 
-/// One `XADD` of an event, carrying `trace` (the trace context of the
+/// One `XADD` of an entry, carrying `trace` (the trace context of the
 /// request that caused it, from `propagation::current_fields()` taken in that
 /// request's span). For callers that pipeline many appends with
 /// [`publish_pipelined`].
@@ -204,7 +202,7 @@ pub fn xadd<'a>(
     topic: &str,
     event_type: &str,
     data: &str,
-    fields: &[(&str, &str)],
+    fields: &[(&str, impl AsRef<str>)],
     trace: &[(String, String)],
     trim: impl Into<Trim<'a>>,
 ) -> redis::Cmd {
@@ -223,7 +221,7 @@ pub fn xadd<'a>(
         .arg("data")
         .arg(data);
     for (k, v) in fields {
-        cmd.arg(*k).arg(*v);
+        cmd.arg(*k).arg(v.as_ref());
     }
     for (k, v) in trace {
         cmd.arg(k).arg(v);

@@ -97,19 +97,18 @@ impl SocketLimits {
 }
 
 /// Handles an `auth.revocations` entry: closes that token's sockets (4401).
-pub fn revocation(registry: &Registry, entry: &majlis_redis::streams::Entry) {
-    #[derive(serde::Deserialize)]
-    struct Revoked {
-        jti: uuid::Uuid,
-    }
-    match serde_json::from_str::<Revoked>(&entry.data) {
-        Ok(r) => {
-            let n = registry.revoke(r.jti);
+pub fn revocation(registry: &Registry, mut entry: majlis_events::Entry) {
+    use majlis_events::AuthEvent;
+    let Some(event) = majlis_events::decode_or_skip::<AuthEvent>(&mut entry) else {
+        return;
+    };
+    match event {
+        AuthEvent::TokenRevoked { token } => {
+            let n = registry.revoke(token.jti);
             if n > 0 {
                 tracing::info!(sockets = n, "closed the sockets of a revoked token");
             }
         }
-        Err(e) => tracing::warn!(error = %e, "unreadable revocation entry"),
     }
 }
 

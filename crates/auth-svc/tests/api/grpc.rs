@@ -2,6 +2,7 @@
 
 use crate::helpers::{eventually, spawn_app};
 use majlis_errors::{ApiError, ErrorCode};
+use majlis_events::{Event, PresenceEvent};
 use majlis_proto::auth::v1::{GetUsersRequest, SetUserTeamRequest, ValidateTokenRequest};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider};
@@ -185,10 +186,10 @@ async fn set_user_team_announces_the_change_to_presence_sockets() {
     .unwrap();
     let redis = majlis_redis::Redis::new(&app.settings.redis).unwrap();
     let mut conn = redis.dedicated(Duration::from_secs(5)).await.unwrap();
-    let entries = majlis_redis::streams::read(
+    let mut entries = majlis_redis::streams::read(
         &mut conn,
         &redis,
-        majlis_redis::topics::PRESENCE_EVENTS,
+        PresenceEvent::TOPIC,
         "0-0",
         Duration::from_millis(100),
         10,
@@ -196,7 +197,9 @@ async fn set_user_team_announces_the_change_to_presence_sockets() {
     .await
     .unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].event_type, "user_team_changed");
-    assert_eq!(entries[0].field("audience_users"), Some(id.as_str()));
-    assert_eq!(entries[0].field("team"), Some(team.as_str()));
+    let mut entry = entries.remove(0);
+    assert_eq!(
+        PresenceEvent::decode(&mut entry).unwrap(),
+        PresenceEvent::user_team_changed(id.parse().unwrap(), team.parse().unwrap())
+    );
 }

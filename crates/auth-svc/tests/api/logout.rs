@@ -1,5 +1,6 @@
 use crate::helpers::{assert_error_shape, spawn_app};
 use awc::http::{Method, StatusCode};
+use majlis_events::{AuthEvent, Event};
 
 #[actix_web::test]
 async fn logout_revokes_the_token_everywhere() {
@@ -59,10 +60,10 @@ async fn logout_is_announced_on_the_revocations_stream_for_the_gateways() {
         .dedicated(std::time::Duration::from_secs(5))
         .await
         .unwrap();
-    let entries = majlis_redis::streams::read(
+    let mut entries = majlis_redis::streams::read(
         &mut conn,
         &redis,
-        majlis_auth_token::REVOCATIONS_TOPIC,
+        majlis_events::topics::AUTH_REVOCATIONS,
         "0-0",
         std::time::Duration::from_millis(100),
         10,
@@ -70,7 +71,6 @@ async fn logout_is_announced_on_the_revocations_stream_for_the_gateways() {
     .await
     .unwrap();
     assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0].event_type, "token_revoked");
     assert!(
         entries[0]
             .trace
@@ -79,6 +79,6 @@ async fn logout_is_announced_on_the_revocations_stream_for_the_gateways() {
         "stream entries carry the writer's trace context: {:?}",
         entries[0].trace
     );
-    let data: serde_json::Value = serde_json::from_str(&entries[0].data).unwrap();
-    assert_eq!(data["user_id"], user["id"]);
+    let AuthEvent::TokenRevoked { token } = AuthEvent::decode(&mut entries[0]).unwrap();
+    assert_eq!(Some(token.user.to_string().as_str()), user["id"].as_str());
 }

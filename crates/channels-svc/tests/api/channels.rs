@@ -1,9 +1,10 @@
 //! `POST /api/channels`, `GET /api/channels`, `GET /api/channels/{id}` and
 //! `POST /api/channels/{id}/join`.
 
-use crate::helpers::{assert_channel_shape, new_team, spawn_app};
+use crate::helpers::{assert_channel_shape, audience, new_team, spawn_app};
 use awc::http::StatusCode;
-use majlis_redis::topics::PRESENCE_EVENTS;
+use majlis_events::Audience;
+use majlis_events::topics::PRESENCE_EVENTS;
 use serde_json::json;
 
 #[actix_web::test]
@@ -274,10 +275,12 @@ async fn channel_created_for_a_public_channel_goes_to_the_whole_team_and_its_cre
     let events = app.events(PRESENCE_EVENTS, "channel_created").await;
     assert_eq!(events.len(), 1, "{events:?}");
     let (entry, data) = &events[0];
-    assert_eq!(entry.field("audience_team"), Some(team.as_str()));
     // The creator is named too: during onboarding their presence socket may
     // not have joined the team yet.
-    assert_eq!(entry.field("audience_users"), Some(creator.as_str()));
+    assert_eq!(
+        audience(entry),
+        Audience::team_and_users(Some(team.parse().unwrap()), [creator.parse().unwrap()])
+    );
     assert_eq!(
         *data,
         json!({"type": "channel_created", "channel": channel})
@@ -293,8 +296,7 @@ async fn channel_created_for_a_private_channel_goes_to_its_creator_only() {
     let events = app.events(PRESENCE_EVENTS, "channel_created").await;
     assert_eq!(events.len(), 1, "{events:?}");
     let (entry, data) = &events[0];
-    assert_eq!(entry.field("audience_users"), Some(admin.as_str()));
-    assert_eq!(entry.field("audience_team"), None);
+    assert_eq!(audience(entry), Audience::users([admin.parse().unwrap()]));
     assert_eq!(
         *data,
         json!({"type": "channel_created", "channel": channel})

@@ -2,11 +2,11 @@
 
 use crate::helpers::{TestApp, WAIT, assert_message_shape, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
+use majlis_events::topics::CHAT_EVENTS;
 use majlis_proto::channels::v1::{
     BatchedPost, CheckMembershipRequest, ListMessagesRequest, PostMessageRequest,
     PostMessagesRequest, ReactRequest, post_outcome::Outcome,
 };
-use majlis_redis::topics::CHAT_EVENTS;
 use serde_json::{Value, json};
 
 /// A team with an admin, a teammate (not yet a member), and an admin-made

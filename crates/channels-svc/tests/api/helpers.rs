@@ -5,6 +5,7 @@
 
 use awc::http::{Method, StatusCode};
 use channels_svc::{Application, Settings};
+use majlis_events::{Audience, Event, PresenceEvent};
 use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
@@ -510,4 +511,13 @@ pub fn assert_message_shape(message: &Value) {
         "{message}"
     );
     assert!(message["reactions"].is_array(), "{message}");
+}
+
+/// The audience of a presence-stream entry, as the gateways read it.
+pub fn audience(entry: &Entry) -> Audience {
+    match PresenceEvent::decode(&mut entry.clone()).expect("a presence event") {
+        PresenceEvent::ChannelCreated { audience, .. }
+        | PresenceEvent::ChannelMemberAdded { audience, .. } => audience,
+        other => panic!("not an event with an audience: {other:?}"),
+    }
 }

@@ -6,10 +6,10 @@ use crate::helpers::{TestApp, database, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use majlis_errors::{ApiError, ErrorCode};
+use majlis_events::topics::CHAT_EVENTS;
 use majlis_proto::channels::v1::{
     BatchedPost, PostMessageRequest, PostMessagesRequest, post_outcome::Outcome,
 };
-use majlis_redis::topics::CHAT_EVENTS;
 use serde_json::json;
 
 fn post(channel: &str, user: &str, content: &str, client_id: Option<&str>) -> PostMessageRequest {

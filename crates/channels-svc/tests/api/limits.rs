@@ -5,11 +5,11 @@
 use crate::helpers::{TestApp, new_team, seqs, spawn_app, spawn_app_configured};
 use awc::http::StatusCode;
 use majlis_errors::ErrorCode;
+use majlis_events::topics::CHAT_EVENTS;
 use majlis_proto::channels::v1::{
     BatchedPost, ListMessagesRequest, PostMessageRequest, PostMessagesRequest,
     post_outcome::Outcome,
 };
-use majlis_redis::topics::CHAT_EVENTS;
 
 /// 16,000 control characters: each is serialized as a 6-byte `\u00XX`, so
 /// the message's JSON is ~96 KB.

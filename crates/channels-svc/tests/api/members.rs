@@ -1,8 +1,9 @@
 //! `POST /api/channels/{id}/members` and `GET /api/channels/{id}/members`.
 
-use crate::helpers::{new_team, spawn_app};
+use crate::helpers::{audience, new_team, spawn_app};
 use awc::http::StatusCode;
-use majlis_redis::topics::PRESENCE_EVENTS;
+use majlis_events::Audience;
+use majlis_events::topics::PRESENCE_EVENTS;
 use serde_json::json;
 
 #[actix_web::test]
@@ -64,8 +65,7 @@ async fn channel_member_added_goes_to_the_added_user_only_and_once() {
     let events = app.events(PRESENCE_EVENTS, "channel_member_added").await;
     assert_eq!(events.len(), 1, "adding twice announces once: {events:?}");
     let (entry, data) = &events[0];
-    assert_eq!(entry.field("audience_users"), Some(user_id.as_str()));
-    assert_eq!(entry.field("audience_team"), None);
+    assert_eq!(audience(entry), Audience::users([user_id.parse().unwrap()]));
     assert_eq!(
         *data,
         json!({"type": "channel_member_added", "channel": channel, "user_id": user_id})

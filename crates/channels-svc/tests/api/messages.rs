@@ -3,7 +3,7 @@
 
 use crate::helpers::{WAIT, assert_message_shape, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
-use majlis_redis::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
+use majlis_events::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
 use serde_json::{Value, json};
 
 /// A team with an admin-made public channel: (app, admin id, admin token, channel id).

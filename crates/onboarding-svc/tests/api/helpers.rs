@@ -4,6 +4,7 @@
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Text};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use majlis_events::{Event, PresenceEvent};
 use majlis_testkit::TcpProxy;
 use majlis_testkit::service_keys::{self, Service};
 use serde_json::{Value, json};
@@ -246,14 +247,14 @@ impl TestApp {
             .n
     }
 
-    /// Entries of the presence stream of one type.
-    pub async fn presence_events(&self, kind: &str) -> Vec<majlis_redis::streams::Entry> {
+    /// The events of the presence stream.
+    pub async fn presence_events(&self) -> Vec<PresenceEvent> {
         let redis = majlis_redis::Redis::new(&self.redis).unwrap();
         let mut conn = redis.dedicated(Duration::from_secs(5)).await.unwrap();
         let entries = majlis_redis::streams::read(
             &mut conn,
             &redis,
-            majlis_redis::topics::PRESENCE_EVENTS,
+            PresenceEvent::TOPIC,
             "0-0",
             Duration::from_millis(50),
             1000,
@@ -262,7 +263,7 @@ impl TestApp {
         .unwrap();
         entries
             .into_iter()
-            .filter(|e| e.event_type == kind)
+            .map(|mut e| PresenceEvent::decode(&mut e).unwrap())
             .collect()
     }
 }

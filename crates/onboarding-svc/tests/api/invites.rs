@@ -1,4 +1,5 @@
 use crate::helpers::{spawn_app, spawn_app_with};
+use majlis_events::{Audience, PresenceEvent};
 use serde_json::json;
 use std::time::Duration;
 
@@ -39,11 +40,14 @@ async fn an_invited_user_joins_as_team_user_and_member_of_the_default_channels()
     names.sort();
     assert_eq!(names, vec!["off-topic", "town-square"]);
     // channel_member_added for each, to the newcomer only.
+    let newcomer_only = Audience::users([newcomer.id.parse().unwrap()]);
     let added: Vec<_> = app
-        .presence_events("channel_member_added")
+        .presence_events()
         .await
         .into_iter()
-        .filter(|e| e.field("audience_users") == Some(newcomer.id.as_str()))
+        .filter(|e| {
+            matches!(e, PresenceEvent::ChannelMemberAdded { audience, .. } if *audience == newcomer_only)
+        })
         .collect();
     assert_eq!(added.len(), 2);
     // The team's member list now has both.

@@ -1,4 +1,5 @@
 use crate::helpers::{spawn_app, spawn_app_with};
+use majlis_events::{Audience, PresenceEvent};
 use serde_json::json;
 
 #[actix_web::test]
@@ -56,12 +57,20 @@ async fn onboarding_is_required_until_the_user_creates_a_team() {
         "the creator is a member of both"
     );
     // One channel_created each, to the team and the creator.
-    let events = app.presence_events("channel_created").await;
-    assert_eq!(events.len(), 2);
-    for e in &events {
-        assert_eq!(e.field("audience_team"), team["id"].as_str());
-        assert_eq!(e.field("audience_users"), Some(u.id.as_str()));
-    }
+    let audiences: Vec<Audience> = app
+        .presence_events()
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            PresenceEvent::ChannelCreated { audience, .. } => Some(audience),
+            _ => None,
+        })
+        .collect();
+    let expected = Audience::team_and_users(
+        Some(team["id"].as_str().unwrap().parse().unwrap()),
+        [u.id.parse().unwrap()],
+    );
+    assert_eq!(audiences, vec![expected.clone(), expected]);
 }
 
 #[actix_web::test]

@@ -1,0 +1,102 @@
+//! `chat.events`: every chat event of every channel, routed by `channel`.
+//! The busiest stream: a message's frame is serialized once, by the producer,
+//! and every gateway replica forwards those bytes to every subscriber.
+
+use crate::codec::events;
+use crate::frame::{self, Frame};
+use crate::topics;
+use majlis_redis::streams::Retention;
+use majlis_redis::{Redis, RedisError, redis};
+use uuid::Uuid;
+
+events! {
+    /// An event of `chat.events`. Each `frame` is the client frame of the
+    /// same `type` (contract: "Chat socket").
+    pub enum ChatEvent on topics::CHAT_EVENTS {
+        /// A stored message; `seq` orders the channel, and a gateway fills a
+        /// gap in it from the database.
+        Message = "message" { channel: Uuid = "channel", seq: i64 = "seq" } frame: Frame,
+        ReactionAdded = "reaction_added" { channel: Uuid = "channel" } frame: Frame,
+        ReactionRemoved = "reaction_removed" { channel: Uuid = "channel" } frame: Frame,
+        /// Not sent back to `user`, who is typing.
+        TypingStart = "typing_start" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
+        TypingStop = "typing_stop" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
+    }
+}
+
+impl ChatEvent {
+    /// `message_json` is the message as channels-svc serialized it.
+    pub fn message(channel: Uuid, seq: i64, message_json: &str) -> Self {
+        Self::Message {
+            channel,
+            seq,
+            frame: Frame::new(frame::message(message_json)),
+        }
+    }
+
+    pub fn reaction(channel: Uuid, message: Uuid, user: Uuid, emoji: &str, added: bool) -> Self {
+        if added {
+            let frame = Frame::new(frame::reaction("reaction_added", message, user, emoji));
+            Self::ReactionAdded { channel, frame }
+        } else {
+            let frame = Frame::new(frame::reaction("reaction_removed", message, user, emoji));
+            Self::ReactionRemoved { channel, frame }
+        }
+    }
+
+    pub fn typing(channel: Uuid, user: Uuid, started: bool) -> Self {
+        if started {
+            let frame = Frame::new(frame::typing("typing_start", user));
+            Self::TypingStart {
+                channel,
+                user,
+                frame,
+            }
+        } else {
+            let frame = Frame::new(frame::typing("typing_stop", user));
+            Self::TypingStop {
+                channel,
+                user,
+                frame,
+            }
+        }
+    }
+
+    /// The channel whose subscribers get the event.
+    pub fn channel(&self) -> Uuid {
+        match self {
+            Self::Message { channel, .. }
+            | Self::ReactionAdded { channel, .. }
+            | Self::ReactionRemoved { channel, .. }
+            | Self::TypingStart { channel, .. }
+            | Self::TypingStop { channel, .. } => *channel,
+        }
+    }
+
+    /// The trimming of `chat.events`: about `max_bytes`, and never more than
+    /// [`topics::CHAT_EVENTS_MAX_LEN`] entries. One per process, shared by
+    /// every append it makes.
+    pub fn retention(max_bytes: usize) -> Retention {
+        Retention::new(max_bytes, topics::CHAT_EVENTS_MAX_LEN)
+    }
+
+    /// Appends the event, with the current span's trace context.
+    pub async fn publish(
+        &self,
+        redis: &Redis,
+        retention: &Retention,
+    ) -> Result<String, RedisError> {
+        crate::publish(redis, self, retention).await
+    }
+
+    /// The append, for pipelining many (`streams::publish_pipelined`), with
+    /// `trace` taken in the span of the request that caused it.
+    pub fn xadd(
+        &self,
+        redis: &Redis,
+        trace: &[(String, String)],
+        retention: &Retention,
+    ) -> redis::Cmd {
+        crate::xadd(redis, self, trace, retention)
+    }
+}

@@ -1,0 +1,81 @@
+//! The client frames events carry, each built here and nowhere else. An
+//! entry's `data` is the frame exactly as clients receive it, serialized once
+//! by the producer; gateways hand the same bytes to every socket without
+//! parsing or re-encoding them (what keeps a fan-out cheap).
+//!
+//! The builders use `serde_json::json!`, whose objects order their keys
+//! alphabetically: the bytes are pinned by this crate's wire tests, since
+//! replicas of two versions share the streams during a rolling upgrade.
+
+use serde::Serialize;
+use serde_json::json;
+use uuid::Uuid;
+
+/// A serialized JSON body as an entry's `data` carries it: for the events
+/// clients see, the exact frame they receive. Only this crate builds one (or
+/// takes one from a stream entry), so every frame of a kind has one shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Frame(String);
+
+impl Frame {
+    pub(crate) fn new(text: String) -> Self {
+        Self(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The text, without copying it (into a gateway's shared frame).
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl From<Frame> for String {
+    fn from(f: Frame) -> Self {
+        f.0
+    }
+}
+
+/// `{"type":"message","message":…}` around the message JSON as channels-svc
+/// serialized it (not parsed again): what the stream carries, and what a
+/// gateway's replay and gap fill send for messages read from the database.
+pub fn message(message_json: &str) -> String {
+    format!("{{\"type\":\"message\",\"message\":{message_json}}}")
+}
+
+/// `presence_update`: on the stream, and what the presence socket sends for
+/// a single change.
+pub fn presence_update(user_id: &str, status: &str) -> String {
+    json!({"type": "presence_update", "user_id": user_id, "status": status}).to_string()
+}
+
+pub(crate) fn reaction(kind: &str, message: Uuid, user: Uuid, emoji: &str) -> String {
+    json!({"type": kind, "message_id": message, "user_id": user, "emoji": emoji}).to_string()
+}
+
+pub(crate) fn typing(kind: &str, user: Uuid) -> String {
+    json!({"type": kind, "user_id": user}).to_string()
+}
+
+/// `channel` is the contract's channel object (channels-svc's model, or the
+/// same object as onboarding-svc received it over gRPC).
+pub(crate) fn channel_created(channel: &impl Serialize) -> Result<String, serde_json::Error> {
+    let channel = serde_json::to_value(channel)?;
+    Ok(json!({"type": "channel_created", "channel": channel}).to_string())
+}
+
+pub(crate) fn channel_member_added(
+    channel: &impl Serialize,
+    user: Uuid,
+) -> Result<String, serde_json::Error> {
+    let channel = serde_json::to_value(channel)?;
+    Ok(json!({"type": "channel_member_added", "channel": channel, "user_id": user}).to_string())
+}
+
+/// `user_team_changed`'s body: not a client frame (presence sockets re-list
+/// the team instead), and no consumer reads it; kept as it always was.
+pub(crate) fn user_team_changed(user: Uuid, team: Uuid) -> String {
+    json!({"user_id": user, "team_id": team}).to_string()
+}
