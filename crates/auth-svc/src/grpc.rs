@@ -26,6 +26,7 @@ fn to_pb(row: &UserRow) -> pb::User {
         display_name: row.display_name.clone(),
         team_id: row.team_id.map(|t| t.to_string()),
         roles: row.roles.clone(),
+        deactivated: false,
     }
 }
 
@@ -61,6 +62,49 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
         Ok(Response::new(
             set_user_team(self, request.into_inner()).await?,
         ))
+    }
+
+    // Issue 15, being built: the interface is in place for its callers.
+    async fn get_access(
+        &self,
+        _request: Request<pb::GetAccessRequest>,
+    ) -> Result<Response<pb::GetAccessResponse>, Status> {
+        Err(Status::unimplemented("GetAccess"))
+    }
+
+    async fn list_team_members(
+        &self,
+        _request: Request<pb::ListTeamMembersRequest>,
+    ) -> Result<Response<pb::GetUsersResponse>, Status> {
+        Err(Status::unimplemented("ListTeamMembers"))
+    }
+
+    async fn set_team_role(
+        &self,
+        _request: Request<pb::SetTeamRoleRequest>,
+    ) -> Result<Response<pb::SetTeamRoleResponse>, Status> {
+        Err(Status::unimplemented("SetTeamRole"))
+    }
+
+    async fn remove_from_team(
+        &self,
+        _request: Request<pb::RemoveFromTeamRequest>,
+    ) -> Result<Response<pb::RemoveFromTeamResponse>, Status> {
+        Err(Status::unimplemented("RemoveFromTeam"))
+    }
+
+    async fn get_scheme(
+        &self,
+        _request: Request<pb::GetSchemeRequest>,
+    ) -> Result<Response<pb::Scheme>, Status> {
+        Err(Status::unimplemented("GetScheme"))
+    }
+
+    async fn put_scheme(
+        &self,
+        _request: Request<pb::PutSchemeRequest>,
+    ) -> Result<Response<pb::Scheme>, Status> {
+        Err(Status::unimplemented("PutScheme"))
     }
 }
 

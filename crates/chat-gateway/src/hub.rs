@@ -64,6 +64,12 @@ pub const TOO_SLOW: CloseRequest = CloseRequest {
     ..CloseRequest::TOO_SLOW
 };
 
+/// The user was removed from the channel (or its team) while reading it.
+pub const NO_LONGER_ALLOWED: CloseRequest = CloseRequest::new(
+    majlis_ws::close::FORBIDDEN,
+    "no longer a member of this channel",
+);
+
 /// Most messages held while a gap is filled, and most bytes of them (a
 /// message frame reaches ~97 KB: 10,000 of those would be ~1 GB); beyond,
 /// the earliest win and the fill reads the rest from the database too.
@@ -150,6 +156,18 @@ impl Hub {
             }
             Mode::Live => Vec::new(),
         }
+    }
+
+    /// Closes every socket of `user` here (4403): it may no longer read the
+    /// channel. Returns how many; each leaves the hub as it closes.
+    pub fn remove_user(&self, user: Uuid) -> usize {
+        let st = self.lock();
+        let mut n = 0;
+        for sub in st.subscribers.values().filter(|s| s.user == user) {
+            sub.close.request(NO_LONGER_ALLOWED);
+            n += 1;
+        }
+        n
     }
 
     /// Removes a subscriber; true when the hub is now empty.

@@ -1,5 +1,6 @@
 //! The replica's one Redis reader: tails `chat.events` (every channel's
-//! messages, reactions and typing) and `auth.revocations`, and hands each event
+//! messages, reactions, typing, property changes and member removals) and
+//! `auth.revocations`, and hands each event
 //! to the hub of its channel, if this replica has one. One blocking XREAD for
 //! all channels keeps Redis round trips independent of the number of sockets.
 
@@ -59,13 +60,22 @@ impl Reader {
                     );
                 }
             }
-            ChatEvent::ReactionAdded { frame, .. } | ChatEvent::ReactionRemoved { frame, .. } => {
+            ChatEvent::ReactionAdded { frame, .. }
+            | ChatEvent::ReactionRemoved { frame, .. }
+            | ChatEvent::ChannelUpdated { frame, .. }
+            | ChatEvent::ChannelArchived { frame, .. } => {
                 hub.on_event(shared(None, None, frame), &self.hubs.stats);
             }
             // Not sent back to the typist.
             ChatEvent::TypingStart { user, frame, .. }
             | ChatEvent::TypingStop { user, frame, .. } => {
                 hub.on_event(shared(None, Some(user), frame), &self.hubs.stats);
+            }
+            ChatEvent::MemberRemoved { user, .. } => {
+                let n = hub.remove_user(user);
+                if n > 0 {
+                    tracing::info!(sockets = n, %user, "closed the sockets of a removed member");
+                }
             }
         }
     }

@@ -14,6 +14,10 @@ events! {
     pub enum AuthEvent on topics::AUTH_REVOCATIONS {
         /// The gateways close the token's sockets (4401).
         TokenRevoked = "token_revoked" {} token: RevokedToken,
+        /// Every token of `user` issued before `before` (Unix seconds) is
+        /// revoked (deactivation, "log out everywhere"): the gateways close
+        /// all of the user's sockets (4401).
+        UserRevoked = "user_revoked" { user: Uuid = "user", before: i64 = "before" } data: (),
     }
 }
 
@@ -47,6 +51,14 @@ impl AuthEvent {
     pub fn token_revoked(jti: Uuid, user: Uuid, exp: i64) -> Self {
         Self::TokenRevoked {
             token: RevokedToken { jti, user, exp },
+        }
+    }
+
+    pub fn user_revoked(user: Uuid, before: i64) -> Self {
+        Self::UserRevoked {
+            user,
+            before,
+            data: (),
         }
     }
 

@@ -21,6 +21,14 @@ events! {
         /// Not sent back to `user`, who is typing.
         TypingStart = "typing_start" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
         TypingStop = "typing_stop" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
+        /// The channel's properties changed: `{"type":"channel_updated","channel"}`.
+        ChannelUpdated = "channel_updated" { channel: Uuid = "channel" } frame: Frame,
+        /// Archived (sockets stay open, readable, not writable):
+        /// `{"type":"channel_archived","channel_id","channel"}`.
+        ChannelArchived = "channel_archived" { channel: Uuid = "channel" } frame: Frame,
+        /// `user` may no longer read the channel: the gateways close its
+        /// sockets there with 4403. Not forwarded.
+        MemberRemoved = "member_removed" { channel: Uuid = "channel", user: Uuid = "user" } data: (),
     }
 }
 
@@ -62,6 +70,36 @@ impl ChatEvent {
         }
     }
 
+    /// `channel` is the contract's channel object, as it is now.
+    pub fn channel_updated(
+        channel_id: Uuid,
+        channel: &impl serde::Serialize,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self::ChannelUpdated {
+            channel: channel_id,
+            frame: Frame::new(frame::channel_updated(channel)?),
+        })
+    }
+
+    /// `channel` is the contract's channel object, with `archived_at`.
+    pub fn channel_archived(
+        channel_id: Uuid,
+        channel: &impl serde::Serialize,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self::ChannelArchived {
+            channel: channel_id,
+            frame: Frame::new(frame::channel_archived(channel_id, channel)?),
+        })
+    }
+
+    pub fn member_removed(channel: Uuid, user: Uuid) -> Self {
+        Self::MemberRemoved {
+            channel,
+            user,
+            data: (),
+        }
+    }
+
     /// The channel whose subscribers get the event.
     pub fn channel(&self) -> Uuid {
         match self {
@@ -69,7 +107,10 @@ impl ChatEvent {
             | Self::ReactionAdded { channel, .. }
             | Self::ReactionRemoved { channel, .. }
             | Self::TypingStart { channel, .. }
-            | Self::TypingStop { channel, .. } => *channel,
+            | Self::TypingStop { channel, .. }
+            | Self::ChannelUpdated { channel, .. }
+            | Self::ChannelArchived { channel, .. }
+            | Self::MemberRemoved { channel, .. } => *channel,
         }
     }
 

@@ -133,6 +133,18 @@ impl Body for Frame {
     }
 }
 
+/// No body: events whose routing fields say everything (cache
+/// invalidations, closes). `data` is empty on the wire.
+impl Body for () {
+    fn data(&self) -> Cow<'_, str> {
+        Cow::Borrowed("")
+    }
+
+    fn from_data(_kind: &'static str, _data: String) -> Result<Self, DecodeError> {
+        Ok(())
+    }
+}
+
 /// Declares one stream's enum: a line per event, naming its variant, its
 /// `type` on the wire, its routing fields (`name: Type = "wire name"`) and
 /// the field that is the entry's `data`. `encode`, `decode`, `kind` and

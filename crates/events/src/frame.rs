@@ -79,3 +79,34 @@ pub(crate) fn channel_member_added(
 pub(crate) fn user_team_changed(user: Uuid, team: Uuid) -> String {
     json!({"user_id": user, "team_id": team}).to_string()
 }
+
+/// `channel` is the contract's channel object, as it is now.
+pub(crate) fn channel_updated(channel: &impl Serialize) -> Result<String, serde_json::Error> {
+    let channel = serde_json::to_value(channel)?;
+    Ok(json!({"type": "channel_updated", "channel": channel}).to_string())
+}
+
+/// The presence socket's `{channel_id}` and, for the chat socket's readers,
+/// the archived channel itself (additive).
+pub(crate) fn channel_archived(
+    channel_id: Uuid,
+    channel: &impl Serialize,
+) -> Result<String, serde_json::Error> {
+    let channel = serde_json::to_value(channel)?;
+    Ok(
+        json!({"type": "channel_archived", "channel_id": channel_id, "channel": channel})
+            .to_string(),
+    )
+}
+
+pub(crate) fn channel_member_removed(channel: Uuid, user: Uuid) -> String {
+    json!({"type": "channel_member_removed", "channel_id": channel, "user_id": user}).to_string()
+}
+
+pub(crate) fn permissions_changed() -> String {
+    json!({"type": "permissions_changed"}).to_string()
+}
+
+pub(crate) fn team_removed(team: Uuid) -> String {
+    json!({"type": "team_removed", "team_id": team}).to_string()
+}

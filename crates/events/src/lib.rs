@@ -1,6 +1,6 @@
 //! Every Redis stream majlis writes and every event on it, defined once and
 //! shared by producers and consumers: the topics ([`topics`]), one enum per
-//! stream ([`ChatEvent`], [`PresenceEvent`], [`AuthEvent`]) with its encoding
+//! stream ([`ChatEvent`], [`PresenceEvent`], [`AuthEvent`], [`AccessEvent`]) with its encoding
 //! to a stream entry and decoding back ([`Event`]), the audience of the
 //! presence events ([`Audience`]), and the client frames events carry
 //! ([`frame`]). `majlis-redis` is the transport beneath.
@@ -19,6 +19,7 @@
 //! then names where the new event must be handled. A consumer of an older
 //! version skips the new type ([`DecodeError::UnknownType`]).
 
+mod access;
 mod audience;
 mod auth;
 mod chat;
@@ -27,6 +28,7 @@ pub mod frame;
 mod presence;
 pub mod topics;
 
+pub use access::AccessEvent;
 pub use audience::Audience;
 pub use auth::{AuthEvent, RevokedToken};
 pub use chat::ChatEvent;

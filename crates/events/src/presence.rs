@@ -29,6 +29,22 @@ events! {
             user: Uuid = "user",
             status: String = "status",
         } frame: Frame,
+        /// `frame` goes to the audience's sockets as it is.
+        ChannelUpdated = "channel_updated" { audience: Audience = AUDIENCE } frame: Frame,
+        /// `frame` goes to the audience's sockets as it is.
+        ChannelArchived = "channel_archived" { audience: Audience = AUDIENCE } frame: Frame,
+        /// `frame` goes to the audience's sockets as it is.
+        ChannelMemberRemoved = "channel_member_removed" { audience: Audience = AUDIENCE } frame: Frame,
+        /// The audience's effective permissions changed (a role, a
+        /// membership, the scheme): clients refetch them.
+        PermissionsChanged = "permissions_changed" { audience: Audience = AUDIENCE } frame: Frame,
+        /// `user` left or was removed from `team`: its sockets get `frame`
+        /// (`team_removed`), then an empty `presence_list`, and stop
+        /// receiving the team's events.
+        TeamRemoved = "team_removed" {
+            user: Uuid = AUDIENCE_USERS,
+            team: Uuid = "team",
+        } frame: Frame,
         /// `user` joined `team`: their open presence sockets follow them.
         UserTeamChanged = "user_team_changed" {
             user: Uuid = AUDIENCE_USERS,
@@ -58,6 +74,50 @@ impl PresenceEvent {
             audience: Audience::users([user]),
             frame: Frame::new(frame::channel_member_added(channel, user)?),
         })
+    }
+
+    /// `channel` is the contract's channel object, as it is now.
+    pub fn channel_updated(
+        channel: &impl Serialize,
+        audience: Audience,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self::ChannelUpdated {
+            audience,
+            frame: Frame::new(frame::channel_updated(channel)?),
+        })
+    }
+
+    pub fn channel_archived(
+        channel_id: Uuid,
+        channel: &impl Serialize,
+        audience: Audience,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self::ChannelArchived {
+            audience,
+            frame: Frame::new(frame::channel_archived(channel_id, channel)?),
+        })
+    }
+
+    pub fn channel_member_removed(channel: Uuid, user: Uuid, audience: Audience) -> Self {
+        Self::ChannelMemberRemoved {
+            audience,
+            frame: Frame::new(frame::channel_member_removed(channel, user)),
+        }
+    }
+
+    pub fn permissions_changed(audience: Audience) -> Self {
+        Self::PermissionsChanged {
+            audience,
+            frame: Frame::new(frame::permissions_changed()),
+        }
+    }
+
+    pub fn team_removed(user: Uuid, team: Uuid) -> Self {
+        Self::TeamRemoved {
+            user,
+            team,
+            frame: Frame::new(frame::team_removed(team)),
+        }
     }
 
     pub fn presence_update(team: Uuid, user: Uuid, status: &str) -> Self {

@@ -10,6 +10,10 @@ pub const PRESENCE_EVENTS: &str = "presence.events";
 /// Token revocations, read by both gateways to close a logged-out token's
 /// sockets at once: [`crate::AuthEvent`].
 pub const AUTH_REVOCATIONS: &str = "auth.revocations";
+/// Changes of access (a user's team, team role, activity or system role; a
+/// team's permission scheme), read by every service that caches access, to
+/// drop what changed: [`crate::AccessEvent`].
+pub const ACCESS_EVENTS: &str = "access.events";
 
 /// Approximate bounds (`XADD MAXLEN ~`): ample for replicas to catch up
 /// after a hiccup; anything older comes from the database.
@@ -23,3 +27,6 @@ pub const PRESENCE_EVENTS_MAX_LEN: usize = 10_000;
 /// A revocation matters only while a gateway may still hold a socket of the
 /// token; the durable record is auth-svc's table.
 pub const AUTH_REVOCATIONS_MAX_LEN: usize = 10_000;
+/// An invalidation matters only to a cache filled before it; a reader that
+/// fell behind further clears its whole cache instead.
+pub const ACCESS_EVENTS_MAX_LEN: usize = 10_000;

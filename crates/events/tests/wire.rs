@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use majlis_events::{
-    Audience, AuthEvent, ChatEvent, DecodeError, Entry, Event, PresenceEvent, topics,
+    AccessEvent, Audience, AuthEvent, ChatEvent, DecodeError, Entry, Event, PresenceEvent, topics,
 };
 use serde::Serialize;
 use uuid::Uuid;
@@ -103,6 +103,32 @@ fn chat_goldens() -> Vec<(ChatEvent, Golden)> {
                 &[("channel", CHANNEL), ("user", USER)],
             ),
         ),
+        (
+            ChatEvent::channel_updated(id(CHANNEL), &channel()).unwrap(),
+            golden(
+                "channel_updated",
+                &format!(r#"{{"channel":{CHANNEL_JSON},"type":"channel_updated"}}"#),
+                &[("channel", CHANNEL)],
+            ),
+        ),
+        (
+            ChatEvent::channel_archived(id(CHANNEL), &channel()).unwrap(),
+            golden(
+                "channel_archived",
+                &format!(
+                    r#"{{"channel":{CHANNEL_JSON},"channel_id":"{CHANNEL}","type":"channel_archived"}}"#
+                ),
+                &[("channel", CHANNEL)],
+            ),
+        ),
+        (
+            ChatEvent::member_removed(id(CHANNEL), id(USER)),
+            golden(
+                "member_removed",
+                "",
+                &[("channel", CHANNEL), ("user", USER)],
+            ),
+        ),
     ]
 }
 
@@ -149,18 +175,94 @@ fn presence_goldens() -> Vec<(PresenceEvent, Golden)> {
                 &[("audience_users", USER), ("team", TEAM)],
             ),
         ),
+        (
+            PresenceEvent::channel_updated(
+                &channel(),
+                Audience::team_and_users(Some(id(TEAM)), []),
+            )
+            .unwrap(),
+            golden(
+                "channel_updated",
+                &format!(r#"{{"channel":{CHANNEL_JSON},"type":"channel_updated"}}"#),
+                &[("audience_team", TEAM)],
+            ),
+        ),
+        (
+            PresenceEvent::channel_archived(id(CHANNEL), &channel(), Audience::users([id(USER)]))
+                .unwrap(),
+            golden(
+                "channel_archived",
+                &format!(
+                    r#"{{"channel":{CHANNEL_JSON},"channel_id":"{CHANNEL}","type":"channel_archived"}}"#
+                ),
+                &[("audience_users", USER)],
+            ),
+        ),
+        (
+            PresenceEvent::channel_member_removed(
+                id(CHANNEL),
+                id(USER),
+                Audience::users([id(USER), id(OTHER)]),
+            ),
+            golden(
+                "channel_member_removed",
+                &format!(
+                    r#"{{"channel_id":"{CHANNEL}","type":"channel_member_removed","user_id":"{USER}"}}"#
+                ),
+                &[("audience_users", &format!("{USER},{OTHER}"))],
+            ),
+        ),
+        (
+            PresenceEvent::permissions_changed(Audience::team_and_users(Some(id(TEAM)), [])),
+            golden(
+                "permissions_changed",
+                r#"{"type":"permissions_changed"}"#,
+                &[("audience_team", TEAM)],
+            ),
+        ),
+        (
+            PresenceEvent::team_removed(id(USER), id(TEAM)),
+            golden(
+                "team_removed",
+                &format!(r#"{{"team_id":"{TEAM}","type":"team_removed"}}"#),
+                &[("audience_users", USER), ("team", TEAM)],
+            ),
+        ),
     ]
 }
 
 fn auth_goldens() -> Vec<(AuthEvent, Golden)> {
-    vec![(
-        AuthEvent::token_revoked(id(MESSAGE), id(USER), 1_700_000_000),
-        golden(
-            "token_revoked",
-            &format!(r#"{{"exp":1700000000,"jti":"{MESSAGE}","user_id":"{USER}"}}"#),
-            &[],
+    vec![
+        (
+            AuthEvent::token_revoked(id(MESSAGE), id(USER), 1_700_000_000),
+            golden(
+                "token_revoked",
+                &format!(r#"{{"exp":1700000000,"jti":"{MESSAGE}","user_id":"{USER}"}}"#),
+                &[],
+            ),
         ),
-    )]
+        (
+            AuthEvent::user_revoked(id(USER), 1_700_000_000),
+            golden(
+                "user_revoked",
+                "",
+                &[("user", USER), ("before", "1700000000")],
+            ),
+        ),
+    ]
+}
+
+fn access_goldens() -> Vec<(AccessEvent, Golden)> {
+    vec![
+        (
+            AccessEvent::access_changed(id(USER)),
+            golden("access_changed", "", &[("user", USER)]),
+        ),
+        (
+            AccessEvent::scheme_changed(id(TEAM)),
+            golden("scheme_changed", "", &[("team", TEAM)]),
+        ),
+    ]
 }
 
 /// An entry as `XREAD` returns it, with a producer's trace context.
@@ -213,6 +315,9 @@ fn the_streams_keep_their_names_and_bounds() {
     assert_eq!(topics::CHAT_EVENTS_MAX_BYTES, 64 << 20);
     assert_eq!(topics::PRESENCE_EVENTS_MAX_LEN, 10_000);
     assert_eq!(topics::AUTH_REVOCATIONS_MAX_LEN, 10_000);
+    assert_eq!(topics::ACCESS_EVENTS, "access.events");
+    assert_eq!(AccessEvent::TOPIC, topics::ACCESS_EVENTS);
+    assert_eq!(topics::ACCESS_EVENTS_MAX_LEN, 10_000);
 }
 
 #[test]
@@ -231,12 +336,18 @@ fn every_auth_event_is_encoded_as_it_always_was_and_reads_back() {
 }
 
 #[test]
+fn every_access_event_is_encoded_as_it_always_was_and_reads_back() {
+    assert_pinned(access_goldens());
+}
+
+#[test]
 fn every_client_frame_names_its_event_type() {
     let frames = chat_goldens()
         .into_iter()
         .map(|(_, g)| g)
         .chain(presence_goldens().into_iter().map(|(_, g)| g))
-        .filter(|g| g.kind != "user_team_changed"); // a body, not a frame
+        // Bodies for gateways, not frames for clients.
+        .filter(|g| !matches!(g.kind, "user_team_changed" | "member_removed"));
     for g in frames {
         let v: serde_json::Value = serde_json::from_str(&g.data).unwrap();
         assert_eq!(v["type"], g.kind);
@@ -285,11 +396,7 @@ fn an_audience_of_users_only_or_of_a_team_only_leaves_the_other_field_out() {
 
 #[test]
 fn an_unknown_type_is_told_apart_from_a_broken_entry() {
-    let mut newer = entry(&golden(
-        "channel_archived",
-        "{}",
-        &[("audience_team", TEAM)],
-    ));
+    let mut newer = entry(&golden("user_updated", "{}", &[("audience_team", TEAM)]));
     let err = PresenceEvent::decode(&mut newer).unwrap_err();
     assert!(err.is_unknown_type(), "{err}");
     assert_eq!(

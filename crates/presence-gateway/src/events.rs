@@ -1,7 +1,7 @@
 //! What this gateway reads from and writes to the `presence.events` stream
 //! (its events are defined in `majlis-events`).
 
-use crate::local::Local;
+use crate::local::{Local, TeamMove};
 use crate::state::Change;
 use bytestring::ByteString;
 use majlis_events::{Entry, PresenceEvent};
@@ -26,10 +26,21 @@ pub fn dispatch(local: &Local, mut entry: Entry) {
         PresenceEvent::PresenceUpdate {
             team, user, status, ..
         } => local.presence(team, user, &status),
-        PresenceEvent::UserTeamChanged { user, team, .. } => local.team_changed(user, team),
+        PresenceEvent::UserTeamChanged { user, team, .. } => {
+            local.team_changed(user, TeamMove::Joined(team));
+        }
+        // The socket sends `team_removed` itself, before its empty list.
+        PresenceEvent::TeamRemoved { user, team, frame } => {
+            let frame = ByteString::from(frame.into_string());
+            local.team_changed(user, TeamMove::Removed { team, frame });
+        }
         // The frame is the stream's `data`, forwarded as it is.
         PresenceEvent::ChannelCreated { audience, frame }
-        | PresenceEvent::ChannelMemberAdded { audience, frame } => {
+        | PresenceEvent::ChannelMemberAdded { audience, frame }
+        | PresenceEvent::ChannelUpdated { audience, frame }
+        | PresenceEvent::ChannelArchived { audience, frame }
+        | PresenceEvent::ChannelMemberRemoved { audience, frame }
+        | PresenceEvent::PermissionsChanged { audience, frame } => {
             local.deliver(&audience, &ByteString::from(frame.into_string()));
         }
     }

@@ -23,15 +23,25 @@ pub struct Mailbox {
     pub close: Arc<CloseSignal>,
     /// user → latest status not yet sent.
     pub presence: Mutex<HashMap<Uuid, String>>,
-    /// The team the user joined since the last look: the socket re-registers
-    /// its presence there and sends the new list.
-    pub team_changed: Mutex<Option<Uuid>>,
+    /// The user's latest team move since the last look: the socket
+    /// re-registers its presence and sends the new list.
+    pub team_changed: Mutex<Option<TeamMove>>,
     /// Woken when `presence` or `team_changed` gets something.
     pub notify: Notify,
 }
 
+/// A change of the user's team that its open sockets follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TeamMove {
+    /// Joined this team (onboarding, an invite).
+    Joined(Uuid),
+    /// Left or was removed from this team: the socket sends `frame`
+    /// (`team_removed`), then an empty list, and has no team.
+    Removed { team: Uuid, frame: ByteString },
+}
+
 impl Mailbox {
-    fn team_slot(&self) -> MutexGuard<'_, Option<Uuid>> {
+    fn team_slot(&self) -> MutexGuard<'_, Option<TeamMove>> {
         match self.team_changed.lock() {
             Ok(t) => t,
             Err(p) => p.into_inner(),
@@ -39,12 +49,12 @@ impl Mailbox {
     }
 
     /// Takes the team change waiting, if any.
-    pub fn take_team_change(&self) -> Option<Uuid> {
+    pub fn take_team_change(&self) -> Option<TeamMove> {
         self.team_slot().take()
     }
 
     /// Leaves a team change (the latest wins) and wakes the socket.
-    fn set_team_change(&self, team: Uuid) {
+    fn set_team_change(&self, team: TeamMove) {
         *self.team_slot() = Some(team);
         self.notify.notify_one();
     }
@@ -123,16 +133,23 @@ impl Local {
         }
     }
 
-    /// Moves a socket to `team`.
-    pub fn retag(&self, id: u64, team: Uuid) {
+    /// Moves a socket to `team` (or out of any): it gets that team's events
+    /// only from now on.
+    pub fn retag(&self, id: u64, team: Option<Uuid>) {
         let mut ix = self.lock();
-        let Some(old) = ix.sockets.get_mut(&id).map(|e| e.team.replace(team)) else {
+        let Some(old) = ix
+            .sockets
+            .get_mut(&id)
+            .map(|e| std::mem::replace(&mut e.team, team))
+        else {
             return;
         };
         if let Some(t) = old {
             remove_from(&mut ix.by_team, t, id);
         }
-        ix.by_team.entry(team).or_default().insert(id);
+        if let Some(t) = team {
+            ix.by_team.entry(t).or_default().insert(id);
+        }
     }
 
     /// Sends `frame` to every socket of the audience's team and of its
@@ -181,12 +198,12 @@ impl Local {
         }
     }
 
-    /// Tells every socket of `user` that the user joined `team`.
-    pub fn team_changed(&self, user: Uuid, team: Uuid) {
+    /// Tells every socket of `user` that the user's team changed.
+    pub fn team_changed(&self, user: Uuid, team: TeamMove) {
         let ix = self.lock();
         for id in ix.by_user.get(&user).into_iter().flatten() {
             if let Some(e) = ix.sockets.get(id) {
-                e.outbox.set_team_change(team);
+                e.outbox.set_team_change(team.clone());
             }
         }
     }
@@ -277,9 +294,9 @@ mod tests {
         let tabs =
             [1, 2].map(|id| local.register(id, user, None, Outbox::new(4), CloseSignal::new()));
         let other = local.register(3, Uuid::new_v4(), None, Outbox::new(4), CloseSignal::new());
-        local.team_changed(user, team);
+        local.team_changed(user, TeamMove::Joined(team));
         for tab in &tabs {
-            assert_eq!(tab.take_team_change(), Some(team));
+            assert_eq!(tab.take_team_change(), Some(TeamMove::Joined(team)));
             assert_eq!(tab.take_team_change(), None, "taken once");
             let woken = futures_util::FutureExt::now_or_never(tab.notify.notified());
             assert!(woken.is_some(), "the socket is woken");
@@ -293,9 +310,12 @@ mod tests {
         let team = Uuid::new_v4();
         let a = Uuid::new_v4();
         let ia = local.register(1, a, None, Outbox::new(8), CloseSignal::new());
-        local.retag(1, team);
+        local.retag(1, Some(team));
         local.deliver(&team_only(team), &ByteString::from("x"));
         assert_eq!(ia.wire.len(), 1);
+        local.retag(1, None);
+        local.deliver(&team_only(team), &ByteString::from("y"));
+        assert_eq!(ia.wire.len(), 1, "out of the team: none of its events");
         local.unregister(1);
         assert_eq!(
             local.deliver(

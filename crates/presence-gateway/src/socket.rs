@@ -5,7 +5,7 @@
 //! a new team.
 
 use crate::events;
-use crate::local::Mailbox;
+use crate::local::{Mailbox, TeamMove};
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
 use crate::state::{Connected, PresenceState};
@@ -158,10 +158,15 @@ impl Session for PresenceSession<'_> {
     }
 
     async fn on_event(&mut self, (): (), wire: &Wire) -> Result<(), CloseRequest> {
-        if let Some(team) = self.mailbox.take_team_change()
-            && self.team != Some(team)
-        {
-            Box::pin(self.follow_team(team, wire)).await?;
+        match self.mailbox.take_team_change() {
+            Some(TeamMove::Joined(team)) if self.team != Some(team) => {
+                Box::pin(self.follow_team(Some(team), wire)).await?;
+            }
+            Some(TeamMove::Removed { team, frame }) if self.team == Some(team) => {
+                wire.write(frame).await?;
+                Box::pin(self.follow_team(None, wire)).await?;
+            }
+            _ => {}
         }
         // Coalesce: the first change of a tick opens it; the tick's end sends all.
         if self.flush_at.is_none() {
@@ -255,9 +260,10 @@ impl PresenceSession<'_> {
         wire.write(protocol::list_frame(&users)).await
     }
 
-    /// The user joined `team`: leave the old registration, join the new
-    /// team's, and send its list.
-    async fn follow_team(&mut self, team: Uuid, wire: &Wire) -> Result<(), CloseRequest> {
+    /// The user joined `team` (or left its team): leave the old
+    /// registration, join the new team's, and send its list (empty without
+    /// a team).
+    async fn follow_team(&mut self, team: Option<Uuid>, wire: &Wire) -> Result<(), CloseRequest> {
         let ctx = self.ctx;
         // Not retried: this conn id lives on in the new team, and a late retry
         // would remove it. The old team sees the user until the socket closes.
@@ -268,7 +274,7 @@ impl PresenceSession<'_> {
         {
             tracing::warn!(error = %e, "cannot leave the old team's presence");
         }
-        self.team = Some(team);
+        self.team = team;
         ctx.local.retag(self.id, team);
         // No cap: this socket was counted when it opened.
         match ctx

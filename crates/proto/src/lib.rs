@@ -27,3 +27,9 @@ pub mod channels {
         tonic::include_proto!("majlis.channels.v1");
     }
 }
+
+pub mod audit {
+    pub mod v1 {
+        tonic::include_proto!("majlis.audit.v1");
+    }
+}

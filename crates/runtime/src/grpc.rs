@@ -291,6 +291,47 @@ mod tests {
         ) -> Result<Response<pb::SetUserTeamResponse>, Status> {
             Err(Status::unimplemented("test"))
         }
+        async fn get_access(
+            &self,
+            _: Request<pb::GetAccessRequest>,
+        ) -> Result<Response<pb::GetAccessResponse>, Status> {
+            Err(Status::unimplemented("test"))
+        }
+
+        async fn list_team_members(
+            &self,
+            _: Request<pb::ListTeamMembersRequest>,
+        ) -> Result<Response<pb::GetUsersResponse>, Status> {
+            Err(Status::unimplemented("test"))
+        }
+
+        async fn set_team_role(
+            &self,
+            _: Request<pb::SetTeamRoleRequest>,
+        ) -> Result<Response<pb::SetTeamRoleResponse>, Status> {
+            Err(Status::unimplemented("test"))
+        }
+
+        async fn remove_from_team(
+            &self,
+            _: Request<pb::RemoveFromTeamRequest>,
+        ) -> Result<Response<pb::RemoveFromTeamResponse>, Status> {
+            Err(Status::unimplemented("test"))
+        }
+
+        async fn get_scheme(
+            &self,
+            _: Request<pb::GetSchemeRequest>,
+        ) -> Result<Response<pb::Scheme>, Status> {
+            Err(Status::unimplemented("test"))
+        }
+
+        async fn put_scheme(
+            &self,
+            _: Request<pb::PutSchemeRequest>,
+        ) -> Result<Response<pb::Scheme>, Status> {
+            Err(Status::unimplemented("test"))
+        }
     }
 
     /// An auth-svc shell serving [`Echo`] on a free port; its URL.

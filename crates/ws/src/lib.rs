@@ -96,7 +96,8 @@ impl SocketLimits {
     }
 }
 
-/// Handles an `auth.revocations` entry: closes that token's sockets (4401).
+/// Handles an `auth.revocations` entry: closes that token's (or user's)
+/// sockets (4401).
 pub fn revocation(registry: &Registry, mut entry: majlis_events::Entry) {
     use majlis_events::AuthEvent;
     let Some(event) = majlis_events::decode_or_skip::<AuthEvent>(&mut entry) else {
@@ -107,6 +108,12 @@ pub fn revocation(registry: &Registry, mut entry: majlis_events::Entry) {
             let n = registry.revoke(token.jti);
             if n > 0 {
                 tracing::info!(sockets = n, "closed the sockets of a revoked token");
+            }
+        }
+        AuthEvent::UserRevoked { user, before, .. } => {
+            let n = registry.revoke_user(user, before);
+            if n > 0 {
+                tracing::info!(sockets = n, %user, "closed the sockets of a user's revoked tokens");
             }
         }
     }

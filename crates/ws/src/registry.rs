@@ -3,6 +3,7 @@
 //! spread over a window so clients do not reconnect in one storm.
 
 use crate::{CloseRequest, CloseSignal};
+use majlis_auth_token::Claims;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -12,6 +13,9 @@ use uuid::Uuid;
 
 struct Conn {
     jti: Uuid,
+    user: Uuid,
+    /// When its token was issued (Unix seconds).
+    iat: i64,
     signal: Arc<CloseSignal>,
 }
 
@@ -37,11 +41,17 @@ impl Registry {
         }
     }
 
-    /// Tracks a socket opened with token `jti`; closes go through `signal`.
-    /// Returns the socket's id, unique on this replica.
-    pub fn register(&self, jti: Uuid, signal: Arc<CloseSignal>) -> u64 {
+    /// Tracks a socket opened with `claims`' token; closes go through
+    /// `signal`. Returns the socket's id, unique on this replica.
+    pub fn register(&self, claims: &Claims, signal: Arc<CloseSignal>) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().insert(id, Conn { jti, signal });
+        let conn = Conn {
+            jti: claims.jti,
+            user: claims.sub,
+            iat: claims.iat,
+            signal,
+        };
+        self.lock().insert(id, conn);
         id
     }
 
@@ -62,6 +72,18 @@ impl Registry {
         let conns = self.lock();
         let mut n = 0;
         for c in conns.values().filter(|c| c.jti == jti) {
+            c.signal.request(CloseRequest::REVOKED);
+            n += 1;
+        }
+        n
+    }
+
+    /// Closes every socket of `user` whose token was issued before `before`
+    /// (Unix seconds): deactivation, "log out everywhere" (4401).
+    pub fn revoke_user(&self, user: Uuid, before: i64) -> usize {
+        let conns = self.lock();
+        let mut n = 0;
+        for c in conns.values().filter(|c| c.user == user && c.iat < before) {
             c.signal.request(CloseRequest::REVOKED);
             n += 1;
         }

@@ -228,7 +228,7 @@ where
     // Registered before admission, so a revocation or a shutdown that comes
     // while the gateway admits the socket is not missed.
     let close = CloseSignal::new();
-    let id = sessions.registry.register(claims.jti, close.clone());
+    let id = sessions.registry.register(&claims, close.clone());
     let wire = Wire {
         id,
         outbox: outbox.clone(),

@@ -79,6 +79,9 @@ async fn logout_is_announced_on_the_revocations_stream_for_the_gateways() {
         "stream entries carry the writer's trace context: {:?}",
         entries[0].trace
     );
-    let AuthEvent::TokenRevoked { token } = AuthEvent::decode(&mut entries[0]).unwrap();
+    let event = AuthEvent::decode(&mut entries[0]).unwrap();
+    let AuthEvent::TokenRevoked { token } = event else {
+        panic!("a token_revoked entry: {event:?}");
+    };
     assert_eq!(Some(token.user.to_string().as_str()), user["id"].as_str());
 }
