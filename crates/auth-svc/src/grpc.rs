@@ -64,14 +64,14 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
         ))
     }
 
-    // Issue 15, being built: the interface is in place for its callers.
     async fn get_access(
         &self,
-        _request: Request<pb::GetAccessRequest>,
+        request: Request<pb::GetAccessRequest>,
     ) -> Result<Response<pb::GetAccessResponse>, Status> {
-        Err(Status::unimplemented("GetAccess"))
+        Ok(Response::new(get_access(self, request.into_inner()).await?))
     }
 
+    // Issue 15, being built: the interface is in place for its callers.
     async fn list_team_members(
         &self,
         _request: Request<pb::ListTeamMembersRequest>,
@@ -106,6 +106,27 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
     ) -> Result<Response<pb::Scheme>, Status> {
         Err(Status::unimplemented("PutScheme"))
     }
+}
+
+/// Most ids one GetAccess may ask about (a batch of sends names far fewer).
+const MAX_IDS: usize = 1000;
+
+async fn get_access(svc: &AuthGrpc, req: pb::GetAccessRequest) -> ApiResult<pb::GetAccessResponse> {
+    if req.user_ids.len() > MAX_IDS {
+        return Err(ApiError::invalid_field("user_ids", "at most 1000 ids"));
+    }
+    let ids = req
+        .user_ids
+        .iter()
+        .map(|id| parse_id("user_ids", id))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let access = crate::access::of_users(&svc.db, &ids).await?;
+    Ok(pb::GetAccessResponse {
+        access: access
+            .iter()
+            .map(majlis_access::wire::access_to_pb)
+            .collect(),
+    })
 }
 
 async fn validate_token(

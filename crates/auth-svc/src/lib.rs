@@ -2,6 +2,7 @@
 //! logs users in (argon2id, throttled), issues and revokes JWTs, and answers
 //! the other services' gRPC questions about users and tokens.
 
+mod access;
 mod grpc;
 mod password;
 mod revocations;

@@ -11,8 +11,33 @@ diesel::table! {
         roles -> Array<Text>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        deactivated_at -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    auth.team_schemes (team_id) {
+        team_id -> Uuid,
+        roles -> Jsonb,
+        updated_by -> Uuid,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    auth.audit (id) {
+        id -> Uuid,
+        team_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+        actor_id -> Uuid,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        details -> Jsonb,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(users, team_schemes);
 
 diesel::table! {
     auth.revoked_tokens (jti) {

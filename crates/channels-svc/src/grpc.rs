@@ -145,6 +145,14 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
             join_channels(&self.chat, request.into_inner()).await?,
         ))
     }
+
+    // Issue 15, being built: the interface is in place for its callers.
+    async fn remove_from_team_channels(
+        &self,
+        _request: Request<pb::RemoveFromTeamChannelsRequest>,
+    ) -> Result<Response<pb::RemoveFromTeamChannelsResponse>, Status> {
+        Err(Status::unimplemented("RemoveFromTeamChannels"))
+    }
 }
 
 async fn check_membership(

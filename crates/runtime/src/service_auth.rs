@@ -187,6 +187,51 @@ pub static POLICY: &[Rule] = &[
         "/majlis.channels.v1.ChannelsService/JoinChannels",
         &[OnboardingSvc],
     ),
+    rule(
+        ChannelsSvc,
+        "/majlis.channels.v1.ChannelsService/RemoveFromTeamChannels",
+        &[OnboardingSvc],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.auth.v1.AuthService/GetAccess",
+        &[ChannelsSvc, OnboardingSvc, PresenceGateway],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.auth.v1.AuthService/ListTeamMembers",
+        &[OnboardingSvc],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.auth.v1.AuthService/SetTeamRole",
+        &[OnboardingSvc],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.auth.v1.AuthService/RemoveFromTeam",
+        &[OnboardingSvc],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.auth.v1.AuthService/GetScheme",
+        &[OnboardingSvc],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.auth.v1.AuthService/PutScheme",
+        &[OnboardingSvc],
+    ),
+    rule(
+        AuthSvc,
+        "/majlis.audit.v1.AuditLog/ListAudit",
+        &[OnboardingSvc],
+    ),
+    rule(
+        ChannelsSvc,
+        "/majlis.audit.v1.AuditLog/ListAudit",
+        &[OnboardingSvc],
+    ),
 ];
 
 /// Whether `caller` may call `path` on `server`.
