@@ -141,14 +141,17 @@ mod tests {
     use serde_json::json;
 
     fn pb_user(team_id: Option<&str>, roles: &[&str]) -> auth_pb::User {
-        auth_pb::User {
+        // Fields the user object does not carry keep their defaults.
+        let mut u = auth_pb::User {
             id: "0192f0c4-8a4e-7d3a-9c1e-5b6a7d8e9f00".to_owned(),
             username: "amina".to_owned(),
             email: "amina@example.com".to_owned(),
             display_name: "Amina".to_owned(),
-            team_id: team_id.map(str::to_owned),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        }
+            ..Default::default()
+        };
+        u.team_id = team_id.map(str::to_owned);
+        u.roles = roles.iter().map(|r| (*r).to_owned()).collect();
+        u
     }
 
     #[test]
