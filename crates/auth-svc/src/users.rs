@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use majlis_auth_token::Role;
 use majlis_db::{Db, DbError};
-use serde::Serialize;
+pub use majlis_objects::User;
 use uuid::Uuid;
 
 #[derive(Clone, Debug, Queryable, Selectable)]
@@ -42,18 +42,7 @@ pub struct NewUser<'a> {
     pub roles: Vec<String>,
 }
 
-/// The contract's user object.
-#[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub struct User {
-    pub id: Uuid,
-    pub username: String,
-    pub email: String,
-    pub display_name: String,
-    /// Null until onboarding.
-    pub team_id: Option<Uuid>,
-    pub roles: Vec<Role>,
-}
-
+/// The contract's user object of a row.
 impl From<&UserRow> for User {
     fn from(r: &UserRow) -> Self {
         Self {

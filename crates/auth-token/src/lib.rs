@@ -17,6 +17,8 @@ mod verifier;
 pub use authenticate::Authenticator;
 pub use extract::AuthUser;
 pub use issuer::TokenIssuer;
+/// The roles a token carries are the user object's.
+pub use majlis_objects::Role;
 pub use verifier::TokenVerifier;
 
 use majlis_errors::ApiError;
@@ -32,36 +34,6 @@ pub const ISSUER: &str = "majlis-auth";
 pub const REVOCATIONS_READY_KEY: &str = "auth:revocations:ready";
 /// auth-svc's private key, which signs user tokens (a secret).
 pub const SIGNING_KEY_VAR: &str = "MAJLIS_TOKEN_SIGNING_KEY";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    SystemAdmin,
-    SystemUser,
-    TeamAdmin,
-    TeamUser,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::SystemAdmin => "system_admin",
-            Self::SystemUser => "system_user",
-            Self::TeamAdmin => "team_admin",
-            Self::TeamUser => "team_user",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "system_admin" => Some(Self::SystemAdmin),
-            "system_user" => Some(Self::SystemUser),
-            "team_admin" => Some(Self::TeamAdmin),
-            "team_user" => Some(Self::TeamUser),
-            _ => None,
-        }
-    }
-}
 
 /// What a token says about its bearer at the time it was issued.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

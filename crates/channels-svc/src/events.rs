@@ -5,7 +5,7 @@
 //! message is stored (the database is the source of truth) and gateways fill
 //! any seq gap from it, so live delivery heals on the next message.
 
-use crate::model::Channel;
+use crate::model::{Channel, ChannelType};
 use majlis_events::{Audience, ChatEvent, Event, PresenceEvent};
 use majlis_redis::Redis;
 use majlis_redis::streams::Retention;
@@ -42,7 +42,7 @@ async fn presence_event(redis: &Redis, event: Result<PresenceEvent, serde_json::
 /// channel too: a creator whose presence socket has not joined the team yet
 /// (onboarding makes the channels before the team is set) still hears it.
 pub async fn channel_created(redis: &Redis, channel: &Channel, members: &[Uuid]) {
-    let team = (channel.kind == "public").then_some(channel.team_id);
+    let team = (channel.kind == ChannelType::Public.as_str()).then_some(channel.team_id);
     let audience = Audience::team_and_users(team, members);
     presence_event(redis, PresenceEvent::channel_created(channel, audience)).await;
 }

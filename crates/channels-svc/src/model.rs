@@ -3,6 +3,7 @@
 use crate::schema::{channels, messages};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+pub use majlis_objects::{Channel, ChannelType};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -21,42 +22,11 @@ pub struct ChannelRow {
 
 impl ChannelRow {
     pub fn is_public(&self) -> bool {
-        self.kind == "public"
+        self.kind == ChannelType::Public.as_str()
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ChannelType {
-    Public,
-    Private,
-}
-
-impl ChannelType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Public => "public",
-            Self::Private => "private",
-        }
-    }
-}
-
-/// The contract's channel object.
-#[derive(Clone, Debug, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Channel {
-    pub id: Uuid,
-    pub team_id: Uuid,
-    pub name: String,
-    pub display_name: String,
-    #[serde(rename = "type")]
-    #[schema(value_type = ChannelType)]
-    pub kind: String,
-    pub creator_id: Uuid,
-    pub created_at: DateTime<Utc>,
-    /// The seq of the newest message; 0 for a new channel.
-    pub last_seq: i64,
-}
-
+/// The contract's channel object of a row.
 impl From<&ChannelRow> for Channel {
     fn from(r: &ChannelRow) -> Self {
         Self {

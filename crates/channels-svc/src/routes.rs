@@ -183,8 +183,7 @@ async fn add_member(
     }
     let target = body.into_inner().user_id;
     let found = users.get(&[target]).await?.pop();
-    let team = row.team_id.to_string();
-    let Some(added) = found.filter(|u| u.team_id.as_deref() == Some(team.as_str())) else {
+    let Some(added) = found.filter(|u| u.team_id == Some(row.team_id)) else {
         return Err(ApiError::not_found(
             "user_not_found",
             "no such user in this team",

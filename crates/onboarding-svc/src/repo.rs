@@ -1,9 +1,11 @@
 //! Every query onboarding-svc runs.
 
 use crate::schema::{installation, invites, team_creations, team_members, teams};
+use crate::state::{CreationStatus, TeamState};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use majlis_auth_token::Role;
 use majlis_db::{Db, DbError, is_unique_violation};
 use serde::Serialize;
 use uuid::Uuid;
@@ -23,7 +25,7 @@ pub struct Creation {
     pub id: Uuid,
     pub user_id: Uuid,
     pub team_id: Option<Uuid>,
-    pub status: String,
+    pub status: CreationStatus,
     pub response: Option<String>,
 }
 
@@ -34,7 +36,7 @@ pub async fn team_of(db: &Db, user: Uuid) -> Result<Option<Team>, DbError> {
         Ok(teams::table
             .inner_join(team_members::table)
             .filter(team_members::user_id.eq(user))
-            .filter(teams::state.eq("active"))
+            .filter(teams::state.eq(TeamState::Active))
             .select(Team::as_select())
             .first(&mut conn)
             .await
@@ -43,20 +45,30 @@ pub async fn team_of(db: &Db, user: Uuid) -> Result<Option<Team>, DbError> {
     .await
 }
 
-pub async fn member_role(db: &Db, team: Uuid, user: Uuid) -> Result<Option<String>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        Ok(team_members::table
-            .inner_join(teams::table)
-            .filter(team_members::team_id.eq(team))
-            .filter(team_members::user_id.eq(user))
-            .filter(teams::state.eq("active"))
-            .select(team_members::role)
-            .first(&mut conn)
-            .await
-            .optional()?)
+pub async fn member_role(db: &Db, team: Uuid, user: Uuid) -> Result<Option<Role>, DbError> {
+    let role: Option<String> = db
+        .timed(async {
+            let mut conn = db.conn().await?;
+            Ok(team_members::table
+                .inner_join(teams::table)
+                .filter(team_members::team_id.eq(team))
+                .filter(team_members::user_id.eq(user))
+                .filter(teams::state.eq(TeamState::Active))
+                .select(team_members::role)
+                .first(&mut conn)
+                .await
+                .optional()?)
+        })
+        .await?;
+    // The column's CHECK allows team roles only; anything else is a bug.
+    role.map(|r| {
+        Role::parse(&r).filter(|r| r.is_team_role()).ok_or_else(|| {
+            DbError::Query(diesel::result::Error::DeserializationError(
+                format!("unknown team role {r:?}").into(),
+            ))
+        })
     })
-    .await
+    .transpose()
 }
 
 pub async fn member_ids(db: &Db, team: Uuid) -> Result<Vec<Uuid>, DbError> {
@@ -73,7 +85,7 @@ pub async fn member_ids(db: &Db, team: Uuid) -> Result<Vec<Uuid>, DbError> {
 }
 
 /// Adds a member (idempotent). `false` when the user is in another team.
-pub async fn add_member(db: &Db, team: Uuid, user: Uuid, role: &str) -> Result<bool, DbError> {
+pub async fn add_member(db: &Db, team: Uuid, user: Uuid, role: Role) -> Result<bool, DbError> {
     let res = db
         .timed(async {
             let mut conn = db.conn().await?;
@@ -81,7 +93,7 @@ pub async fn add_member(db: &Db, team: Uuid, user: Uuid, role: &str) -> Result<b
                 .values((
                     team_members::team_id.eq(team),
                     team_members::user_id.eq(user),
-                    team_members::role.eq(role),
+                    team_members::role.eq(role.as_str()),
                 ))
                 .on_conflict((team_members::team_id, team_members::user_id))
                 .do_nothing()
@@ -124,7 +136,7 @@ pub async fn start_creation(db: &Db, user: Uuid, key: Option<&str>) -> Result<St
     if let Some(k) = key
         && let Some(c) = find_creation(db, user, k).await?
     {
-        if c.status != "failed" {
+        if c.status != CreationStatus::Failed {
             return Ok(Started::Existing(c));
         }
         // A failed attempt left nothing behind: the retry starts afresh.
@@ -139,7 +151,7 @@ pub async fn start_creation(db: &Db, user: Uuid, key: Option<&str>) -> Result<St
                     team_creations::id.eq(id),
                     team_creations::user_id.eq(user),
                     team_creations::idempotency_key.eq(key),
-                    team_creations::status.eq("started"),
+                    team_creations::status.eq(CreationStatus::Started),
                 ))
                 .execute(&mut conn)
                 .await?)
@@ -185,9 +197,8 @@ pub async fn get_creation(db: &Db, id: Uuid) -> Result<Option<Creation>, DbError
 pub async fn set_creation(
     db: &Db,
     id: Uuid,
-    status: &str,
+    status: CreationStatus,
     team: Option<Uuid>,
-    response: Option<&str>,
 ) -> Result<(), DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
@@ -195,7 +206,7 @@ pub async fn set_creation(
             .set((
                 team_creations::status.eq(status),
                 team_creations::team_id.eq(team),
-                team_creations::response.eq(response),
+                team_creations::response.eq(None::<String>),
                 team_creations::updated_at.eq(diesel::dsl::now),
             ))
             .execute(&mut conn)
@@ -214,9 +225,9 @@ pub async fn unfinished(db: &Db, stale: chrono::Duration) -> Result<Vec<Creation
         Ok(team_creations::table
             .filter(
                 team_creations::status
-                    .eq("compensating")
+                    .eq(CreationStatus::Compensating)
                     .or(team_creations::status
-                        .eq("started")
+                        .eq(CreationStatus::Started)
                         .and(team_creations::updated_at.lt(cutoff))),
             )
             .select(Creation::as_select())
@@ -244,6 +255,7 @@ pub async fn insert_team(
                     teams::name.eq(name),
                     teams::display_name.eq(display_name),
                     teams::creator_id.eq(creator),
+                    teams::state.eq(TeamState::Creating),
                 ))
                 .returning(Team::as_returning())
                 .get_result(&mut conn)
@@ -310,16 +322,19 @@ pub async fn finish_creation(
     db.timed(async {
         let mut conn = db.conn().await?;
         diesel::sql_query(
-            "WITH t AS (UPDATE onboarding.teams SET state = 'active' WHERE id = $1 RETURNING id),
+            "WITH t AS (UPDATE onboarding.teams SET state = $5 WHERE id = $1 RETURNING id),
                   m AS (INSERT INTO onboarding.team_members (team_id, user_id, role)
-                        SELECT id, $2, 'team_admin' FROM t ON CONFLICT DO NOTHING)
-             UPDATE onboarding.team_creations SET status = 'completed', team_id = $1, response = $4, updated_at = now()
+                        SELECT id, $2, $6 FROM t ON CONFLICT DO NOTHING)
+             UPDATE onboarding.team_creations SET status = $7, team_id = $1, response = $4, updated_at = now()
              WHERE id = $3",
         )
         .bind::<SqlUuid, _>(team)
         .bind::<SqlUuid, _>(creator)
         .bind::<SqlUuid, _>(creation)
         .bind::<Text, _>(response)
+        .bind::<Text, _>(TeamState::Active)
+        .bind::<Text, _>(Role::TeamAdmin.as_str())
+        .bind::<Text, _>(CreationStatus::Completed)
         .execute(&mut conn)
         .await?;
         Ok(())
@@ -330,14 +345,15 @@ pub async fn finish_creation(
 /// Removes a team that never became active (members and invites cascade)
 /// and releases the first-team claim if it held it.
 pub async fn delete_unfinished_team(db: &Db, team: Uuid) -> Result<(), DbError> {
-    use diesel::sql_types::Uuid as SqlUuid;
+    use diesel::sql_types::{Text, Uuid as SqlUuid};
     db.timed(async {
         let mut conn = db.conn().await?;
         diesel::sql_query(
             "WITH i AS (DELETE FROM onboarding.installation WHERE first_team_id = $1)
-             DELETE FROM onboarding.teams WHERE id = $1 AND state = 'creating'",
+             DELETE FROM onboarding.teams WHERE id = $1 AND state = $2",
         )
         .bind::<SqlUuid, _>(team)
+        .bind::<Text, _>(TeamState::Creating)
         .execute(&mut conn)
         .await?;
         Ok(())
@@ -378,7 +394,7 @@ pub async fn invite_team(db: &Db, token: &str) -> Result<Option<Team>, DbError> 
             .inner_join(teams::table.on(teams::id.eq(invites::team_id)))
             .filter(invites::token.eq(token))
             .filter(invites::expires_at.gt(Utc::now()))
-            .filter(teams::state.eq("active"))
+            .filter(teams::state.eq(TeamState::Active))
             .select(Team::as_select())
             .first(&mut conn)
             .await

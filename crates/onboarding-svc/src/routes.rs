@@ -1,11 +1,13 @@
 //! The contract's "Onboarding and teams" endpoints.
 
+use crate::join::TeamJoined;
 use crate::repo;
-use crate::saga::{Onboarding, user_json};
+use crate::saga::{Onboarding, TeamCreated, already_in_team};
+use crate::state::CreationStatus;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use majlis_auth_token::{AuthUser, Role};
 use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
-use majlis_proto::auth::v1 as auth_pb;
+use majlis_objects::User;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use uuid::Uuid;
@@ -66,7 +68,7 @@ fn validate(body: &CreateTeam) -> Result<(), ApiError> {
     request_body = CreateTeam,
     params(("Idempotency-Key" = Option<String>, Header, description = "1–128 visible ASCII characters; retries with the same key return the first result", pattern = "^[!-~]([ -~]{0,126}[!-~])?$", max_length = 128)),
     responses(
-        (status = 201, description = "{team, channels, user, token}"),
+        (status = 201, body = TeamCreated),
         (status = 403, body = ErrorBody, description = "team_creation_disabled"),
         (status = 409, body = ErrorBody, description = "already_in_team, team_name_taken, team_creation_in_progress"),
         (status = 422, body = ErrorBody),
@@ -111,17 +113,14 @@ async fn create_team(
     let is_retry = match &key {
         Some(k) => repo::find_creation(&ob.db, user.claims.sub, k)
             .await?
-            .is_some_and(|c| c.status != "failed"),
+            .is_some_and(|c| c.status != CreationStatus::Failed),
         None => false,
     };
     if !is_retry
         && (user.claims.team_id.is_some()
             || repo::team_of(&ob.db, user.claims.sub).await?.is_some())
     {
-        return Err(ApiError::conflict(
-            "already_in_team",
-            "you already belong to a team",
-        ));
+        return Err(already_in_team());
     }
     let body = ob
         .create_team(
@@ -133,7 +132,7 @@ async fn create_team(
         .await?;
     Ok(HttpResponse::Created()
         .content_type("application/json")
-        .body(body))
+        .body(body.into_json()))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -157,11 +156,8 @@ async fn create_invite(
     ttl: web::Data<InviteTtl>,
 ) -> ApiResult<HttpResponse> {
     let team = id.into_inner();
-    match repo::member_role(&ob.db, team, user.claims.sub)
-        .await?
-        .as_deref()
-    {
-        Some("team_admin") => {}
+    match repo::member_role(&ob.db, team, user.claims.sub).await? {
+        Some(Role::TeamAdmin) => {}
         Some(_) => {
             return Err(ApiError::forbidden(
                 "forbidden",
@@ -193,7 +189,7 @@ pub struct JoinTeam {
     tag = "teams",
     request_body = JoinTeam,
     responses(
-        (status = 200, description = "{team, user, token}"),
+        (status = 200, body = TeamJoined),
         (status = 404, body = ErrorBody, description = "invite_not_found: unknown or expired"),
         (status = 409, body = ErrorBody, description = "already_in_team"),
     ),
@@ -204,7 +200,7 @@ async fn join_team(
     user: AuthUser,
     body: Json<JoinTeam>,
     ob: web::Data<Onboarding>,
-) -> ApiResult<web::Json<serde_json::Value>> {
+) -> ApiResult<web::Json<TeamJoined>> {
     let token = body.into_inner().invite_token;
     let not_found =
         || ApiError::not_found("invite_not_found", "the invite is unknown or has expired");
@@ -215,22 +211,19 @@ async fn join_team(
         .await?
         .ok_or_else(not_found)?;
     if user.claims.team_id.is_some_and(|t| t != team.id) {
-        return Err(ApiError::conflict(
-            "already_in_team",
-            "you already belong to a team",
-        ));
+        return Err(already_in_team());
     }
-    Ok(web::Json(ob.join(&user.claims, &team).await?))
+    Ok(web::Json(ob.join(&user.claims, team).await?))
 }
 
 /// The team's members (members of that team only; anyone else gets 404).
-#[utoipa::path(tag = "teams", params(("id" = Uuid, Path)), responses((status = 200, description = "[user]"), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "teams", params(("id" = Uuid, Path)), responses((status = 200, body = [User]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/teams/{id}/members")]
 async fn team_members(
     user: AuthUser,
     id: web::Path<Uuid>,
     ob: web::Data<Onboarding>,
-) -> ApiResult<web::Json<Vec<serde_json::Value>>> {
+) -> ApiResult<web::Json<Vec<User>>> {
     let team = id.into_inner();
     if repo::member_role(&ob.db, team, user.claims.sub)
         .await?
@@ -239,16 +232,7 @@ async fn team_members(
         return Err(ApiError::not_found("team_not_found", "no such team"));
     }
     let ids = repo::member_ids(&ob.db, team).await?;
-    let users = ob
-        .auth
-        .clone()
-        .get_users(auth_pb::GetUsersRequest {
-            ids: ids.iter().map(Uuid::to_string).collect(),
-        })
-        .await?
-        .into_inner()
-        .users;
-    Ok(web::Json(users.iter().map(user_json).collect()))
+    Ok(web::Json(ob.clients.users(&ids).await?))
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {

@@ -2,6 +2,7 @@
 //! host (its gRPC port serves health only), and the saga recovery loop.
 
 use crate::Settings;
+use crate::clients::Clients;
 use crate::routes::{self, InviteTtl, TeamCreation};
 use crate::saga::Onboarding;
 use actix_web::web;
@@ -35,9 +36,11 @@ impl Process for Settings {
             .check("redis", redis.readiness_check());
         let onboarding = Onboarding {
             db,
-            redis: redis.clone(),
-            auth: grpc::auth_client(self.service.channel(Service::AuthSvc)?),
-            channels: grpc::channels_client(self.service.channel(Service::ChannelsSvc)?),
+            clients: Clients {
+                auth: grpc::auth_client(self.service.channel(Service::AuthSvc)?),
+                channels: grpc::channels_client(self.service.channel(Service::ChannelsSvc)?),
+                redis: redis.clone(),
+            },
         };
         let configure: host::Configure = {
             let onboarding = onboarding.clone();

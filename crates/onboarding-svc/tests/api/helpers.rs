@@ -97,6 +97,9 @@ pub async fn spawn_app_with(onboarding_env: impl FnOnce(&mut HashMap<String, Str
 pub struct Reply {
     pub status: u16,
     pub body: Value,
+    /// The body as sent, for comparing bytes rather than JSON values.
+    pub text: String,
+    pub content_type: String,
 }
 
 impl Reply {
@@ -132,6 +135,13 @@ impl TestApp {
         Reply {
             status: res.status().as_u16(),
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            content_type: res
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned(),
         }
     }
 
