@@ -194,6 +194,13 @@ async fn set_user_team(
     };
     let (token, _) = svc.issuer.issue(row.id, row.team_id, row.roles())?;
     tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
+    // Every cache of access drops the user's (the 2 s bound holds if lost).
+    if let Err(e) = majlis_events::AccessEvent::access_changed(row.id)
+        .publish(&svc.redis)
+        .await
+    {
+        tracing::warn!(error = %e, "access change not announced; caches hold it at most 2 s");
+    }
     if let Some(team) = row.team_id {
         // Open presence sockets follow the user into the team without a reconnect.
         let event = majlis_events::PresenceEvent::user_team_changed(row.id, team);

@@ -4,9 +4,12 @@
 //! saga and the join pass and get back uuids, roles and the contract's objects.
 
 use majlis_auth_token::Role;
+use majlis_authz::{Scheme, TeamRole};
 use majlis_errors::ApiError;
 use majlis_events::{Audience, PresenceEvent};
 use majlis_objects::{Channel, ChannelType, User};
+use majlis_proto::audit::v1 as audit_pb;
+use majlis_proto::audit::v1::audit_log_client::AuditLogClient;
 use majlis_proto::auth::v1 as auth_pb;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1 as ch_pb;
@@ -23,6 +26,9 @@ pub const DEFAULT_CHANNELS: [(&str, &str); 2] =
 pub struct Clients {
     pub auth: AuthServiceClient<TracedChannel>,
     pub channels: ChannelsServiceClient<TracedChannel>,
+    /// The audit logs of auth-svc and channels-svc (same channels as above).
+    pub auth_audit: AuditLogClient<TracedChannel>,
+    pub channels_audit: AuditLogClient<TracedChannel>,
     pub redis: Redis,
 }
 
@@ -157,5 +163,171 @@ impl Clients {
                 Err(e) => tracing::warn!(error = %e, "channel_created not encoded"),
             }
         }
+    }
+}
+
+/// One audit entry, as the contract shows it (every owner's, merged here;
+/// `repo` reads onboarding's own in this field order).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema, diesel::Queryable)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub actor_id: Uuid,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+fn audit_entry(e: audit_pb::AuditEntry) -> Result<AuditEntry, ApiError> {
+    let bad = |what: &str| {
+        ApiError::internal(std::io::Error::other(format!(
+            "unreadable audit entry: {what}"
+        )))
+    };
+    Ok(AuditEntry {
+        id: e.id.parse().map_err(|_| bad("id"))?,
+        at: chrono::DateTime::parse_from_rfc3339(&e.at)
+            .map_err(|_| bad("at"))?
+            .with_timezone(&chrono::Utc),
+        actor_id: e.actor_id.parse().map_err(|_| bad("actor_id"))?,
+        action: e.action,
+        target_type: e.target_type,
+        target_id: e.target_id,
+        details: serde_json::from_str(&e.details_json).map_err(|_| bad("details"))?,
+    })
+}
+
+/// The roles and membership calls (issue 15): auth-svc owns team roles and
+/// schemes and enforces them with `actor`; channels-svc owns channel
+/// memberships. Each answers the owner's typed error unchanged.
+impl Clients {
+    /// The team's members (auth-svc's `auth.users`, by username).
+    pub async fn team_members(&self, team: Uuid) -> Result<Vec<User>, ApiError> {
+        self.auth
+            .clone()
+            .list_team_members(auth_pb::ListTeamMembersRequest {
+                team_id: team.to_string(),
+            })
+            .await?
+            .into_inner()
+            .users
+            .into_iter()
+            .map(user)
+            .collect()
+    }
+
+    pub async fn set_team_role(
+        &self,
+        team: Uuid,
+        member: Uuid,
+        role: TeamRole,
+        actor: Uuid,
+    ) -> Result<User, ApiError> {
+        let reply = self
+            .auth
+            .clone()
+            .set_team_role(auth_pb::SetTeamRoleRequest {
+                team_id: team.to_string(),
+                user_id: member.to_string(),
+                role: role.as_str().to_owned(),
+                actor_id: actor.to_string(),
+            })
+            .await?
+            .into_inner();
+        let changed = reply.user.ok_or_else(|| {
+            ApiError::internal(std::io::Error::other(
+                "auth-svc changed a role without returning the user",
+            ))
+        })?;
+        user(changed)
+    }
+
+    /// Takes `member` out of the team (auth-svc, which decides whether
+    /// `actor` may), then out of the team's channels (channels-svc). Both
+    /// are idempotent, so a retry after a failure between them finishes it.
+    pub async fn remove_from_team(
+        &self,
+        team: Uuid,
+        member: Uuid,
+        actor: Uuid,
+    ) -> Result<(), ApiError> {
+        self.auth
+            .clone()
+            .remove_from_team(auth_pb::RemoveFromTeamRequest {
+                team_id: team.to_string(),
+                user_id: member.to_string(),
+                actor_id: actor.to_string(),
+            })
+            .await?;
+        self.channels
+            .clone()
+            .remove_from_team_channels(ch_pb::RemoveFromTeamChannelsRequest {
+                team_id: team.to_string(),
+                user_id: member.to_string(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    pub async fn scheme(&self, team: Uuid) -> Result<Scheme, ApiError> {
+        let s = self
+            .auth
+            .clone()
+            .get_scheme(auth_pb::GetSchemeRequest {
+                team_id: team.to_string(),
+            })
+            .await?
+            .into_inner();
+        Ok(majlis_access::wire::scheme_from_pb(&s))
+    }
+
+    pub async fn put_scheme(
+        &self,
+        team: Uuid,
+        scheme: &Scheme,
+        actor: Uuid,
+    ) -> Result<Scheme, ApiError> {
+        let s = self
+            .auth
+            .clone()
+            .put_scheme(auth_pb::PutSchemeRequest {
+                team_id: team.to_string(),
+                scheme: Some(majlis_access::wire::scheme_to_pb(scheme)),
+                actor_id: actor.to_string(),
+            })
+            .await?
+            .into_inner();
+        Ok(majlis_access::wire::scheme_from_pb(&s))
+    }
+
+    /// auth-svc's and channels-svc's audit entries of the team, each newest
+    /// first, at most `limit` of each, below `before`.
+    pub async fn peer_audit(
+        &self,
+        team: Uuid,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<(Vec<AuditEntry>, Vec<AuditEntry>), ApiError> {
+        let req = audit_pb::ListAuditRequest {
+            team_id: team.to_string(),
+            before: before.map(|b| b.to_string()),
+            limit,
+        };
+        let (mut auth_log, mut channels_log) =
+            (self.auth_audit.clone(), self.channels_audit.clone());
+        let (auth, channels) = tokio::try_join!(
+            auth_log.list_audit(req.clone()),
+            channels_log.list_audit(req),
+        )?;
+        let entries = |r: tonic::Response<audit_pb::ListAuditResponse>| {
+            r.into_inner()
+                .entries
+                .into_iter()
+                .map(audit_entry)
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok((entries(auth)?, entries(channels)?))
     }
 }

@@ -1,12 +1,13 @@
 //! Joining a team by invite: the caller becomes its team_user and a member
 //! of its default public channels.
 
-use crate::repo::{self, Team};
+use crate::repo::Team;
 use crate::saga::{Onboarding, already_in_team, roles_with};
-use majlis_auth_token::{Claims, Role};
+use majlis_auth_token::Role;
 use majlis_errors::{ApiError, ErrorCode};
 use majlis_objects::User;
 use serde::Serialize;
+use uuid::Uuid;
 
 /// The 200 body of `POST /api/teams/join`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -21,14 +22,16 @@ pub struct TeamJoined {
 impl Onboarding {
     /// Every step is idempotent, so a retry after a failure completes the
     /// join instead of finding it half done.
-    pub async fn join(&self, claims: &Claims, team: Team) -> Result<TeamJoined, ApiError> {
-        let user = claims.sub;
-        if let Some(current) = repo::team_of(&self.db, user).await?
-            && current.id != team.id
-        {
+    pub async fn join(&self, user: Uuid, team: Team) -> Result<TeamJoined, ApiError> {
+        let me = self
+            .clients
+            .user(user)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("invalid_token", "no such user"))?;
+        if me.team_id.is_some_and(|t| t != team.id) {
             return Err(already_in_team());
         }
-        let roles = roles_with(&claims.roles, &[Role::TeamUser]);
+        let roles = roles_with(&me.roles, &[Role::TeamUser]);
         let set = match self
             .clients
             .set_team(user, Some(team.id), &roles, None)
@@ -48,9 +51,7 @@ impl Onboarding {
             }
             Err(e) => return Err(e),
         };
-        if !repo::add_member(&self.db, team.id, user, Role::TeamUser).await? {
-            return Err(already_in_team());
-        }
+        self.forget(user);
         self.clients.join_default_channels(team.id, user).await?;
         tracing::info!(team_id = %team.id, user_id = %user, "user joined a team by invite");
         Ok(TeamJoined {

@@ -1,11 +1,12 @@
 //! Every query onboarding-svc runs.
 
-use crate::schema::{installation, invites, team_creations, team_members, teams};
+use crate::clients::AuditEntry;
+use crate::invites::Invite;
+use crate::schema::{audit, installation, invites, team_creations, teams};
 use crate::state::{CreationStatus, TeamState};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use majlis_auth_token::Role;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use majlis_db::{Db, DbError, is_unique_violation};
 use serde::Serialize;
 use uuid::Uuid;
@@ -27,85 +28,6 @@ pub struct Creation {
     pub team_id: Option<Uuid>,
     pub status: CreationStatus,
     pub response: Option<String>,
-}
-
-/// The caller's team, read from membership (the source of truth).
-pub async fn team_of(db: &Db, user: Uuid) -> Result<Option<Team>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        Ok(teams::table
-            .inner_join(team_members::table)
-            .filter(team_members::user_id.eq(user))
-            .filter(teams::state.eq(TeamState::Active))
-            .select(Team::as_select())
-            .first(&mut conn)
-            .await
-            .optional()?)
-    })
-    .await
-}
-
-pub async fn member_role(db: &Db, team: Uuid, user: Uuid) -> Result<Option<Role>, DbError> {
-    let role: Option<String> = db
-        .timed(async {
-            let mut conn = db.conn().await?;
-            Ok(team_members::table
-                .inner_join(teams::table)
-                .filter(team_members::team_id.eq(team))
-                .filter(team_members::user_id.eq(user))
-                .filter(teams::state.eq(TeamState::Active))
-                .select(team_members::role)
-                .first(&mut conn)
-                .await
-                .optional()?)
-        })
-        .await?;
-    // The column's CHECK allows team roles only; anything else is a bug.
-    role.map(|r| {
-        Role::parse(&r).filter(|r| r.is_team_role()).ok_or_else(|| {
-            DbError::Query(diesel::result::Error::DeserializationError(
-                format!("unknown team role {r:?}").into(),
-            ))
-        })
-    })
-    .transpose()
-}
-
-pub async fn member_ids(db: &Db, team: Uuid) -> Result<Vec<Uuid>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        Ok(team_members::table
-            .filter(team_members::team_id.eq(team))
-            .select(team_members::user_id)
-            .order(team_members::joined_at.asc())
-            .load(&mut conn)
-            .await?)
-    })
-    .await
-}
-
-/// Adds a member (idempotent). `false` when the user is in another team.
-pub async fn add_member(db: &Db, team: Uuid, user: Uuid, role: Role) -> Result<bool, DbError> {
-    let res = db
-        .timed(async {
-            let mut conn = db.conn().await?;
-            Ok(diesel::insert_into(team_members::table)
-                .values((
-                    team_members::team_id.eq(team),
-                    team_members::user_id.eq(user),
-                    team_members::role.eq(role.as_str()),
-                ))
-                .on_conflict((team_members::team_id, team_members::user_id))
-                .do_nothing()
-                .execute(&mut conn)
-                .await?)
-        })
-        .await;
-    match res {
-        Ok(_) => Ok(true),
-        Err(e) if is_unique_violation(&e, "team_members_user_key") => Ok(false),
-        Err(e) => Err(e),
-    }
 }
 
 // ---- the saga's log
@@ -309,31 +231,27 @@ pub async fn holds_first_team(db: &Db, team: Uuid) -> Result<bool, DbError> {
     .await
 }
 
-/// Makes the team active with its creator as team_admin, and records the
-/// saga's result: one statement, so it happens entirely or not at all.
+/// Makes the team active and records the saga's result: one statement, so
+/// it happens entirely or not at all. (The creator's team_admin role was
+/// set by auth-svc at the commit point.)
 pub async fn finish_creation(
     db: &Db,
     creation: Uuid,
     team: Uuid,
-    creator: Uuid,
     response: &str,
 ) -> Result<(), DbError> {
     use diesel::sql_types::{Text, Uuid as SqlUuid};
     db.timed(async {
         let mut conn = db.conn().await?;
         diesel::sql_query(
-            "WITH t AS (UPDATE onboarding.teams SET state = $5 WHERE id = $1 RETURNING id),
-                  m AS (INSERT INTO onboarding.team_members (team_id, user_id, role)
-                        SELECT id, $2, $6 FROM t ON CONFLICT DO NOTHING)
-             UPDATE onboarding.team_creations SET status = $7, team_id = $1, response = $4, updated_at = now()
-             WHERE id = $3",
+            "WITH t AS (UPDATE onboarding.teams SET state = $4 WHERE id = $1 RETURNING id)
+             UPDATE onboarding.team_creations SET status = $5, team_id = $1, response = $3, updated_at = now()
+             WHERE id = $2",
         )
         .bind::<SqlUuid, _>(team)
-        .bind::<SqlUuid, _>(creator)
         .bind::<SqlUuid, _>(creation)
         .bind::<Text, _>(response)
         .bind::<Text, _>(TeamState::Active)
-        .bind::<Text, _>(Role::TeamAdmin.as_str())
         .bind::<Text, _>(CreationStatus::Completed)
         .execute(&mut conn)
         .await?;
@@ -361,32 +279,124 @@ pub async fn delete_unfinished_team(db: &Db, team: Uuid) -> Result<(), DbError> 
     .await
 }
 
-// ---- invites
+// ---- invites and the audit log (issue 15)
 
+/// One audit entry to append, in the transaction of the change it records.
+#[derive(Debug)]
+pub struct NewEntry {
+    pub team: Uuid,
+    pub actor: Uuid,
+    pub action: &'static str,
+    pub target_type: &'static str,
+    pub target_id: String,
+    pub details: serde_json::Value,
+}
+
+async fn append(conn: &mut AsyncPgConnection, e: &NewEntry) -> QueryResult<()> {
+    diesel::insert_into(audit::table)
+        .values((
+            audit::id.eq(Uuid::now_v7()),
+            audit::team_id.eq(Some(e.team)),
+            audit::actor_id.eq(e.actor),
+            audit::action.eq(e.action),
+            audit::target_type.eq(e.target_type),
+            audit::target_id.eq(&e.target_id),
+            audit::details.eq(&e.details),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores an invite and its `invite_created` entry, together.
 pub async fn create_invite(
     db: &Db,
-    token: &str,
+    invite: &Invite,
     team: Uuid,
-    by: Uuid,
-    expires_at: DateTime<Utc>,
+    entry: &NewEntry,
 ) -> Result<(), DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
-        diesel::insert_into(invites::table)
-            .values((
-                invites::token.eq(token),
-                invites::team_id.eq(team),
-                invites::created_by.eq(by),
-                invites::expires_at.eq(expires_at),
-            ))
-            .execute(&mut conn)
-            .await?;
+        conn.transaction(async |conn| {
+            diesel::insert_into(invites::table)
+                .values((
+                    invites::id.eq(invite.id),
+                    invites::token.eq(&invite.invite_token),
+                    invites::team_id.eq(team),
+                    invites::created_by.eq(entry.actor),
+                    invites::expires_at.eq(invite.expires_at),
+                    invites::max_uses.eq(invite.max_uses),
+                ))
+                .execute(conn)
+                .await?;
+            append(conn, entry).await
+        })
+        .await?;
         Ok(())
     })
     .await
 }
 
-/// The active team an unexpired invite leads to.
+/// The team's usable invites, newest first.
+pub async fn list_invites(db: &Db, team: Uuid) -> Result<Vec<Invite>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(invites::table
+            .filter(invites::team_id.eq(team))
+            .filter(invites::revoked_at.is_null())
+            .filter(invites::expires_at.gt(Utc::now()))
+            .filter(
+                invites::max_uses
+                    .is_null()
+                    .or(invites::uses.lt(invites::max_uses.assume_not_null())),
+            )
+            .order(invites::created_at.desc())
+            .select((
+                invites::id,
+                invites::token,
+                invites::expires_at,
+                invites::max_uses,
+                invites::uses,
+            ))
+            .load::<Invite>(&mut conn)
+            .await?)
+    })
+    .await
+}
+
+/// Revokes one of the team's invites, with its entry; false when the team
+/// has no such (unrevoked) invite.
+pub async fn revoke_invite(
+    db: &Db,
+    team: Uuid,
+    invite: Uuid,
+    entry: &NewEntry,
+) -> Result<bool, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(conn
+            .transaction(async |conn| {
+                let n = diesel::update(
+                    invites::table
+                        .filter(invites::id.eq(invite))
+                        .filter(invites::team_id.eq(team))
+                        .filter(invites::revoked_at.is_null()),
+                )
+                .set(invites::revoked_at.eq(Utc::now()))
+                .execute(conn)
+                .await?;
+                if n > 0 {
+                    append(conn, entry).await?;
+                }
+                Ok::<_, diesel::result::Error>(n > 0)
+            })
+            .await?)
+    })
+    .await
+}
+
+/// The active team a usable invite leads to (not revoked, not expired, a
+/// use left), without taking a use.
 pub async fn invite_team(db: &Db, token: &str) -> Result<Option<Team>, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
@@ -394,11 +404,90 @@ pub async fn invite_team(db: &Db, token: &str) -> Result<Option<Team>, DbError> 
             .inner_join(teams::table.on(teams::id.eq(invites::team_id)))
             .filter(invites::token.eq(token))
             .filter(invites::expires_at.gt(Utc::now()))
+            .filter(invites::revoked_at.is_null())
+            .filter(
+                invites::max_uses
+                    .is_null()
+                    .or(invites::uses.lt(invites::max_uses.assume_not_null())),
+            )
             .filter(teams::state.eq(TeamState::Active))
             .select(Team::as_select())
             .first(&mut conn)
             .await
             .optional()?)
+    })
+    .await
+}
+
+/// Takes one use of a usable invite, atomically (one statement, so two
+/// joins cannot both take the last use); false when none is left.
+pub async fn take_invite_use(db: &Db, token: &str) -> Result<bool, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let n = diesel::update(
+            invites::table
+                .filter(invites::token.eq(token))
+                .filter(invites::expires_at.gt(Utc::now()))
+                .filter(invites::revoked_at.is_null())
+                .filter(
+                    invites::max_uses
+                        .is_null()
+                        .or(invites::uses.lt(invites::max_uses.assume_not_null())),
+                ),
+        )
+        .set(invites::uses.eq(invites::uses + 1))
+        .execute(&mut conn)
+        .await?;
+        Ok(n > 0)
+    })
+    .await
+}
+
+/// Gives back a use taken by a join that then failed.
+pub async fn release_invite_use(db: &Db, token: &str) -> Result<(), DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        diesel::update(
+            invites::table
+                .filter(invites::token.eq(token))
+                .filter(invites::uses.gt(0)),
+        )
+        .set(invites::uses.eq(invites::uses - 1))
+        .execute(&mut conn)
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// This service's entries of the team, newest first, below `before`.
+pub async fn audit_page(
+    db: &Db,
+    team: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let mut q = audit::table
+            .filter(audit::team_id.eq(team))
+            .order(audit::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(audit::id.lt(b));
+        }
+        Ok(q.select((
+            audit::id,
+            audit::at,
+            audit::actor_id,
+            audit::action,
+            audit::target_type,
+            audit::target_id,
+            audit::details,
+        ))
+        .load::<AuditEntry>(&mut conn)
+        .await?)
     })
     .await
 }

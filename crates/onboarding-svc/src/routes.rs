@@ -1,15 +1,14 @@
 //! The contract's "Onboarding and teams" endpoints.
 
 use crate::join::TeamJoined;
+use crate::members::caller;
 use crate::repo;
 use crate::saga::{Onboarding, TeamCreated, already_in_team};
 use crate::state::CreationStatus;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use majlis_auth_token::{AuthUser, Role};
+use majlis_auth_token::AuthUser;
 use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
-use majlis_objects::User;
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 use uuid::Uuid;
 
 /// Who may create teams (`MAJLIS_TEAM_CREATION`).
@@ -20,9 +19,6 @@ pub enum TeamCreation {
     AdminsOnly,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub struct InviteTtl(pub Duration);
-
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct OnboardingState {
     /// True while the caller has no team.
@@ -30,18 +26,18 @@ pub struct OnboardingState {
     pub team_id: Option<Uuid>,
 }
 
-/// Whether the caller must onboard, read from team membership now (never
-/// from a possibly stale token), so route guards see what the server just did.
+/// Whether the caller must onboard, read from its access now (never from a
+/// possibly stale token), so route guards see what the server just did.
 #[utoipa::path(tag = "onboarding", responses((status = 200, body = OnboardingState), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/api/onboarding")]
 async fn onboarding_state(
     user: AuthUser,
     ob: web::Data<Onboarding>,
 ) -> ApiResult<web::Json<OnboardingState>> {
-    let team = repo::team_of(&ob.db, user.claims.sub).await?;
+    let team = caller(&ob, &user).await?.access.team();
     Ok(web::Json(OnboardingState {
         required: team.is_none(),
-        team_id: team.map(|t| t.id),
+        team_id: team,
     }))
 }
 
@@ -102,7 +98,8 @@ async fn create_team(
                 .to_owned(),
         ),
     };
-    if **policy == TeamCreation::AdminsOnly && !user.claims.has_role(Role::SystemAdmin) {
+    let me = caller(&ob, &user).await?;
+    if **policy == TeamCreation::AdminsOnly && !me.access.principal.system_admin {
         return Err(ApiError::forbidden(
             "team_creation_disabled",
             "team creation is turned off; ask an administrator for an invite",
@@ -116,65 +113,15 @@ async fn create_team(
             .is_some_and(|c| c.status != CreationStatus::Failed),
         None => false,
     };
-    if !is_retry
-        && (user.claims.team_id.is_some()
-            || repo::team_of(&ob.db, user.claims.sub).await?.is_some())
-    {
+    if !is_retry && me.access.team().is_some() {
         return Err(already_in_team());
     }
     let body = ob
-        .create_team(
-            &user.claims,
-            &body.name,
-            body.display_name.trim(),
-            key.as_deref(),
-        )
+        .create_team(me.id, &body.name, body.display_name.trim(), key.as_deref())
         .await?;
     Ok(HttpResponse::Created()
         .content_type("application/json")
         .body(body.into_json()))
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Invite {
-    pub invite_token: String,
-    pub expires_at: chrono::DateTime<chrono::Utc>,
-}
-
-/// An invite link token for the team (team_admin).
-#[utoipa::path(
-    tag = "teams",
-    params(("id" = Uuid, Path)),
-    responses((status = 201, body = Invite), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
-)]
-#[post("/api/teams/{id}/invites")]
-async fn create_invite(
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    ob: web::Data<Onboarding>,
-    ttl: web::Data<InviteTtl>,
-) -> ApiResult<HttpResponse> {
-    let team = id.into_inner();
-    match repo::member_role(&ob.db, team, user.claims.sub).await? {
-        Some(Role::TeamAdmin) => {}
-        Some(_) => {
-            return Err(ApiError::forbidden(
-                "forbidden",
-                "only team admins can invite",
-            ));
-        }
-        None => return Err(ApiError::not_found("team_not_found", "no such team")),
-    }
-    // 256 random bits, URL-safe.
-    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-    let expires_at =
-        chrono::Utc::now() + chrono::Duration::from_std(ttl.0).unwrap_or(chrono::Duration::days(7));
-    repo::create_invite(&ob.db, &token, team, user.claims.sub, expires_at).await?;
-    Ok(HttpResponse::Created().json(Invite {
-        invite_token: token,
-        expires_at,
-    }))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -210,35 +157,31 @@ async fn join_team(
     let team = repo::invite_team(&ob.db, &token)
         .await?
         .ok_or_else(not_found)?;
-    if user.claims.team_id.is_some_and(|t| t != team.id) {
-        return Err(already_in_team());
+    let me = caller(&ob, &user).await?;
+    match me.access.team() {
+        // A retry of a join that went through: finished, no use taken.
+        Some(t) if t == team.id => return Ok(web::Json(ob.join(me.id, team).await?)),
+        Some(_) => return Err(already_in_team()),
+        None => {}
     }
-    Ok(web::Json(ob.join(&user.claims, team).await?))
-}
-
-/// The team's members (members of that team only; anyone else gets 404).
-#[utoipa::path(tag = "teams", params(("id" = Uuid, Path)), responses((status = 200, body = [User]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
-#[get("/api/teams/{id}/members")]
-async fn team_members(
-    user: AuthUser,
-    id: web::Path<Uuid>,
-    ob: web::Data<Onboarding>,
-) -> ApiResult<web::Json<Vec<User>>> {
-    let team = id.into_inner();
-    if repo::member_role(&ob.db, team, user.claims.sub)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::not_found("team_not_found", "no such team"));
+    // One use per person who joins, taken before the join so that the
+    // last use cannot admit two; given back if the join fails.
+    if !repo::take_invite_use(&ob.db, &token).await? {
+        return Err(not_found());
     }
-    let ids = repo::member_ids(&ob.db, team).await?;
-    Ok(web::Json(ob.clients.users(&ids).await?))
+    match ob.join(me.id, team).await {
+        Ok(joined) => Ok(web::Json(joined)),
+        Err(e) => {
+            if let Err(release) = repo::release_invite_use(&ob.db, &token).await {
+                tracing::warn!(error = %release, "an invite use was not given back after a failed join");
+            }
+            Err(e)
+        }
+    }
 }
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(onboarding_state)
         .service(create_team)
-        .service(join_team)
-        .service(create_invite)
-        .service(team_members);
+        .service(join_team);
 }

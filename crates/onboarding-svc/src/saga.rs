@@ -19,7 +19,7 @@
 use crate::clients::{Clients, TeamSet};
 use crate::repo::{self, Creation, Started, Team};
 use crate::state::CreationStatus;
-use majlis_auth_token::{Claims, Role};
+use majlis_auth_token::Role;
 use majlis_db::Db;
 use majlis_errors::{ApiError, ErrorCode};
 use majlis_objects::{Channel, User};
@@ -32,6 +32,8 @@ use uuid::Uuid;
 pub struct Onboarding {
     pub db: Db,
     pub clients: Clients,
+    /// Every caller's current access: what decisions are made from.
+    pub access: majlis_access::AccessCache,
 }
 
 /// The 201 body of `POST /api/teams`.
@@ -77,15 +79,22 @@ pub fn already_in_team() -> ApiError {
 }
 
 impl Onboarding {
+    /// Drops this process's cached access of `user` after a change made
+    /// here: its next request here sees the change even before the
+    /// `access.events` entry arrives.
+    pub fn forget(&self, user: Uuid) {
+        self.access
+            .apply(&majlis_events::AccessEvent::access_changed(user));
+    }
+
     /// Creates a team for the caller, all or nothing; returns the 201 body.
     pub async fn create_team(
         &self,
-        claims: &Claims,
+        user: Uuid,
         name: &str,
         display_name: &str,
         key: Option<&str>,
     ) -> Result<StoredTeamCreated, ApiError> {
-        let user = claims.sub;
         let creation = loop {
             match repo::start_creation(&self.db, user, key).await? {
                 Started::New(id) => break id,
@@ -125,7 +134,15 @@ impl Onboarding {
         if first {
             extra.push(Role::SystemAdmin);
         }
-        let roles = roles_with(&claims.roles, &extra);
+        // The user's roles now (a token's may be stale), its system role kept.
+        let current = match self.clients.user(user).await {
+            Ok(u) => u.map(|u| u.roles).unwrap_or_default(),
+            Err(e) => {
+                self.compensate(creation, user, team_id).await;
+                return Err(e);
+            }
+        };
+        let roles = roles_with(&current, &extra);
         let set = match self
             .clients
             .set_team(user, Some(team_id), &roles, None)
@@ -161,7 +178,8 @@ impl Onboarding {
             token: set.token,
         };
         let body = serde_json::to_string(&created).map_err(ApiError::internal)?;
-        repo::finish_creation(&self.db, creation, team_id, user, &body).await?;
+        repo::finish_creation(&self.db, creation, team_id, &body).await?;
+        self.forget(user);
         self.clients
             .announce_channels(team_id, user, &created.channels)
             .await;
@@ -221,7 +239,7 @@ impl Onboarding {
                     roles.retain(|r| *r != Role::SystemAdmin);
                 }
                 match self.clients.set_team(user, None, &roles, Some(team)).await {
-                    Ok(_) => {}
+                    Ok(_) => self.forget(user),
                     Err(e) if e.is(ErrorCode::TeamChanged) => {}
                     Err(e) => return Err(e),
                 }

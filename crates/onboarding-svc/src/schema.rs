@@ -12,21 +12,29 @@ diesel::table! {
 }
 
 diesel::table! {
-    onboarding.team_members (team_id, user_id) {
-        team_id -> Uuid,
-        user_id -> Uuid,
-        role -> Text,
-        joined_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
     onboarding.invites (token) {
         token -> Text,
         team_id -> Uuid,
         created_by -> Uuid,
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
+        id -> Uuid,
+        max_uses -> Nullable<Int4>,
+        uses -> Int4,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    onboarding.audit (id) {
+        id -> Uuid,
+        team_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+        actor_id -> Uuid,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        details -> Jsonb,
     }
 }
 
@@ -50,11 +58,4 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(team_members -> teams (team_id));
-diesel::allow_tables_to_appear_in_same_query!(
-    teams,
-    team_members,
-    invites,
-    team_creations,
-    installation
-);
+diesel::allow_tables_to_appear_in_same_query!(teams, invites, team_creations, installation, audit);

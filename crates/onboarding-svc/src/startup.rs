@@ -3,11 +3,15 @@
 
 use crate::Settings;
 use crate::clients::Clients;
-use crate::routes::{self, InviteTtl, TeamCreation};
+use crate::invites::{self, InviteTtl};
+use crate::routes::{self, TeamCreation};
 use crate::saga::Onboarding;
+use crate::{audit, members};
 use actix_web::web;
+use majlis_access::{AccessCache, CacheSettings};
 use majlis_auth_token::Authenticator;
 use majlis_db::{Db, DbSettings};
+use majlis_proto::audit::v1::audit_log_client::AuditLogClient;
 use majlis_redis::Redis;
 use majlis_runtime::env::Source;
 use majlis_runtime::host::{self, Bound, Host};
@@ -31,16 +35,23 @@ impl Process for Settings {
         let invite_ttl = InviteTtl(self.invite_ttl);
         let db = Db::new(&self.db)?;
         let redis = Redis::new(&self.redis)?;
+        let redis_for_access = redis.clone();
         let host = Host::new(&self.service)
             .check("postgres", db.readiness_check())
             .check("redis", redis.readiness_check());
+        let auth = self.service.channel(Service::AuthSvc)?;
+        let channels = self.service.channel(Service::ChannelsSvc)?;
+        let access = AccessCache::new(auth.clone(), CacheSettings::default());
         let onboarding = Onboarding {
             db,
             clients: Clients {
-                auth: grpc::auth_client(self.service.channel(Service::AuthSvc)?),
-                channels: grpc::channels_client(self.service.channel(Service::ChannelsSvc)?),
+                auth: grpc::auth_client(auth.clone()),
+                channels: grpc::channels_client(channels.clone()),
+                auth_audit: AuditLogClient::new(auth),
+                channels_audit: AuditLogClient::new(channels),
                 redis: redis.clone(),
             },
+            access: access.clone(),
         };
         let configure: host::Configure = {
             let onboarding = onboarding.clone();
@@ -48,7 +59,10 @@ impl Process for Settings {
                 cfg.app_data(web::Data::new(onboarding.clone()))
                     .app_data(web::Data::new(policy))
                     .app_data(web::Data::new(invite_ttl))
-                    .configure(routes::routes);
+                    .configure(routes::routes)
+                    .configure(members::routes)
+                    .configure(invites::routes)
+                    .configure(audit::routes);
             })
         };
         let host = host
@@ -70,6 +84,7 @@ impl Process for Settings {
                 }
             }
         };
-        Ok(host.task(recovery))
+        let follow = access.follow(redis_for_access, host.shutdown());
+        Ok(host.task(recovery).task(follow))
     }
 }

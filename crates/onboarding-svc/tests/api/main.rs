@@ -6,8 +6,10 @@
 
 mod failures;
 mod helpers;
+mod invite_uses;
 mod invites;
 mod nul;
 mod ops;
+mod roles;
 mod service_auth;
 mod teams;
