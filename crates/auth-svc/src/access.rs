@@ -103,11 +103,13 @@ pub async fn scheme_on(conn: &mut AsyncPgConnection, team: Uuid) -> QueryResult<
         .first(conn)
         .await
         .optional()?;
-    Ok(value.map(|v| match serde_json::from_value::<majlis_authz::Roles>(v) {
-        Ok(roles) => Scheme { roles },
-        Err(e) => {
-            tracing::error!(%team, error = %e, "unreadable team scheme; the default applies");
-            Scheme::default()
-        }
-    }))
+    Ok(
+        value.map(|v| match serde_json::from_value::<majlis_authz::Roles>(v) {
+            Ok(roles) => Scheme { roles },
+            Err(e) => {
+                tracing::error!(%team, error = %e, "unreadable team scheme; the default applies");
+                Scheme::default()
+            }
+        }),
+    )
 }

@@ -69,18 +69,21 @@ async fn set_active(db: &Db, user: Uuid, actor: Uuid, active: bool) -> ApiResult
                             "only a system_admin may deactivate or activate accounts",
                         )));
                     }
-                    let found: Option<(Option<Uuid>, Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
-                        users::table
-                            .find(user)
-                            .select((
-                                users::team_id,
-                                users::deactivated_at,
-                                users::tokens_valid_after,
-                            ))
-                            .for_update()
-                            .first(conn)
-                            .await
-                            .optional()?;
+                    let found: Option<(
+                        Option<Uuid>,
+                        Option<DateTime<Utc>>,
+                        Option<DateTime<Utc>>,
+                    )> = users::table
+                        .find(user)
+                        .select((
+                            users::team_id,
+                            users::deactivated_at,
+                            users::tokens_valid_after,
+                        ))
+                        .for_update()
+                        .first(conn)
+                        .await
+                        .optional()?;
                     let Some((team, deactivated_at, cutoff)) = found else {
                         return Err(ApiError::not_found("user_not_found", "no such user").into());
                     };
@@ -105,8 +108,7 @@ async fn set_active(db: &Db, user: Uuid, actor: Uuid, active: bool) -> ApiResult
                         let cutoff = raise_cutoff(conn, user, cutoff, now).await?;
                         (Action::UserDeactivated, Some(cutoff))
                     };
-                    audit::append(conn, team, actor, action, user, serde_json::json!({}))
-                        .await?;
+                    audit::append(conn, team, actor, action, user, serde_json::json!({})).await?;
                     Ok(Activity::Changed { cutoff })
                 })
                 .await)

@@ -143,9 +143,7 @@ async fn list_audit(db: &Db, req: pb::ListAuditRequest) -> ApiResult<pb::ListAud
     let rows: Vec<Row> = db
         .timed(async {
             let mut conn = db.conn().await?;
-            let mut query = audit::table
-                .filter(audit::team_id.eq(team))
-                .into_boxed();
+            let mut query = audit::table.filter(audit::team_id.eq(team)).into_boxed();
             if let Some(before) = before {
                 query = query.filter(audit::id.lt(before));
             }
