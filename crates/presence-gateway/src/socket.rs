@@ -49,7 +49,10 @@ async fn current_team(ctx: &Ctx, claims: &Claims) -> Result<Option<Uuid>, CloseR
             return Err(CloseRequest::TRY_AGAIN_LATER);
         }
     };
-    let Some(access) = access.into_iter().find(|a| a.user_id == claims.sub.to_string()) else {
+    let Some(access) = access
+        .into_iter()
+        .find(|a| a.user_id == claims.sub.to_string())
+    else {
         return Err(CloseRequest::new(UNAUTHORIZED, "no such account"));
     };
     if !access.active {
