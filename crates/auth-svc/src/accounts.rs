@@ -34,6 +34,9 @@ enum Activity {
     Changed { cutoff: Option<DateTime<Utc>> },
 }
 
+/// A user's team, `deactivated_at` and cutoff.
+type ActivityRow = (Option<Uuid>, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// Moves `user`'s cutoff to `at` unless it is already later; the cutoff
 /// it has now.
 async fn raise_cutoff(
@@ -69,11 +72,7 @@ async fn set_active(db: &Db, user: Uuid, actor: Uuid, active: bool) -> ApiResult
                             "only a system_admin may deactivate or activate accounts",
                         )));
                     }
-                    let found: Option<(
-                        Option<Uuid>,
-                        Option<DateTime<Utc>>,
-                        Option<DateTime<Utc>>,
-                    )> = users::table
+                    let found: Option<ActivityRow> = users::table
                         .find(user)
                         .select((
                             users::team_id,
