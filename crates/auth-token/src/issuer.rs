@@ -62,6 +62,11 @@ impl TokenIssuer {
         }
     }
 
+    /// How long a token lives.
+    pub fn ttl(&self) -> Duration {
+        self.inner.ttl
+    }
+
     /// A new token for `user_id` with the given team and roles.
     pub fn issue(
         &self,
@@ -69,11 +74,27 @@ impl TokenIssuer {
         team_id: Option<Uuid>,
         roles: Vec<Role>,
     ) -> Result<(String, Claims), TokenError> {
+        self.issue_after_cutoff(user_id, team_id, roles, None)
+    }
+
+    /// [`Self::issue`] for a user with a revocation cutoff (Unix seconds,
+    /// see [`crate::cutoff_secs`]): the token's `iat` is at least the
+    /// cutoff. `iat` counts whole seconds, so a token issued in the second
+    /// of a "log out everywhere" would otherwise fall before the cutoff and
+    /// be refused as one of the tokens it revoked.
+    pub fn issue_after_cutoff(
+        &self,
+        user_id: Uuid,
+        team_id: Option<Uuid>,
+        roles: Vec<Role>,
+        cutoff: Option<i64>,
+    ) -> Result<(String, Claims), TokenError> {
         let now = chrono::Utc::now().timestamp();
+        let iat = cutoff.map_or(now, |c| c.max(now));
         let claims = Claims {
             sub: user_id,
             jti: Uuid::new_v4(),
-            iat: now,
+            iat,
             exp: now + i64::try_from(self.inner.ttl.as_secs()).unwrap_or(i64::MAX / 2),
             iss: ISSUER.to_owned(),
             team_id,
@@ -117,6 +138,24 @@ mod tests {
             missing,
             Err(SettingsError::Missing(SIGNING_KEY_VAR))
         ));
+    }
+
+    #[test]
+    fn a_token_issued_after_a_cutoff_is_not_before_it_even_within_the_same_second() {
+        let issuer = TokenIssuer::new(
+            &SigningKey::parse(TOKEN_SIGNING_KEY).unwrap(),
+            Duration::from_secs(60),
+        );
+        let now = chrono::Utc::now().timestamp();
+        let (_, c) = issuer
+            .issue_after_cutoff(Uuid::new_v4(), None, vec![], Some(now + 1))
+            .unwrap();
+        assert_eq!(c.iat, now + 1);
+        let (_, c) = issuer
+            .issue_after_cutoff(Uuid::new_v4(), None, vec![], Some(now - 100))
+            .unwrap();
+        assert!(c.iat >= now, "an old cutoff does not move iat back");
+        assert_eq!(issuer.ttl(), Duration::from_secs(60));
     }
 
     #[test]

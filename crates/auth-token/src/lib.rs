@@ -55,6 +55,20 @@ impl Claims {
     }
 }
 
+/// A user's revocation cutoff as verifiers compare it with a token's `iat`
+/// (whole seconds, `iat < cutoff` is revoked): the instant rounded up, so
+/// every token issued before it (even earlier in the same second) is
+/// refused. Tokens issued afterwards start at this second
+/// ([`TokenIssuer::issue_after_cutoff`]).
+pub fn cutoff_secs(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    let secs = at.timestamp();
+    if at.timestamp_subsec_nanos() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("token expired")]
@@ -82,5 +96,19 @@ impl From<TokenError> for ApiError {
             TokenError::Redis(e) => e.into(),
             TokenError::Signing(_) => ApiError::internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cutoff_secs;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_cutoff_rounds_up_to_the_next_whole_second() {
+        let whole = Utc.timestamp_opt(1_000, 0).single().unwrap_or_default();
+        assert_eq!(cutoff_secs(whole), 1_000);
+        let within = Utc.timestamp_opt(1_000, 1).single().unwrap_or_default();
+        assert_eq!(cutoff_secs(within), 1_001);
     }
 }

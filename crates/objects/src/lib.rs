@@ -56,6 +56,10 @@ pub struct User {
     /// Null until onboarding.
     pub team_id: Option<Uuid>,
     pub roles: Vec<Role>,
+    /// True once a system admin deactivated the account (contract Part 2;
+    /// additive, so an older peer's object without it reads as active).
+    #[serde(default)]
+    pub deactivated: bool,
 }
 
 /// A gRPC message naming something by an id that is not a uuid: the peer
@@ -95,6 +99,7 @@ impl TryFrom<auth_pb::User> for User {
                 .map(|t| uuid("user.team_id", t))
                 .transpose()?,
             roles: u.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            deactivated: u.deactivated,
             username: u.username,
             email: u.email,
             display_name: u.display_name,
@@ -166,6 +171,7 @@ mod tests {
                 "display_name": "Amina",
                 "team_id": null,
                 "roles": ["system_user"],
+                "deactivated": false,
             })
         );
         let team = "0192f0c4-8a4e-7d3a-9c1e-5b6a7d8e9f01";
@@ -173,7 +179,14 @@ mod tests {
         let v = serde_json::to_value(&u).unwrap();
         assert_eq!(v["team_id"], team);
         assert_eq!(v["roles"], json!(["system_user", "team_admin"]));
-        assert_eq!(serde_json::from_value::<User>(v).unwrap(), u);
+        assert_eq!(serde_json::from_value::<User>(v.clone()).unwrap(), u);
+        // An object from before the field existed is an active user's.
+        let mut older = v;
+        older.as_object_mut().unwrap().remove("deactivated");
+        assert_eq!(serde_json::from_value::<User>(older).unwrap(), u);
+        let mut off = pb_user(None, &[]);
+        off.deactivated = true;
+        assert!(User::try_from(off).unwrap().deactivated);
     }
 
     #[test]
