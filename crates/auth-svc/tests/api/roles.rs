@@ -102,6 +102,8 @@ async fn a_team_admin_promotes_a_member_which_is_audited_and_announced_once() {
     let team = Uuid::now_v7();
     let admin = app.member_of(team, "team_admin").await;
     let user = app.member_of(team, "team_user").await;
+    // Setting the test up (SetUserTeam) announced access changes too.
+    let setup = events::<AccessEvent>(&app).await.len();
     let updated = set_role(&app, team, user.id, "team_admin", admin.id)
         .await
         .unwrap();
@@ -129,7 +131,7 @@ async fn a_team_admin_promotes_a_member_which_is_audited_and_announced_once() {
         serde_json::json!({"from": "team_user", "to": "team_admin"})
     );
     assert_eq!(
-        events::<AccessEvent>(&app).await,
+        events::<AccessEvent>(&app).await[setup..],
         [AccessEvent::access_changed(user.id)]
     );
     let presence = events::<PresenceEvent>(&app).await;
@@ -313,6 +315,8 @@ async fn a_member_leaves_its_team_which_is_audited_and_announced_and_leaving_aga
     let team = Uuid::now_v7();
     let _admin = app.member_of(team, "team_admin").await;
     let user = app.member_of(team, "team_user").await;
+    // Setting the test up (SetUserTeam) announced access changes too.
+    let setup = events::<AccessEvent>(&app).await.len();
     assert!(remove(&app, team, user.id, user.id).await.unwrap());
     assert_eq!(team_role(&app, user.id).await, (None, String::new()));
     let me = app.get("/api/users/me", Some(&user.token)).await;
@@ -325,7 +329,7 @@ async fn a_member_leaves_its_team_which_is_audited_and_announced_and_leaving_aga
     assert_eq!(audit[0].action, "team_member_removed");
     assert_eq!(audit[0].target_id, user.id.to_string());
     assert_eq!(
-        events::<AccessEvent>(&app).await,
+        events::<AccessEvent>(&app).await[setup..],
         [AccessEvent::access_changed(user.id)]
     );
     let removed: Vec<_> = events::<PresenceEvent>(&app)
