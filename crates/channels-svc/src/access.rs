@@ -105,12 +105,7 @@ pub fn may_post(row: &ChannelRow, grants: impl FnOnce() -> Grants) -> Result<(),
 /// The channel if the caller may see it: a public channel of its current
 /// team, or a private one it belongs to. Anything else is 404, never 403,
 /// so private channels do not leak their existence.
-pub async fn visible(
-    db: &Db,
-    cache: &AccessCache,
-    id: Uuid,
-    user: Uuid,
-) -> Result<Seen, ApiError> {
+pub async fn visible(db: &Db, cache: &AccessCache, id: Uuid, user: Uuid) -> Result<Seen, ApiError> {
     // The two lookups are independent: made together.
     let (found, access) = tokio::try_join!(
         async { Ok::<_, ApiError>(repo::channel_with_membership(db, id, user).await?) },

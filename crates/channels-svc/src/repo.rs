@@ -7,8 +7,8 @@ use crate::schema::{audit, channels, members, messages, reactions};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
-use majlis_authz::ChannelRole;
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use majlis_authz::ChannelRole;
 use majlis_db::{Db, DbError, is_unique_violation};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -20,7 +20,8 @@ const CHANNEL_COLUMNS: &str = "id, team_id, name, display_name, type AS kind, cr
 /// The audit row a statement appends beside its change (same statement,
 /// so the entry exists exactly when the change does): its columns, for
 /// `INSERT INTO channels.audit (..) SELECT ..`.
-const AUDIT_COLUMNS: &str = "channels.audit (id, team_id, actor_id, action, target_type, target_id, details)";
+const AUDIT_COLUMNS: &str =
+    "channels.audit (id, team_id, actor_id, action, target_type, target_id, details)";
 
 pub struct NewChannel<'a> {
     pub team_id: Uuid,

@@ -27,7 +27,10 @@ async fn member_of(chat: &Chat, id: Uuid, user: &AuthUser) -> Result<Seen, ApiEr
 
 /// The members who hear of a change to a private channel (a public one's
 /// audience is its team).
-async fn audience(chat: &Chat, channel: &Channel) -> Result<Option<majlis_events::Audience>, ApiError> {
+async fn audience(
+    chat: &Chat,
+    channel: &Channel,
+) -> Result<Option<majlis_events::Audience>, ApiError> {
     let members = if channel.kind == ChannelType::Public.as_str() {
         Vec::new()
     } else {
@@ -39,7 +42,10 @@ async fn audience(chat: &Chat, channel: &Channel) -> Result<Option<majlis_events
 /// The channels the caller is a member of, in its current team.
 #[utoipa::path(tag = "channels", responses((status = 200, body = [Channel]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("")]
-async fn list_channels(user: AuthUser, chat: web::Data<Chat>) -> ApiResult<web::Json<Vec<Channel>>> {
+async fn list_channels(
+    user: AuthUser,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Vec<Channel>>> {
     let Some(team) = access::of(&chat.access, user.claims.sub).await?.team() else {
         return Ok(web::Json(Vec::new()));
     };
@@ -59,7 +65,10 @@ pub struct BrowsedChannel {
 /// that are not archived, by name.
 #[utoipa::path(tag = "channels", responses((status = 200, body = [BrowsedChannel]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/browse")]
-async fn browse(user: AuthUser, chat: web::Data<Chat>) -> ApiResult<web::Json<Vec<BrowsedChannel>>> {
+async fn browse(
+    user: AuthUser,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Vec<BrowsedChannel>>> {
     let Some(team) = access::of(&chat.access, user.claims.sub).await?.team() else {
         return Ok(web::Json(Vec::new()));
     };
@@ -119,7 +128,10 @@ async fn create_channel(
         .ok_or_else(|| {
             ApiError::forbidden(
                 "forbidden",
-                format!("creating this channel needs the {} permission", needed.as_str()),
+                format!(
+                    "creating this channel needs the {} permission",
+                    needed.as_str()
+                ),
             )
         })?;
     let display_name = body.display_name.trim();
@@ -520,7 +532,14 @@ async fn remove_member(
         return Err(not_a_member_user());
     }
     let remaining = repo::member_ids(&chat.db, seen.row.id).await?;
-    events::member_removed(&chat.redis, &chat.chat_stream, seen.row.id, target, &remaining).await;
+    events::member_removed(
+        &chat.redis,
+        &chat.chat_stream,
+        seen.row.id,
+        target,
+        &remaining,
+    )
+    .await;
     events::permissions_changed(&chat.redis, target).await;
     tracing::info!(channel_id = %seen.row.id, user_id = %target, "channel member removed");
     Ok(HttpResponse::NoContent().finish())

@@ -38,8 +38,7 @@ impl Settings {
                 max_age: std::time::Duration::from_millis(at_least_one(
                     src,
                     "MAJLIS_ACCESS_CACHE_MAX_AGE_MS",
-                    u64::try_from(CacheSettings::default().max_age.as_millis())
-                        .unwrap_or(u64::MAX),
+                    u64::try_from(CacheSettings::default().max_age.as_millis()).unwrap_or(u64::MAX),
                 )?),
                 ..CacheSettings::default()
             },

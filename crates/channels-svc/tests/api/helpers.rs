@@ -6,6 +6,8 @@
 use awc::http::{Method, StatusCode};
 use channels_svc::{Application, Settings};
 use majlis_events::{AccessEvent, Audience, Event, PresenceEvent};
+use majlis_proto::audit::v1::audit_log_client::AuditLogClient;
+use majlis_proto::audit::v1::{AuditEntry, ListAuditRequest};
 use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
@@ -247,7 +249,11 @@ impl TestApp {
     }
 
     /// `GET /api/users/me/permissions[?channel_id=]`: (team, channel) lists.
-    pub async fn permissions(&self, token: &str, channel: Option<&str>) -> (Vec<String>, Vec<String>) {
+    pub async fn permissions(
+        &self,
+        token: &str,
+        channel: Option<&str>,
+    ) -> (Vec<String>, Vec<String>) {
         let path = match channel {
             Some(c) => format!("/api/users/me/permissions?channel_id={c}"),
             None => "/api/users/me/permissions".to_owned(),
@@ -268,12 +274,7 @@ impl TestApp {
     /// Publishes `access_changed` for `user` as auth-svc does after changing
     /// it, until channels-svc answers `user`'s permissions as `done` says
     /// (the stream reader may not have started when the first goes out).
-    pub async fn access_changed(
-        &self,
-        user: &str,
-        token: &str,
-        done: impl Fn(&[String]) -> bool,
-    ) {
+    pub async fn access_changed(&self, user: &str, token: &str, done: impl Fn(&[String]) -> bool) {
         let user: uuid::Uuid = user.parse().expect("a user id");
         eventually(WAIT, || async {
             AccessEvent::access_changed(user)
@@ -332,6 +333,39 @@ impl TestApp {
         ))
     }
 
+    /// channels-svc, called as onboarding-svc (the caller of the team RPCs).
+    pub fn onboarding_grpc(&self) -> ChannelsServiceClient<TracedChannel> {
+        grpc::channels_client(service_keys::channel(
+            &self.grpc_url,
+            Service::OnboardingSvc,
+            Service::ChannelsSvc,
+        ))
+    }
+
+    /// channels-svc's `AuditLog`, called as `caller`.
+    pub fn audit_grpc(&self, caller: Service) -> AuditLogClient<TracedChannel> {
+        AuditLogClient::new(service_keys::channel(
+            &self.grpc_url,
+            caller,
+            Service::ChannelsSvc,
+        ))
+    }
+
+    /// The team's audit entries on channels-svc, newest first (as
+    /// onboarding-svc reads them).
+    pub async fn audit(&self, team: &str) -> Vec<AuditEntry> {
+        self.audit_grpc(Service::OnboardingSvc)
+            .list_audit(ListAuditRequest {
+                team_id: team.to_owned(),
+                before: None,
+                limit: 200,
+            })
+            .await
+            .expect("ListAudit")
+            .into_inner()
+            .entries
+    }
+
     /// channels-svc, called as chat-gateway (the caller of the message RPCs).
     pub fn grpc(&self) -> ChannelsServiceClient<TracedChannel> {
         grpc::channels_client(service_keys::channel(
@@ -348,7 +382,9 @@ impl TestApp {
     /// until channels-svc sees the new role.
     pub async fn set_team(&self, user_id: &str, team: &str, roles: &[&str]) -> String {
         let token = self.set_team_only(user_id, team, roles).await;
-        let admin = roles.iter().any(|r| *r == "team_admin" || *r == "system_admin");
+        let admin = roles
+            .iter()
+            .any(|r| *r == "team_admin" || *r == "system_admin");
         self.access_changed(user_id, &token, |perms| {
             perms.iter().any(|p| p == "manage_team_roles") == admin
         })
@@ -503,6 +539,17 @@ pub async fn database() -> diesel_async::AsyncPgConnection {
     diesel_async::AsyncPgConnection::establish(&url)
         .await
         .expect("a database connection")
+}
+
+/// Runs one statement on the run's database, as a test changes what no
+/// API of these services changes (auth-svc's tables, as its own later RPCs
+/// will).
+pub async fn sql(statement: &str) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(statement)
+        .execute(&mut database().await)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
 }
 
 /// A fresh team id (teams belong to onboarding-svc, which these tests do not run).
