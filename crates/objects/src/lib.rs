@@ -137,6 +137,20 @@ pub struct Channel {
     pub created_at: DateTime<Utc>,
     /// The seq of the newest message; 0 for a new channel.
     pub last_seq: i64,
+    /// At most 250 characters; empty when unset. (The four fields below are
+    /// the contract's additive Part 2 fields: a JSON object without them,
+    /// from an older peer, reads as their defaults.)
+    #[serde(default)]
+    pub topic: String,
+    /// At most 250 characters; empty when unset.
+    #[serde(default)]
+    pub purpose: String,
+    /// Only callers with `post_in_read_only` may post.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Set while the channel is archived (readable, not writable).
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -225,6 +239,18 @@ mod tests {
         });
         let parsed: Channel = serde_json::from_value(c.clone()).unwrap();
         assert_eq!(parsed.kind, ChannelType::Public.as_str());
-        assert_eq!(serde_json::to_value(&parsed).unwrap(), c);
+        // Without the Part 2 fields (an older peer's object): their defaults.
+        let mut full = c.clone();
+        full["topic"] = json!("");
+        full["purpose"] = json!("");
+        full["read_only"] = json!(false);
+        full["archived_at"] = json!(null);
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), full);
+        full["topic"] = json!("Launch plans");
+        full["read_only"] = json!(true);
+        full["archived_at"] = json!("2026-12-02T10:00:00Z");
+        let archived: Channel = serde_json::from_value(full.clone()).unwrap();
+        assert!(archived.read_only && archived.archived_at.is_some());
+        assert_eq!(archived.topic, "Launch plans");
     }
 }
