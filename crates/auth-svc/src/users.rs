@@ -37,15 +37,10 @@ impl UserRow {
         self.deactivated_at.is_some()
     }
 
-    /// A new token for this user, as it is now: its team and roles, and
-    /// issued no earlier than its revocation cutoff.
+    /// A new token for this user, issued no earlier than its revocation
+    /// cutoff.
     pub fn issue(&self, issuer: &TokenIssuer) -> Result<(String, Claims), TokenError> {
-        issuer.issue_after_cutoff(
-            self.id,
-            self.team_id,
-            self.roles(),
-            self.tokens_valid_after.map(cutoff_secs),
-        )
+        issuer.issue_after_cutoff(self.id, self.tokens_valid_after.map(cutoff_secs))
     }
 }
 

@@ -2,7 +2,7 @@
 //! Only auth-svc reads that key; every other service holds the public half
 //! and can verify tokens but never make one.
 
-use crate::{Claims, ISSUER, Role, SIGNING_KEY_VAR, TokenError};
+use crate::{Claims, ISSUER, SIGNING_KEY_VAR, TokenError};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::keys::{self, PublicKey, SigningKey};
@@ -67,14 +67,9 @@ impl TokenIssuer {
         self.inner.ttl
     }
 
-    /// A new token for `user_id` with the given team and roles.
-    pub fn issue(
-        &self,
-        user_id: Uuid,
-        team_id: Option<Uuid>,
-        roles: Vec<Role>,
-    ) -> Result<(String, Claims), TokenError> {
-        self.issue_after_cutoff(user_id, team_id, roles, None)
+    /// A new token for `user_id`.
+    pub fn issue(&self, user_id: Uuid) -> Result<(String, Claims), TokenError> {
+        self.issue_after_cutoff(user_id, None)
     }
 
     /// [`Self::issue`] for a user with a revocation cutoff (Unix seconds,
@@ -85,8 +80,6 @@ impl TokenIssuer {
     pub fn issue_after_cutoff(
         &self,
         user_id: Uuid,
-        team_id: Option<Uuid>,
-        roles: Vec<Role>,
         cutoff: Option<i64>,
     ) -> Result<(String, Claims), TokenError> {
         let now = chrono::Utc::now().timestamp();
@@ -97,8 +90,6 @@ impl TokenIssuer {
             iat,
             exp: now + i64::try_from(self.inner.ttl.as_secs()).unwrap_or(i64::MAX / 2),
             iss: ISSUER.to_owned(),
-            team_id,
-            roles,
         };
         let token = self.sign(&claims)?;
         Ok((token, claims))
@@ -148,11 +139,11 @@ mod tests {
         );
         let now = chrono::Utc::now().timestamp();
         let (_, c) = issuer
-            .issue_after_cutoff(Uuid::new_v4(), None, vec![], Some(now + 1))
+            .issue_after_cutoff(Uuid::new_v4(), Some(now + 1))
             .unwrap();
         assert_eq!(c.iat, now + 1);
         let (_, c) = issuer
-            .issue_after_cutoff(Uuid::new_v4(), None, vec![], Some(now - 100))
+            .issue_after_cutoff(Uuid::new_v4(), Some(now - 100))
             .unwrap();
         assert!(c.iat >= now, "an old cutoff does not move iat back");
         assert_eq!(issuer.ttl(), Duration::from_secs(60));

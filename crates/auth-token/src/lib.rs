@@ -35,7 +35,11 @@ pub const REVOCATIONS_READY_KEY: &str = "auth:revocations:ready";
 /// auth-svc's private key, which signs user tokens (a secret).
 pub const SIGNING_KEY_VAR: &str = "MAJLIS_TOKEN_SIGNING_KEY";
 
-/// What a token says about its bearer at the time it was issued.
+/// What a token says: who its bearer is, and nothing about what it may do.
+/// Teams, roles and activity are read from their owners as they are now
+/// (`majlis-access`), so a demotion or a removal holds on the next request
+/// instead of when the token expires. (Tokens issued before this carried
+/// `team_id` and `roles`; they are ignored.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
@@ -45,14 +49,6 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
-    pub team_id: Option<Uuid>,
-    pub roles: Vec<Role>,
-}
-
-impl Claims {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(&role)
-    }
 }
 
 /// A user's revocation cutoff as verifiers compare it with a token's `iat`

@@ -239,7 +239,7 @@ return 'ok'
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::{Role, TokenIssuer};
+    use crate::TokenIssuer;
     use jsonwebtoken::{EncodingKey, Header};
     use majlis_runtime::keys::SigningKey;
     use majlis_testkit::service_keys::{self, Service, TOKEN_PUBLIC_KEY, token_signing_key};
@@ -263,17 +263,13 @@ mod tests {
             iat: now,
             exp: now + exp_in,
             iss: ISSUER.to_owned(),
-            team_id: None,
-            roles: vec![Role::SystemUser],
         }
     }
 
     #[tokio::test]
     async fn a_token_auth_svc_issued_decodes_to_its_claims_again_and_again() {
         let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
-        let (token, issued) = issuer
-            .issue(Uuid::new_v4(), Some(Uuid::new_v4()), vec![Role::TeamAdmin])
-            .unwrap();
+        let (token, issued) = issuer.issue(Uuid::new_v4()).unwrap();
         let verifier = verifier();
         assert_eq!(verifier.decode(&token).unwrap(), issued);
         // the second time from the cache of checked signatures
