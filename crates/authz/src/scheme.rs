@@ -20,8 +20,29 @@ pub struct Scheme {
 pub struct Roles {
     pub team_user: PermissionSet,
     pub team_admin: PermissionSet,
+    #[schema(schema_with = channel_permissions_schema)]
     pub channel_user: PermissionSet,
+    #[schema(schema_with = channel_permissions_schema)]
     pub channel_admin: PermissionSet,
+}
+
+/// What a channel role may hold, as the OpenAPI document states it: the
+/// channel-scoped permissions only (what [`Scheme::validate`] enforces).
+fn channel_permissions_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+    let names: Vec<&str> = PermissionSet::all()
+        .of_scope(Scope::Channel)
+        .iter()
+        .map(Permission::as_str)
+        .collect();
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(names)),
+        )
+        .description(Some("channel-scoped permissions only"))
+        .build()
 }
 
 /// Why a scheme was refused.
@@ -99,6 +120,19 @@ impl Scheme {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_documented_schema_offers_channel_roles_the_channel_scoped_permissions_only() {
+        let schema = serde_json::to_value(channel_permissions_schema()).unwrap_or_default();
+        assert_eq!(
+            schema["items"]["enum"],
+            serde_json::json!([
+                "manage_channel_properties",
+                "manage_channel_members",
+                "post_in_read_only"
+            ])
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -176,19 +176,22 @@ async fn get_channel(
 /// Most characters of a channel's `topic` and of its `purpose`.
 pub const MAX_TOPIC_CHARS: usize = 250;
 
+/// `null` (like leaving it out) keeps the value.
 fn topic_schema() -> utoipa::openapi::schema::Object {
-    utoipa::openapi::schema::ObjectBuilder::new()
-        .schema_type(utoipa::openapi::schema::Type::String)
-        .pattern(Some("^[^\\u0000]*$"))
-        .max_length(Some(MAX_TOPIC_CHARS))
-        .description(Some("At most 250 characters; empty clears it."))
-        .build()
+    majlis_rules::or_null(
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[^\\u0000]*$"))
+            .max_length(Some(MAX_TOPIC_CHARS))
+            .description(Some("At most 250 characters; empty clears it."))
+            .build(),
+    )
 }
 
 /// The properties to change; those left out keep their value.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct UpdateChannel {
-    #[schema(schema_with = majlis_rules::display_name_schema, required = false)]
+    #[schema(schema_with = majlis_rules::display_name_or_null_schema, required = false)]
     pub display_name: Option<String>,
     #[schema(schema_with = topic_schema, required = false)]
     pub topic: Option<String>,

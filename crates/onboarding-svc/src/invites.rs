@@ -75,7 +75,9 @@ async fn create_invite(
     let team = id.into_inner();
     let caller = visible_team(&ob, &user, team).await?;
     invite_user(&caller, team)?;
-    let req: NewInvite = if body.iter().all(u8::is_ascii_whitespace) {
+    // No body, or `null`, takes the defaults.
+    let text = body.trim_ascii();
+    let req: NewInvite = if text.is_empty() || text == b"null" {
         NewInvite::default()
     } else {
         majlis_errors::parse_json(&body)?

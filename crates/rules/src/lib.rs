@@ -255,7 +255,7 @@ pub fn client_id_schema() -> Object {
 
 /// `schema` for an optional field that may also be sent as `null`
 /// (which means absent).
-fn or_null(schema: Object) -> Object {
+pub fn or_null(schema: Object) -> Object {
     let mut schema = schema;
     schema.schema_type = utoipa::openapi::schema::SchemaType::from_iter([Type::String, Type::Null]);
     schema

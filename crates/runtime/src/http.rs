@@ -62,8 +62,13 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
         return ApiError::not_found("not_found", "no such endpoint").error_response();
     }
+    method_not_allowed(req.method(), &allowed)
+}
+
+/// The JSON 405 whose `Allow` names `allowed`.
+fn method_not_allowed(method: &Method, allowed: &[&str]) -> HttpResponse {
     let allow = allowed.join(", ");
-    tracing::debug!(method = %req.method(), allow, "request rejected: method not allowed");
+    tracing::debug!(%method, allow, "request rejected: method not allowed");
     HttpResponse::MethodNotAllowed()
         .insert_header((header::ALLOW, allow.clone()))
         .json(ErrorBody {
@@ -165,6 +170,33 @@ impl RouteTable {
             .collect()
     }
 
+    /// The methods of the most specific templates `path` matches (those
+    /// with the fewest parameters: `/channels/browse` before
+    /// `/channels/{id}`), when they do not answer `method`: a request that
+    /// reached a parameter's route only because no literal one answers its
+    /// method. `None` when the most specific templates answer it.
+    pub fn shadowed(&self, method: &Method, path: &str) -> Option<Vec<&'static str>> {
+        let params =
+            |segments: &[Segment]| segments.iter().filter(|s| **s == Segment::Param).count();
+        let fewest = self.matching(path).map(|(s, _)| params(s)).min()?;
+        let mut allowed: Vec<&'static str> = Vec::new();
+        for (segments, methods) in self.matching(path) {
+            if params(segments) == fewest {
+                allowed.extend(methods.iter().copied());
+            }
+        }
+        if allowed.iter().any(|m| *m == method.as_str()) {
+            return None;
+        }
+        Some(
+            METHODS
+                .iter()
+                .copied()
+                .filter(|m| allowed.contains(m))
+                .collect(),
+        )
+    }
+
     /// Whether a template `path` matches answers `method` (no allocation:
     /// this runs on every request).
     pub fn answers(&self, method: &Method, path: &str) -> bool {
@@ -239,9 +271,23 @@ pub fn method_label(method: &Method) -> &'static str {
 
 /// Path parameters that do not parse (an id that is not an id) name nothing
 /// that exists: 404, as the contract wants for unknown things.
+/// A path parameter that does not parse is 404 — unless the path is a
+/// literal route of its own that answers other methods (`PATCH
+/// /api/channels/browse` reaches `PATCH /api/channels/{id}`): then 405.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|_, _| ApiError::not_found("not_found", "no such resource").into())
+    web::PathConfig::default().error_handler(|_, req| {
+        let shadowed = req
+            .app_data::<web::Data<RouteTable>>()
+            .and_then(|routes| routes.shadowed(req.method(), req.path()));
+        match shadowed {
+            Some(allowed) if !allowed.is_empty() => actix_web::error::InternalError::from_response(
+                "method not allowed",
+                method_not_allowed(req.method(), &allowed),
+            )
+            .into(),
+            _ => ApiError::not_found("not_found", "no such resource").into(),
+        }
+    })
 }
 
 /// Query strings that do not parse are invalid fields: 422 naming the field.
@@ -319,4 +365,38 @@ pub fn with_bearer_auth(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openap
         ),
     );
     openapi
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> RouteTable {
+        let mut t = RouteTable::default();
+        t.add("/api/channels/browse", ["GET"]);
+        t.add("/api/channels/{id}", ["GET", "PATCH"]);
+        t.add("/api/channels/{id}/members/{user_id}", ["PATCH", "DELETE"]);
+        t
+    }
+
+    #[test]
+    fn a_literal_route_shadows_a_parameter_for_the_methods_it_does_not_answer() {
+        let t = table();
+        assert_eq!(
+            t.shadowed(&Method::PATCH, "/api/channels/browse"),
+            Some(vec!["GET"])
+        );
+        assert_eq!(t.shadowed(&Method::GET, "/api/channels/browse"), None);
+    }
+
+    #[test]
+    fn a_parameter_route_alone_is_never_shadowed() {
+        let t = table();
+        assert_eq!(t.shadowed(&Method::PATCH, "/api/channels/not-a-uuid"), None);
+        assert_eq!(
+            t.shadowed(&Method::PATCH, "/api/channels/x/members/y"),
+            None
+        );
+        assert_eq!(t.shadowed(&Method::PATCH, "/api/nowhere"), None);
+    }
 }

@@ -177,6 +177,10 @@ async fn invite_bounds_are_422_naming_the_field_and_an_empty_body_takes_the_defa
         .await;
     assert_eq!(bare.status, 201, "{}", bare.body);
     assert!(bare.body["max_uses"].is_null());
+    let null = invite(&app, &admin, &team, Value::Null).await;
+    assert_eq!(null.status, 201, "{}", null.body);
+    let array = invite(&app, &admin, &team, json!([])).await;
+    assert_eq!((array.status, array.code()), (400, "malformed_body"));
 }
 
 #[actix_web::test]
