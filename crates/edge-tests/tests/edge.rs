@@ -569,3 +569,210 @@ async fn dedupe_reactions_history_and_flooding_through_the_edge() {
         }
     }
 }
+
+/// The contract's bound for a change of rights to hold everywhere.
+const PROPAGATION: Duration = Duration::from_secs(2);
+
+impl Ws {
+    /// The close code the server sends within `limit`, skipping frames.
+    async fn closed_within(&mut self, limit: Duration) -> Option<u16> {
+        tokio::time::timeout(limit, async {
+            loop {
+                match self.0.next().await {
+                    Some(Ok(ws::Frame::Close(r))) => return r.map(|r| u16::from(r.code)),
+                    None | Some(Err(_)) => return None,
+                    Some(Ok(_)) => {}
+                }
+            }
+        })
+        .await
+        .expect("closed within the contract's 2 s")
+    }
+
+    /// The next frame of `kind` within `limit`, skipping others.
+    async fn recv_type_within(&mut self, kind: &str, limit: Duration) -> Value {
+        tokio::time::timeout(limit, self.recv_type(kind))
+            .await
+            .unwrap_or_else(|_| panic!("{kind} within the contract's 2 s"))
+    }
+}
+
+async fn send(
+    method: awc::http::Method,
+    path: &str,
+    user: &User,
+    body: Option<Value>,
+) -> (u16, Value) {
+    call(method, path, Some(&user.token), body).await
+}
+
+/// Two sockets of `user` on `ch`: round robin puts them on both replicas.
+async fn two_chat_sockets(ch: &str, user: &User) -> [Ws; 2] {
+    [
+        Ws::authed(ch, user, None).await.0,
+        Ws::authed(ch, user, None).await.0,
+    ]
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn a_member_removed_from_a_channel_is_closed_with_4403_on_every_replica_within_2_s() {
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
+    let ch = channel(&a, &[&b]).await;
+    let mut sockets = two_chat_sockets(&ch, &b).await;
+    let (mut pb, _) = Ws::presence(&b).await;
+    let (mut still, _) = Ws::authed(&ch, &a, None).await;
+    let (status, body) = send(
+        awc::http::Method::DELETE,
+        &format!("/api/channels/{ch}/members/{}", b.id),
+        &a,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    for ws in &mut sockets {
+        assert_eq!(ws.closed_within(PROPAGATION).await, Some(4403));
+    }
+    let removed = pb
+        .recv_type_within("channel_member_removed", PROPAGATION)
+        .await;
+    assert_eq!(removed["channel_id"], ch.as_str());
+    // The next request is judged by it, and the others stay.
+    let (status, _) = send(
+        awc::http::Method::POST,
+        &format!("/api/channels/{ch}/messages"),
+        &b,
+        Some(json!({"content": "still here?"})),
+    )
+    .await;
+    assert!(matches!(status, 403 | 404), "{status}");
+    still.send(&json!({"type": "ping"})).await;
+    assert_eq!(still.recv_type("pong").await["type"], "pong");
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn a_demoted_admin_is_told_within_2_s_and_refused_on_its_next_request() {
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
+    let role = |r: &str| json!({"role": r});
+    let path = format!("/api/teams/{team}/members/{}", b.id);
+    assert_eq!(
+        send(
+            awc::http::Method::PATCH,
+            &path,
+            &a,
+            Some(role("team_admin"))
+        )
+        .await
+        .0,
+        200
+    );
+    let (mut pb1, _) = Ws::presence(&b).await;
+    let (mut pb2, _) = Ws::presence(&b).await;
+    let create = |name: String| json!({"name": name, "display_name": "By B", "type": "public"});
+    let (status, body) = send(
+        awc::http::Method::POST,
+        "/api/channels",
+        &b,
+        Some(create(majlis_testkit::unique("b"))),
+    )
+    .await;
+    assert_eq!(status, 201, "a team_admin may: {body}");
+    assert_eq!(
+        send(awc::http::Method::PATCH, &path, &a, Some(role("team_user")))
+            .await
+            .0,
+        200
+    );
+    for ws in [&mut pb1, &mut pb2] {
+        ws.recv_type_within("permissions_changed", PROPAGATION)
+            .await;
+    }
+    let (status, body) = send(
+        awc::http::Method::POST,
+        "/api/channels",
+        &b,
+        Some(create(majlis_testkit::unique("b"))),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let (_, perms) = send(
+        awc::http::Method::GET,
+        "/api/users/me/permissions",
+        &b,
+        None,
+    )
+    .await;
+    assert_eq!(perms["team"], json!(["use_channel_mentions"]));
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn a_member_removed_from_the_team_loses_its_sockets_and_its_teams_events_within_2_s() {
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
+    let ch = channel(&a, &[&b]).await;
+    let mut chats = two_chat_sockets(&ch, &b).await;
+    let (mut pb1, _) = Ws::presence(&b).await;
+    let (mut pb2, _) = Ws::presence(&b).await;
+    let (mut pa, _) = Ws::presence(&a).await;
+    let (status, body) = send(
+        awc::http::Method::DELETE,
+        &format!("/api/teams/{team}/members/{}", b.id),
+        &a,
+        None,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    for ws in &mut chats {
+        assert_eq!(ws.closed_within(PROPAGATION).await, Some(4403));
+    }
+    for ws in [&mut pb1, &mut pb2] {
+        let removed = ws.recv_type_within("team_removed", PROPAGATION).await;
+        assert_eq!(removed["team_id"], team.as_str());
+        let list = ws.recv_type_within("presence_list", PROPAGATION).await;
+        assert_eq!(list["users"], json!([]));
+    }
+    pa.until_status(&b.id, "offline").await;
+    let (_, onboarding) = send(awc::http::Method::GET, "/api/onboarding", &b, None).await;
+    assert_eq!(onboarding["required"], true);
+    // The team's later events no longer reach it.
+    channel(&a, &[]).await;
+    pb1.send(&json!({"type": "ping"})).await;
+    let next = pb1.recv().await.expect("open");
+    assert_eq!(
+        next["type"], "pong",
+        "no channel_created of the old team: {next}"
+    );
+}
+
+#[actix_web::test]
+#[ignore = "needs a running stack: tests/edge/run.sh"]
+async fn a_scheme_change_reaches_every_member_within_2_s_and_holds_on_the_next_request() {
+    let (a, team) = team().await;
+    let b = member(&a, &team).await;
+    let (mut pb1, _) = Ws::presence(&b).await;
+    let (mut pb2, _) = Ws::presence(&b).await;
+    let path = format!("/api/teams/{team}/scheme");
+    let (_, mut scheme) = send(awc::http::Method::GET, &path, &b, None).await;
+    scheme["roles"]["team_user"] = json!(["create_public_channel", "use_channel_mentions"]);
+    let (status, body) = send(awc::http::Method::PUT, &path, &a, Some(scheme)).await;
+    assert_eq!(status, 200, "{body}");
+    for ws in [&mut pb1, &mut pb2] {
+        ws.recv_type_within("permissions_changed", PROPAGATION)
+            .await;
+    }
+    let (status, body) = send(
+        awc::http::Method::POST,
+        "/api/channels",
+        &b,
+        Some(json!({"name": majlis_testkit::unique("s"), "display_name": "S", "type": "public"})),
+    )
+    .await;
+    assert_eq!(status, 201, "the scheme now lets team users: {body}");
+}
