@@ -715,8 +715,15 @@ mod tests {
             .map(|_| ())
         };
         // No hub for the channel here yet: the removal is remembered anyway.
-        assert_eq!(hubs.member_removed(ch, user, t0 + Duration::from_secs(1)), 0);
-        assert_eq!(join(t0, user, ch), Err(RemovedMeanwhile), "checked before it");
+        assert_eq!(
+            hubs.member_removed(ch, user, t0 + Duration::from_secs(1)),
+            0
+        );
+        assert_eq!(
+            join(t0, user, ch),
+            Err(RemovedMeanwhile),
+            "checked before it"
+        );
         assert_eq!(
             join(t0 + Duration::from_secs(1), user, ch),
             Err(RemovedMeanwhile),

@@ -151,7 +151,11 @@ const MAX_RECHECKS: u32 = 2;
 impl Ctx {
     /// A fresh membership read: the channel's last seq when the user may
     /// read it, else the close that refuses the socket.
-    async fn check_membership(&self, channel: Uuid, user: Uuid) -> Result<Membership, CloseRequest> {
+    async fn check_membership(
+        &self,
+        channel: Uuid,
+        user: Uuid,
+    ) -> Result<Membership, CloseRequest> {
         let membership = match self.channels.membership(channel, user).await {
             Ok(m) => m,
             Err(e) => {

@@ -212,7 +212,13 @@ impl Local {
     /// between.
     pub fn team_changed(&self, user: Uuid, team: TeamMove) {
         let mut ix = self.lock();
-        let ids: Vec<u64> = ix.by_user.get(&user).into_iter().flatten().copied().collect();
+        let ids: Vec<u64> = ix
+            .by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
         for id in ids {
             if let TeamMove::Removed { team: left, .. } = &team
                 && let Some(e) = ix.sockets.get_mut(&id)
@@ -350,13 +356,24 @@ mod tests {
         let local = Local::default();
         let (team, other_team) = (Uuid::new_v4(), Uuid::new_v4());
         let (gone, mate, elsewhere) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-        let tabs = [1, 2].map(|id| {
-            local.register(id, gone, Some(team), Outbox::new(8), CloseSignal::new())
-        });
+        let tabs = [1, 2]
+            .map(|id| local.register(id, gone, Some(team), Outbox::new(8), CloseSignal::new()));
         let imate = local.register(3, mate, Some(team), Outbox::new(8), CloseSignal::new());
         // The same user's socket still in another team (a later join) stays.
-        let moved = local.register(4, gone, Some(other_team), Outbox::new(8), CloseSignal::new());
-        let iel = local.register(5, elsewhere, Some(other_team), Outbox::new(8), CloseSignal::new());
+        let moved = local.register(
+            4,
+            gone,
+            Some(other_team),
+            Outbox::new(8),
+            CloseSignal::new(),
+        );
+        let iel = local.register(
+            5,
+            elsewhere,
+            Some(other_team),
+            Outbox::new(8),
+            CloseSignal::new(),
+        );
         let frame = ByteString::from(r#"{"type":"team_removed"}"#);
         local.team_changed(
             gone,

@@ -122,7 +122,8 @@ async fn channel_updated_and_channel_archived_reach_every_socket_of_the_channel_
     let (mut outside0, _) = stack.socket(0, other, &admin, None).await;
     let (mut outside1, _) = stack.socket(1, other, &member, None).await;
 
-    let renamed = json!({"id": channel, "name": "renamed", "topic": "new topic", "archived_at": null});
+    let renamed =
+        json!({"id": channel, "name": "renamed", "topic": "new topic", "archived_at": null});
     stack
         .publish_chat(&ChatEvent::channel_updated(channel, &renamed).unwrap())
         .await;
