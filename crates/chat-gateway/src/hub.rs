@@ -524,7 +524,9 @@ mod tests {
             outbox.clone(),
             close.clone(),
         );
-        let (hub, s, _) = joined.unwrap();
+        let Ok((hub, s, _)) = joined else {
+            panic!("no removal was read: the join is not refused");
+        };
         (hub, s, outbox, close)
     }
 
