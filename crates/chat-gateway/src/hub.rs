@@ -159,15 +159,21 @@ impl Hub {
     }
 
     /// Closes every socket of `user` here (4403): it may no longer read the
-    /// channel. Returns how many; each leaves the hub as it closes.
+    /// channel. Returns how many. They leave the hub now, not when their
+    /// tasks get to the close: nothing published after the removal reaches
+    /// them in between.
     pub fn remove_user(&self, user: Uuid) -> usize {
-        let st = self.lock();
-        let mut n = 0;
-        for sub in st.subscribers.values().filter(|s| s.user == user) {
-            sub.close.request(NO_LONGER_ALLOWED);
-            n += 1;
-        }
-        n
+        let mut st = self.lock();
+        let before = st.subscribers.len();
+        st.subscribers.retain(|_, sub| {
+            if sub.user == user {
+                sub.close.request(NO_LONGER_ALLOWED);
+                false
+            } else {
+                true
+            }
+        });
+        before - st.subscribers.len()
     }
 
     /// Removes a subscriber; true when the hub is now empty.
@@ -304,9 +310,73 @@ impl Hub {
     }
 }
 
+/// Removals remembered at most (~60 bytes each); past it the older ones
+/// are forgotten and admissions that started before them check again.
+const MAX_REMOVALS: usize = 10_000;
+/// Removals younger than this are kept when the bound is reached: far longer
+/// than an admission takes (one membership call and one Redis call).
+const REMOVAL_MEMORY: Duration = Duration::from_secs(60);
+
+/// The `member_removed` events this replica read, whether or not it had a
+/// hub for their channel then. A socket checks membership before it joins
+/// its hub; a removal read in between would find no subscriber to close and
+/// the socket would stay open. So the join looks here first: a removal read
+/// after the check started means the check may be stale.
+#[derive(Default)]
+struct Removals {
+    /// (channel, user) → when the removal was read.
+    recent: HashMap<(Uuid, Uuid), Instant>,
+    /// Removals read up to this instant may have been forgotten.
+    forgotten_upto: Option<Instant>,
+}
+
+impl Removals {
+    fn record(&mut self, channel: Uuid, user: Uuid, now: Instant) {
+        if self.recent.len() >= MAX_REMOVALS {
+            let keep_after = now.checked_sub(REMOVAL_MEMORY);
+            let mut forgotten = self.forgotten_upto;
+            self.recent.retain(|_, at| {
+                let keep = keep_after.is_none_or(|k| *at > k);
+                if !keep {
+                    forgotten = forgotten.max(Some(*at));
+                }
+                keep
+            });
+            if self.recent.len() >= MAX_REMOVALS {
+                // A storm of removals: forget them all rather than grow.
+                forgotten = forgotten.max(self.recent.values().max().copied());
+                self.recent.clear();
+            }
+            self.forgotten_upto = forgotten;
+        }
+        self.recent.insert((channel, user), now);
+    }
+
+    /// Whether `user` may have been removed from `channel` since
+    /// `checked_at`, when its membership was read.
+    fn since(&self, channel: Uuid, user: Uuid, checked_at: Instant) -> bool {
+        self.forgotten_upto.is_some_and(|f| f >= checked_at)
+            || self
+                .recent
+                .get(&(channel, user))
+                .is_some_and(|at| *at >= checked_at)
+    }
+}
+
+/// [`Hubs::subscribe`] refused: the user was removed from the channel after
+/// its membership was read; read it again.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RemovedMeanwhile;
+
+#[derive(Default)]
+struct Inner {
+    hubs: HashMap<Uuid, Arc<Hub>>,
+    removals: Removals,
+}
+
 /// Every hub of this replica. Hubs exist only while they have subscribers.
 pub struct Hubs {
-    hubs: Mutex<HashMap<Uuid, Arc<Hub>>>,
+    inner: Mutex<Inner>,
     next_id: AtomicU64,
     /// Frames a catching-up subscriber may have buffered (its outbox's bound).
     queue_limit: usize,
@@ -322,15 +392,15 @@ impl std::fmt::Debug for Hubs {
 impl Hubs {
     pub fn new(queue_limit: usize) -> Self {
         Self {
-            hubs: Mutex::new(HashMap::new()),
+            inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(0),
             queue_limit,
             stats: HubStats::default(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Uuid, Arc<Hub>>> {
-        match self.hubs.lock() {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        match self.inner.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         }
@@ -339,20 +409,29 @@ impl Hubs {
     /// Subscribes to `channel`, creating its hub at `last_seq` (the database's
     /// current last seq) when this replica has none yet; `true` when created,
     /// so the caller checks the database for messages the stream carried
-    /// before the hub existed.
+    /// before the hub existed. `checked_at` is when the membership check
+    /// that let the user in started: a removal read since refuses.
+    #[allow(clippy::too_many_arguments)]
     pub fn subscribe(
         &self,
         channel: Uuid,
         last_seq: i64,
         user: Uuid,
         client_seq: Option<i64>,
+        checked_at: Instant,
         outbox: Arc<Outbox>,
         close: Arc<CloseSignal>,
-    ) -> (Arc<Hub>, Subscription, bool) {
+    ) -> Result<(Arc<Hub>, Subscription, bool), RemovedMeanwhile> {
+        let mut inner = self.lock();
+        // Under the same lock as `member_removed`: a removal is either
+        // recorded before this look or finds the subscriber in the hub.
+        if inner.removals.since(channel, user, checked_at) {
+            return Err(RemovedMeanwhile);
+        }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut hubs = self.lock();
         let mut created = false;
-        let hub = hubs
+        let hub = inner
+            .hubs
             .entry(channel)
             .or_insert_with(|| {
                 created = true;
@@ -374,23 +453,35 @@ impl Hubs {
         // Subscribing under the registry lock keeps `unsubscribe` from
         // removing a hub someone is joining.
         let sub = hub.subscribe(id, user, client_seq, outbox, close);
-        (hub, sub, created)
+        Ok((hub, sub, created))
     }
 
     pub fn unsubscribe(&self, hub: &Hub, id: u64) {
-        let mut hubs = self.lock();
+        let mut inner = self.lock();
         if hub.unsubscribe(id) {
-            hubs.remove(&hub.channel);
+            inner.hubs.remove(&hub.channel);
         }
     }
 
     pub fn get(&self, channel: &Uuid) -> Option<Arc<Hub>> {
-        self.lock().get(channel).cloned()
+        self.lock().hubs.get(channel).cloned()
+    }
+
+    /// `user` may no longer read `channel` (read at `now`): closes its
+    /// sockets here (4403) and remembers the removal for the sockets being
+    /// admitted. Returns how many closed.
+    pub fn member_removed(&self, channel: Uuid, user: Uuid, now: Instant) -> usize {
+        let mut inner = self.lock();
+        inner.removals.record(channel, user, now);
+        inner
+            .hubs
+            .get(&channel)
+            .map_or(0, |hub| hub.remove_user(user))
     }
 
     #[cfg(test)]
     pub fn channels(&self) -> usize {
-        self.lock().len()
+        self.lock().hubs.len()
     }
 }
 
@@ -424,7 +515,18 @@ mod tests {
     ) -> (Arc<Hub>, Subscription, Arc<Outbox>, Arc<CloseSignal>) {
         let outbox = Outbox::new(cap);
         let close = CloseSignal::new();
-        let (hub, s, _) = hubs.subscribe(ch, last, user, client_seq, outbox.clone(), close.clone());
+        let joined = hubs.subscribe(
+            ch,
+            last,
+            user,
+            client_seq,
+            Instant::now(),
+            outbox.clone(),
+            close.clone(),
+        );
+        let Ok((hub, s, _)) = joined else {
+            panic!("no removal was read: the join is not refused");
+        };
         (hub, s, outbox, close)
     }
 
@@ -567,5 +669,111 @@ mod tests {
         assert_eq!(hubs.channels(), 1);
         hubs.unsubscribe(&hub, b.id);
         assert_eq!(hubs.channels(), 0);
+    }
+
+    #[test]
+    fn a_removed_member_is_closed_with_4403_and_gets_nothing_more_while_the_others_do() {
+        let hubs = Hubs::new(4);
+        let ch = Uuid::new_v4();
+        let (gone, stays) = (Uuid::new_v4(), Uuid::new_v4());
+        let (hub, tab1, out1, close1) = sub(&hubs, ch, 0, gone, None, 4);
+        let (_, tab2, out2, close2) = sub(&hubs, ch, 0, gone, None, 4);
+        let (_, other, other_out, other_close) = sub(&hubs, ch, 0, stays, None, 4);
+        for s in [&tab1, &tab2, &other] {
+            hub.catch_up(s.id);
+        }
+        assert_eq!(hubs.member_removed(ch, gone, Instant::now()), 2);
+        assert_eq!(close1.requested(), Some(NO_LONGER_ALLOWED));
+        assert_eq!(close2.requested(), Some(NO_LONGER_ALLOWED));
+        assert_eq!(NO_LONGER_ALLOWED.code, 4403);
+        hub.on_message(1, frame(1), &hubs.stats);
+        assert!(out1.is_empty() && out2.is_empty(), "nothing after removal");
+        assert_eq!(drain(&other_out), vec![1]);
+        assert_eq!(other_close.requested(), None);
+        assert_eq!(hub.remove_user(gone), 0, "already out");
+        // Their tasks still unsubscribe; the hub goes with the last one.
+        hubs.unsubscribe(&hub, tab1.id);
+        hubs.unsubscribe(&hub, tab2.id);
+        assert_eq!(hubs.channels(), 1);
+        hubs.unsubscribe(&hub, other.id);
+        assert_eq!(hubs.channels(), 0);
+    }
+
+    #[test]
+    fn a_removal_read_after_the_membership_check_refuses_the_join_and_an_earlier_one_does_not() {
+        let hubs = Hubs::new(4);
+        let (ch, user) = (Uuid::new_v4(), Uuid::new_v4());
+        let t0 = Instant::now();
+        let join = |checked_at: Instant, user: Uuid, ch: Uuid| {
+            hubs.subscribe(
+                ch,
+                0,
+                user,
+                None,
+                checked_at,
+                Outbox::new(4),
+                CloseSignal::new(),
+            )
+            .map(|_| ())
+        };
+        // No hub for the channel here yet: the removal is remembered anyway.
+        assert_eq!(
+            hubs.member_removed(ch, user, t0 + Duration::from_secs(1)),
+            0
+        );
+        assert_eq!(
+            join(t0, user, ch),
+            Err(RemovedMeanwhile),
+            "checked before it"
+        );
+        assert_eq!(
+            join(t0 + Duration::from_secs(1), user, ch),
+            Err(RemovedMeanwhile),
+            "checked the same instant: may not have seen it"
+        );
+        assert_eq!(join(t0, Uuid::new_v4(), ch), Ok(()), "another user");
+        assert_eq!(join(t0, user, Uuid::new_v4()), Ok(()), "another channel");
+        assert_eq!(
+            join(t0 + Duration::from_secs(2), user, ch),
+            Ok(()),
+            "a check after the removal saw it (re-added since)"
+        );
+    }
+
+    #[test]
+    fn remembered_removals_are_bounded_and_a_join_older_than_the_forgotten_ones_checks_again() {
+        let hubs = Hubs::new(4);
+        let t0 = Instant::now();
+        let at = |s: u64| t0 + Duration::from_secs(s);
+        for _ in 0..MAX_REMOVALS {
+            hubs.member_removed(Uuid::new_v4(), Uuid::new_v4(), at(1));
+        }
+        assert_eq!(hubs.lock().removals.recent.len(), MAX_REMOVALS);
+        // Past the bound, the ones older than REMOVAL_MEMORY go...
+        let later = at(1) + REMOVAL_MEMORY + Duration::from_secs(1);
+        hubs.member_removed(Uuid::new_v4(), Uuid::new_v4(), later);
+        assert_eq!(hubs.lock().removals.recent.len(), 1);
+        let join = |checked_at: Instant| {
+            hubs.subscribe(
+                Uuid::new_v4(),
+                0,
+                Uuid::new_v4(),
+                None,
+                checked_at,
+                Outbox::new(4),
+                CloseSignal::new(),
+            )
+            .map(|_| ())
+        };
+        // ...and a join whose check predates them cannot trust their absence.
+        assert_eq!(join(t0), Err(RemovedMeanwhile));
+        assert_eq!(join(at(2)), Ok(()));
+        // A storm of young ones is forgotten whole rather than grown.
+        for _ in 0..MAX_REMOVALS {
+            hubs.member_removed(Uuid::new_v4(), Uuid::new_v4(), later);
+        }
+        assert!(hubs.lock().removals.recent.len() <= MAX_REMOVALS);
+        assert_eq!(join(later), Err(RemovedMeanwhile));
+        assert_eq!(join(later + Duration::from_millis(1)), Ok(()));
     }
 }

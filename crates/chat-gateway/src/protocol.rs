@@ -1,5 +1,10 @@
 //! The chat socket's wire format (contract: "Chat socket"): client frames
-//! parsed strictly, server frames built as JSON text.
+//! parsed strictly, server frames built as JSON text. The frames built here
+//! are `hello`, `ack`, `error`, `pong` and `replay_truncated`; the rest come
+//! from `chat.events` as their producers serialized them (`message`,
+//! `reaction_added`/`reaction_removed`, `typing_start`/`typing_stop`,
+//! `channel_updated`, `channel_archived`) and are forwarded as they are.
+//! A removal from the channel is not a frame: the socket closes with 4403.
 
 use serde::Deserialize;
 use serde_json::json;

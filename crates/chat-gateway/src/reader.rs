@@ -14,7 +14,7 @@ use majlis_redis::streams;
 use majlis_runtime::Shutdown;
 use majlis_ws::Registry;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 pub struct Reader {
@@ -43,6 +43,17 @@ impl Reader {
         let Some(event) = majlis_events::decode_or_skip::<ChatEvent>(&mut entry) else {
             return;
         };
+        if let ChatEvent::MemberRemoved { channel, user, .. } = &event {
+            // Remembered even with no hub here: a socket of the user may be
+            // between its membership check and its hub (see `Hubs::subscribe`).
+            let span = entry.span("chat.member_removed");
+            let _guard = span.enter();
+            let n = self.hubs.member_removed(*channel, *user, Instant::now());
+            if n > 0 {
+                tracing::info!(sockets = n, %user, "closed the sockets of a removed member");
+            }
+            return;
+        }
         let Some(hub) = self.hubs.get(&event.channel()) else {
             return; // no subscriber of this channel here
         };
@@ -71,12 +82,7 @@ impl Reader {
             | ChatEvent::TypingStop { user, frame, .. } => {
                 hub.on_event(shared(None, Some(user), frame), &self.hubs.stats);
             }
-            ChatEvent::MemberRemoved { user, .. } => {
-                let n = hub.remove_user(user);
-                if n > 0 {
-                    tracing::info!(sockets = n, %user, "closed the sockets of a removed member");
-                }
-            }
+            ChatEvent::MemberRemoved { .. } => {} // handled above
         }
     }
 }

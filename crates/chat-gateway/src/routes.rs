@@ -7,10 +7,16 @@ use uuid::Uuid;
 
 /// The chat socket of one channel (contract: "Chat socket"). Upgrade with a
 /// WebSocket handshake, then send `{"type":"auth","token","last_seq"?}` within
-/// 5 s. Close codes: 4401 token, 4403 not a member, 4404 no such channel, 4408
-/// no auth in time or idle, 4429 flooding or too many sockets for this user
-/// (counted across replicas), 1009 frame too large, 1001 going away, 1013 too
-/// slow or a dependency is down (resume with `last_seq`).
+/// 5 s. Server frames: `hello`, `message`, `ack`, `error`, `pong`,
+/// `replay_truncated`, `reaction_added`/`reaction_removed`,
+/// `typing_start`/`typing_stop`, `channel_updated {channel}` and
+/// `channel_archived {channel_id, channel}` (the socket stays open).
+/// Close codes: 4401 token (revoked, expired, or every token of the user
+/// revoked: deactivation, log out everywhere), 4403 not a member (also when
+/// the user is removed from the channel while reading it), 4404 no such
+/// channel, 4408 no auth in time or idle, 4429 flooding or too many sockets
+/// for this user (counted across replicas), 1009 frame too large, 1001 going
+/// away, 1013 too slow or a dependency is down (resume with `last_seq`).
 #[utoipa::path(
     tag = "chat",
     params(("channel_id" = String, Path, description = "channel id"), majlis_ws::Handshake),

@@ -3,8 +3,8 @@
 //! the replay from `last_seq`, the client's frames (sends, reactions,
 //! typing) and their acks, and the typing state.
 
-use crate::channels::Channels;
-use crate::hub::{Hub, Hubs, Subscription};
+use crate::channels::{Channels, Membership};
+use crate::hub::{Hub, Hubs, RemovedMeanwhile, Subscription};
 use crate::protocol::{self, ClientFrame};
 use crate::settings::Limits;
 use futures_util::stream::{FuturesOrdered, StreamExt};
@@ -63,6 +63,8 @@ impl Gateway for Ctx {
 
     /// Membership, a slot in the user's cap, then the channel's hub, which
     /// the socket joins before its replay so nothing falls between the two.
+    /// A removal read between the check and the join makes the check stale:
+    /// membership is read again (see `Hubs::subscribe`).
     async fn admit(
         &self,
         channel: Uuid,
@@ -71,19 +73,8 @@ impl Gateway for Ctx {
         wire: &Wire,
     ) -> Result<ChatSession<'_>, CloseRequest> {
         let user = claims.sub;
-        let membership = match self.channels.membership(channel, user).await {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(error = %e, "membership check failed");
-                return Err(CloseRequest::TRY_AGAIN_LATER);
-            }
-        };
-        if !membership.exists {
-            return Err(NO_SUCH_CHANNEL);
-        }
-        if !membership.is_member {
-            return Err(NOT_A_MEMBER);
-        }
+        let mut checked_at = std::time::Instant::now();
+        let mut membership = self.check_membership(channel, user).await?;
         // Taken after the checks that can refuse for free: a refused socket
         // has held nothing.
         let lease = match self.leases.admit(user).await {
@@ -94,16 +85,39 @@ impl Gateway for Ctx {
                 return Err(CloseRequest::TRY_AGAIN_LATER);
             }
         };
-        // The socket's close request is shared by the hub (too slow) and the
-        // registry (revoked, going away); the first to ask decides the code.
-        let (hub, sub, created) = self.hubs.subscribe(
-            channel,
-            membership.last_seq,
-            user,
-            client_seq,
-            wire.outbox.clone(),
-            wire.close.clone(),
-        );
+        // The socket's close request is shared by the hub (too slow, removed)
+        // and the registry (revoked, going away); the first to ask decides.
+        let mut rechecks = 0;
+        let (hub, sub, created) = loop {
+            let joined = self.hubs.subscribe(
+                channel,
+                membership.last_seq,
+                user,
+                client_seq,
+                checked_at,
+                wire.outbox.clone(),
+                wire.close.clone(),
+            );
+            let refusal = match joined {
+                Ok(joined) => break joined,
+                // Removed, re-added and removed again meanwhile: rare enough
+                // to let the client retry rather than loop here.
+                Err(RemovedMeanwhile) if rechecks == MAX_RECHECKS => CloseRequest::TRY_AGAIN_LATER,
+                Err(RemovedMeanwhile) => {
+                    rechecks += 1;
+                    checked_at = std::time::Instant::now();
+                    match self.check_membership(channel, user).await {
+                        Ok(m) => {
+                            membership = m;
+                            continue;
+                        }
+                        Err(refused) => refused,
+                    }
+                }
+            };
+            self.leases.release(lease).await;
+            return Err(refusal);
+        };
         if created {
             // Messages published between the membership read and the hub's
             // creation went by before anyone here listened: read them back.
@@ -127,6 +141,35 @@ impl Gateway for Ctx {
             typing_announced: false,
             in_flight: FuturesOrdered::new(),
         })
+    }
+}
+
+/// Membership reads a join may make after the first, when removals keep
+/// arriving during it.
+const MAX_RECHECKS: u32 = 2;
+
+impl Ctx {
+    /// A fresh membership read: the channel's last seq when the user may
+    /// read it, else the close that refuses the socket.
+    async fn check_membership(
+        &self,
+        channel: Uuid,
+        user: Uuid,
+    ) -> Result<Membership, CloseRequest> {
+        let membership = match self.channels.membership(channel, user).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, "membership check failed");
+                return Err(CloseRequest::TRY_AGAIN_LATER);
+            }
+        };
+        if !membership.exists {
+            return Err(NO_SUCH_CHANNEL);
+        }
+        if !membership.is_member {
+            return Err(NOT_A_MEMBER);
+        }
+        Ok(membership)
     }
 }
 

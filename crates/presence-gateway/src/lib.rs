@@ -2,7 +2,9 @@
 //! process of its own (never shared with chat). Owns no table; presence
 //! state lives in Redis ([`state`]) so every replica sees every socket, and
 //! low-volume events (`presence_update`, `channel_created`,
-//! `channel_member_added`, team changes) travel on the `presence.events`
+//! `channel_member_added`, `channel_updated`, `channel_archived`,
+//! `channel_member_removed`, `permissions_changed`, team changes and
+//! `team_removed`) travel on the `presence.events`
 //! stream, which every replica reads and routes to exactly their audience.
 
 mod events;

@@ -53,6 +53,14 @@ impl Mailbox {
         self.team_slot().take()
     }
 
+    /// Drops the presence changes not yet sent.
+    pub fn clear_presence(&self) {
+        match self.presence.lock() {
+            Ok(mut p) => p.clear(),
+            Err(p) => p.into_inner().clear(),
+        }
+    }
+
     /// Leaves a team change (the latest wins) and wakes the socket.
     fn set_team_change(&self, team: TeamMove) {
         *self.team_slot() = Some(team);
@@ -198,11 +206,28 @@ impl Local {
         }
     }
 
-    /// Tells every socket of `user` that the user's team changed.
+    /// Tells every socket of `user` that the user's team changed. A socket
+    /// of a team the user left is out of that team's audience at once, not
+    /// when its task gets to the change: nothing of the team reaches it in
+    /// between.
     pub fn team_changed(&self, user: Uuid, team: TeamMove) {
-        let ix = self.lock();
-        for id in ix.by_user.get(&user).into_iter().flatten() {
-            if let Some(e) = ix.sockets.get(id) {
+        let mut ix = self.lock();
+        let ids: Vec<u64> = ix
+            .by_user
+            .get(&user)
+            .into_iter()
+            .flatten()
+            .copied()
+            .collect();
+        for id in ids {
+            if let TeamMove::Removed { team: left, .. } = &team
+                && let Some(e) = ix.sockets.get_mut(&id)
+                && e.team == Some(*left)
+            {
+                e.team = None;
+                remove_from(&mut ix.by_team, *left, id);
+            }
+            if let Some(e) = ix.sockets.get(&id) {
                 e.outbox.set_team_change(team.clone());
             }
         }
@@ -324,5 +349,73 @@ mod tests {
             ),
             0
         );
+    }
+
+    #[test]
+    fn a_team_removal_takes_the_users_sockets_out_of_that_team_at_once() {
+        let local = Local::default();
+        let (team, other_team) = (Uuid::new_v4(), Uuid::new_v4());
+        let (gone, mate, elsewhere) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let tabs = [1, 2]
+            .map(|id| local.register(id, gone, Some(team), Outbox::new(8), CloseSignal::new()));
+        let imate = local.register(3, mate, Some(team), Outbox::new(8), CloseSignal::new());
+        // The same user's socket still in another team (a later join) stays.
+        let moved = local.register(
+            4,
+            gone,
+            Some(other_team),
+            Outbox::new(8),
+            CloseSignal::new(),
+        );
+        let iel = local.register(
+            5,
+            elsewhere,
+            Some(other_team),
+            Outbox::new(8),
+            CloseSignal::new(),
+        );
+        let frame = ByteString::from(r#"{"type":"team_removed"}"#);
+        local.team_changed(
+            gone,
+            TeamMove::Removed {
+                team,
+                frame: frame.clone(),
+            },
+        );
+        for tab in tabs.iter().chain([&moved]) {
+            assert_eq!(
+                tab.take_team_change(),
+                Some(TeamMove::Removed {
+                    team,
+                    frame: frame.clone()
+                })
+            );
+        }
+        assert_eq!(imate.take_team_change(), None);
+        local.deliver(&team_only(team), &ByteString::from("x"));
+        local.presence(team, mate, "away");
+        for tab in &tabs {
+            assert!(tab.wire.is_empty(), "a team event after the removal");
+            assert!(tab.presence.lock().map(|p| p.is_empty()).unwrap_or(false));
+        }
+        assert_eq!(imate.wire.len(), 1, "the teammates still get it");
+        local.deliver(&team_only(other_team), &ByteString::from("y"));
+        assert_eq!(moved.wire.len(), 1, "not in the team it left");
+        assert_eq!(iel.wire.len(), 1);
+        // Named users still reach it: their own events (team_removed's list,
+        // permissions_changed) are not the team's.
+        local.deliver(&Audience::users([gone]), &ByteString::from("z"));
+        assert_eq!(tabs[0].wire.len(), 1);
+    }
+
+    #[test]
+    fn clearing_a_mailbox_drops_the_presence_changes_not_yet_sent() {
+        let local = Local::default();
+        let team = Uuid::new_v4();
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let ia = local.register(1, a, Some(team), Outbox::new(8), CloseSignal::new());
+        local.presence(team, b, "online");
+        ia.clear_presence();
+        assert!(ia.presence.lock().map(|p| p.is_empty()).unwrap_or(false));
     }
 }

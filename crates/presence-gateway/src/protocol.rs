@@ -1,4 +1,10 @@
-//! The presence socket's wire format (contract: "Presence socket").
+//! The presence socket's wire format (contract: "Presence socket"). The
+//! frames built here are `hello`, `presence_list`, `presence_update` /
+//! `presence_batch`, `error` and `pong`; the rest come from
+//! `presence.events` as their producers serialized them (`channel_created`,
+//! `channel_member_added`, `channel_updated`, `channel_archived`,
+//! `channel_member_removed`, `permissions_changed`, `team_removed`) and are
+//! forwarded to their audience as they are.
 
 use serde::Deserialize;
 

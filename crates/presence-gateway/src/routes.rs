@@ -7,9 +7,14 @@ use std::sync::Arc;
 /// The presence socket, one per browser tab (contract: "Presence socket").
 /// Upgrade, then send `{"type":"auth","token"}` within 5 s; the server
 /// answers `hello` and `presence_list`, then sends `presence_update` /
-/// `presence_batch`, `channel_created` and `channel_member_added`. Never chat
-/// traffic. Close codes: 4401, 4408, 4429 (flooding, or too many sockets for
-/// this user across replicas), 1009, 1001, 1013.
+/// `presence_batch`, `channel_created`, `channel_member_added`,
+/// `channel_updated {channel}`, `channel_archived {channel_id}`,
+/// `channel_member_removed {channel_id, user_id}`, `permissions_changed`
+/// (refetch `/api/users/me/permissions`), and `team_removed {team_id}`
+/// followed by an empty `presence_list` (the socket stays open, teamless).
+/// Never chat traffic. Close codes: 4401 (also when every token of the user
+/// is revoked), 4408, 4429 (flooding, or too many sockets for this user
+/// across replicas), 1009, 1001, 1013.
 #[utoipa::path(
     tag = "presence",
     params(majlis_ws::Handshake),

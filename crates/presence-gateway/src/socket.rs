@@ -267,22 +267,32 @@ impl PresenceSession<'_> {
         wire.write(protocol::list_frame(&users)).await
     }
 
-    /// The user joined `team` (or left its team): leave the old
-    /// registration, join the new team's, and send its list (empty without
-    /// a team).
+    /// The user joined `team` (or left its team): leave the old team (its
+    /// members see the user go offline), join the new team's presence, and
+    /// send its list (empty without a team).
     async fn follow_team(&mut self, team: Option<Uuid>, wire: &Wire) -> Result<(), CloseRequest> {
         let ctx = self.ctx;
         // Not retried: this conn id lives on in the new team, and a late retry
-        // would remove it. The old team sees the user until the socket closes.
-        if let Err(e) = ctx
-            .state
-            .disconnect(&self.conn, self.user, self.team, Duration::ZERO)
-            .await
-        {
-            tracing::warn!(error = %e, "cannot leave the old team's presence");
+        // would remove it. On failure the old team sees the user until the
+        // offline sweep after the socket closes.
+        let left = match self.team {
+            Some(old) => ctx.state.leave_team(&self.conn, self.user, old).await,
+            None => {
+                ctx.state
+                    .disconnect(&self.conn, self.user, None, Duration::ZERO)
+                    .await
+            }
+        };
+        match left {
+            Ok(Some(c)) => events::announce(&ctx.redis, &c).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot leave the old team's presence"),
         }
         self.team = team;
         ctx.local.retag(self.id, team);
+        // Changes gathered for the old team are not sent after its list is
+        // replaced; the new team's so far are in the list read below.
+        self.mailbox.clear_presence();
         // No cap: this socket was counted when it opened.
         match ctx
             .state

@@ -11,7 +11,11 @@
 //! - `presence:instances`: the replicas that have registered
 //!
 //! A script returns the new folded status when it changed (for a
-//! `presence_update`); offline is decided by the sweep once the grace ends.
+//! `presence_update`); offline is decided by the sweep once the grace ends,
+//! or at once when the user leaves the team. Only a connect (or a team
+//! move's) puts a user in a team's list: a close or a status change of a
+//! socket that has not yet followed its user out of a team leaves the user
+//! out of that team's list.
 
 use futures_util::StreamExt;
 use majlis_redis::redis::Script;
@@ -75,8 +79,24 @@ if redis.call('HLEN', KEYS[1]) == 0 then
   redis.call('ZADD', KEYS[2], ARGV[4], ARGV[2]..'|'..ARGV[3])
   return ''
 end
+if redis.call('HEXISTS', KEYS[3], ARGV[2]) == 0 then return '' end
 return settle(KEYS[1], KEYS[3], ARGV[2])"
     ))
+});
+
+// KEYS: conns, pending, team hash, instance set. ARGV: conn, user, team.
+// The user left the team (removed, or moved to another): this socket's
+// registration goes, and so does the user from the team's list at once,
+// whatever its other sockets (a user has one team, so they all follow).
+// Returns 1 when the user was listed (the team sees it go offline).
+static LEAVE_TEAM: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        "
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('SREM', KEYS[4], ARGV[2]..'|'..ARGV[3]..'|'..ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[2]..'|'..ARGV[3])
+return redis.call('HDEL', KEYS[3], ARGV[2])",
+    )
 });
 
 // KEYS: conns, team hash. ARGV: conn, status, user.
@@ -85,6 +105,7 @@ static SET_STATUS: LazyLock<Script> = LazyLock::new(|| {
         "{FOLD}
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return '' end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('HEXISTS', KEYS[2], ARGV[3]) == 0 then return '' end
 return settle(KEYS[1], KEYS[2], ARGV[3])"
     ))
 });
@@ -128,7 +149,7 @@ for _, m in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   if team ~= '' then
     if redis.call('HLEN', conns) == 0 then
       redis.call('ZADD', KEYS[2], ARGV[2], user..'|'..team)
-    else
+    elseif redis.call('HEXISTS', ARGV[1]..'presence:team:'..team, user) == 1 then
       local s = settle(conns, ARGV[1]..'presence:team:'..team, user)
       if s ~= '' then table.insert(changes, user..'|'..team..'|'..s) end
     end
@@ -322,6 +343,30 @@ impl PresenceState {
     ) -> Result<Option<Change>, RedisError> {
         self.record_disconnect(conn, user, team, grace_deadline(grace))
             .await
+    }
+
+    /// The user left `team` (see `LEAVE_TEAM`): returns the offline change
+    /// to announce, if the team listed the user.
+    pub async fn leave_team(
+        &self,
+        conn: &str,
+        user: Uuid,
+        team: Uuid,
+    ) -> Result<Option<Change>, RedisError> {
+        let mut inv = LEAVE_TEAM.prepare_invoke();
+        inv.key(self.conns_key(user))
+            .key(self.pending_key())
+            .key(self.team_key(Some(team)))
+            .key(self.inst_conns_key(&self.instance))
+            .arg(conn)
+            .arg(user.to_string())
+            .arg(team.to_string());
+        let removed: i64 = self.script(inv).await?;
+        Ok((removed == 1).then(|| Change {
+            user,
+            team,
+            status: "offline".to_owned(),
+        }))
     }
 
     /// A socket closed: [`PresenceState::disconnect`], and when Redis cannot

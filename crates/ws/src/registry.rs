@@ -121,3 +121,61 @@ impl Registry {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(user: Uuid, iat: i64) -> Claims {
+        Claims {
+            sub: user,
+            jti: Uuid::new_v4(),
+            iat,
+            exp: iat + 900,
+            iss: majlis_auth_token::ISSUER.to_owned(),
+            team_id: None,
+            roles: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn revoking_a_user_closes_their_sockets_opened_with_older_tokens_only() {
+        let registry = Registry::default();
+        let (user, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let before = 1_000;
+        let old = [CloseSignal::new(), CloseSignal::new()];
+        for signal in &old {
+            registry.register(&claims(user, before - 1), signal.clone());
+        }
+        let issued_at_before = CloseSignal::new();
+        registry.register(&claims(user, before), issued_at_before.clone());
+        let newer = CloseSignal::new();
+        registry.register(&claims(user, before + 60), newer.clone());
+        let someone_else = CloseSignal::new();
+        registry.register(&claims(other, before - 1), someone_else.clone());
+
+        assert_eq!(registry.revoke_user(user, before), 2);
+        for signal in &old {
+            assert_eq!(signal.requested(), Some(CloseRequest::REVOKED));
+        }
+        assert_eq!(issued_at_before.requested(), None, "issued at `before`");
+        assert_eq!(newer.requested(), None, "issued after `before`");
+        assert_eq!(someone_else.requested(), None, "another user");
+        assert_eq!(registry.revoke_user(Uuid::new_v4(), before), 0);
+    }
+
+    #[test]
+    fn revoking_a_token_closes_only_its_sockets() {
+        let registry = Registry::default();
+        let user = Uuid::new_v4();
+        let c = claims(user, 10);
+        let (a, b, other) = (CloseSignal::new(), CloseSignal::new(), CloseSignal::new());
+        registry.register(&c, a.clone());
+        registry.register(&c, b.clone());
+        registry.register(&claims(user, 10), other.clone());
+        assert_eq!(registry.revoke(c.jti), 2);
+        assert_eq!(a.requested(), Some(CloseRequest::REVOKED));
+        assert_eq!(b.requested(), Some(CloseRequest::REVOKED));
+        assert_eq!(other.requested(), None);
+    }
+}

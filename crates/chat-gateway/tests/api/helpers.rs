@@ -250,6 +250,34 @@ impl Stack {
         (ws, hello)
     }
 
+    /// Redis on the stack's prefix: tests publish events there exactly as
+    /// their producers do.
+    pub fn redis(&self) -> majlis_redis::Redis {
+        let settings = majlis_redis::RedisSettings::from_env(&self.gateway_env).unwrap();
+        majlis_redis::Redis::new(&settings).unwrap()
+    }
+
+    /// Appends a `chat.events` entry, as channels-svc does.
+    pub async fn publish_chat(&self, event: &majlis_events::ChatEvent) {
+        let retention = majlis_events::ChatEvent::retention(64 << 20);
+        event.publish(&self.redis(), &retention).await.unwrap();
+    }
+
+    /// Removes `user` from `channel` in channels-svc's table, as a removal
+    /// does (the event is published separately).
+    pub async fn delete_membership(&self, channel: Uuid, user: Uuid) {
+        use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+        let url = majlis_testkit::database_url().await;
+        let mut db = AsyncPgConnection::establish(&url).await.unwrap();
+        let n = diesel::sql_query(format!(
+            "DELETE FROM channels.members WHERE channel_id = '{channel}' AND user_id = '{user}'"
+        ))
+        .execute(&mut db)
+        .await
+        .unwrap();
+        assert_eq!(n, 1);
+    }
+
     pub async fn gateway_metric(&self, replica: usize, name: &str) -> f64 {
         let mut res = self
             .client

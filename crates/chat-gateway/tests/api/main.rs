@@ -10,6 +10,7 @@ mod frames;
 mod helpers;
 mod input;
 mod ops;
+mod removal;
 mod resume;
 mod rolling;
 mod service_auth;

@@ -220,6 +220,17 @@ impl Stack {
         body
     }
 
+    /// Redis on the stack's prefix: tests publish events there exactly as
+    /// their producers do.
+    pub fn redis(&self) -> majlis_redis::Redis {
+        let settings = majlis_redis::RedisSettings::from_env(&self.env).unwrap();
+        majlis_redis::Redis::new(&settings).unwrap()
+    }
+
+    pub async fn publish(&self, event: &majlis_events::PresenceEvent) {
+        event.publish(&self.redis()).await.unwrap();
+    }
+
     pub async fn raw(&self, base: &str, path: &str) -> Ws {
         Ws::connect(&format!("{}{path}", base.replace("http://", "ws://"))).await
     }

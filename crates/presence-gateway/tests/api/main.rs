@@ -13,5 +13,6 @@ mod ops;
 mod presence;
 mod separation;
 mod service_auth;
+mod socket_additions;
 mod status_throttle;
 mod user_cap;
