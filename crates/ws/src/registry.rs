@@ -133,8 +133,6 @@ mod tests {
             iat,
             exp: iat + 900,
             iss: majlis_auth_token::ISSUER.to_owned(),
-            team_id: None,
-            roles: Vec::new(),
         }
     }
 

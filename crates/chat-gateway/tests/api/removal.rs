@@ -5,7 +5,7 @@
 //! Events are published on the stack's stream exactly as their producers do.
 
 use crate::helpers::{Event, Stack, WAIT, Ws, spawn_stack};
-use majlis_auth_token::{Claims, Role, TokenIssuer};
+use majlis_auth_token::{Claims, TokenIssuer};
 use majlis_events::{AuthEvent, ChatEvent};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -154,7 +154,7 @@ async fn channel_updated_and_channel_archived_reach_every_socket_of_the_channel_
 }
 
 /// A token for `user` issued at `iat` (Unix seconds), valid for an hour.
-fn token_issued_at(stack: &Stack, user: Uuid, iat: i64) -> String {
+fn token_issued_at(user: Uuid, iat: i64) -> String {
     let tokens = TokenIssuer::new(
         &majlis_testkit::service_keys::token_signing_key(),
         Duration::from_secs(3600),
@@ -166,8 +166,6 @@ fn token_issued_at(stack: &Stack, user: Uuid, iat: i64) -> String {
             iat,
             exp: iat + 3600,
             iss: majlis_auth_token::ISSUER.to_owned(),
-            team_id: Some(stack.team),
-            roles: vec![Role::TeamUser],
         })
         .unwrap()
 }
@@ -190,8 +188,8 @@ async fn user_revoked_closes_the_users_sockets_with_4401_but_not_one_whose_token
     let channel = stack.channel(&admin, &[&user]).await;
     let now = chrono::Utc::now().timestamp();
     let (old, new) = (
-        token_issued_at(&stack, user.id, now - 120),
-        token_issued_at(&stack, user.id, now),
+        token_issued_at(user.id, now - 120),
+        token_issued_at(user.id, now),
     );
     let mut old_0 = socket_with(&stack, 0, channel, &old).await;
     let mut old_1 = socket_with(&stack, 1, channel, &old).await;

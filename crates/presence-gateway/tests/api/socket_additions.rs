@@ -5,7 +5,7 @@
 //! stream exactly as their producers do, and read on both replicas.
 
 use crate::helpers::{PresenceExt, Stack, User, WAIT, Ws, spawn_stack};
-use majlis_auth_token::{Claims, Role, TokenIssuer};
+use majlis_auth_token::{Claims, TokenIssuer};
 use majlis_events::{Audience, AuthEvent, PresenceEvent};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -252,7 +252,7 @@ async fn the_new_frames_are_forwarded_byte_for_byte() {
 }
 
 /// A token for `user` of `team`, issued at `iat` (Unix seconds).
-fn token_issued_at(user: &User, team: Uuid, iat: i64) -> String {
+fn token_issued_at(user: &User, iat: i64) -> String {
     TokenIssuer::new(
         &majlis_testkit::service_keys::token_signing_key(),
         Duration::from_secs(3600),
@@ -263,8 +263,6 @@ fn token_issued_at(user: &User, team: Uuid, iat: i64) -> String {
         iat,
         exp: iat + 3600,
         iss: majlis_auth_token::ISSUER.to_owned(),
-        team_id: Some(team),
-        roles: vec![Role::TeamUser],
     })
     .unwrap()
 }
@@ -283,8 +281,8 @@ async fn user_revoked_closes_the_users_older_sockets_with_4401_on_both_replicas_
         id: user.id.clone(),
         token,
     };
-    let old = as_token(token_issued_at(&user, team, now - 120));
-    let new = as_token(token_issued_at(&user, team, now));
+    let old = as_token(token_issued_at(&user, now - 120));
+    let new = as_token(token_issued_at(&user, now));
     let (mut old_0, _) = stack.presence(0, &old).await;
     let (mut old_1, _) = stack.presence(1, &old).await;
     let (mut new_1, _) = stack.presence(1, &new).await;
