@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import { api } from '../api';
 import { useChat } from '../store';
+import { refreshPermissions } from '../workspace';
 import type { BrowseChannel, Channel, Id } from '../types';
 import { key } from '../types';
 import { FormError } from './FormError';
@@ -10,6 +11,8 @@ import { Modal } from './Modal';
 export async function joinChannel(id: Id): Promise<Channel> {
   const c = await api.joinChannel(id);
   useChat.getState().upsertChannel(c);
+  // a member now: its channel-scoped permissions there may differ
+  void refreshPermissions(c.id);
   return c;
 }
 
