@@ -60,12 +60,6 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     };
   }, [k, channel.id, connectChannel]);
 
-  // a 4403 on this channel's socket: the user may no longer read it (removed); the main view says so
-  const forbidden = chat.status === 'forbidden' && key(chat.channelId) === k;
-  useEffect(() => {
-    if (forbidden) useChat.getState().chatForbidden(channel.id);
-  }, [forbidden, channel.id]);
-
   // the server's `error` frames (a post refused in a read-only or archived channel …) are shown, not only logged
   const { onMessage } = chat;
   useEffect(

@@ -190,6 +190,8 @@ export function ChatSocketProvider({ children, WebSocketImpl, onUnauthorized }: 
       if (onUnauthorized) onUnauthorized();
       else useAuth.getState().logoutLocal('Your session has ended. Please sign in again.');
     },
+    // 4403: removed from the channel (or never allowed in); the main view says so, and nothing reconnects
+    onForbidden: (ch) => useChat.getState().chatForbidden(ch),
   });
   const { connect, close, send, currentTarget } = socket;
 

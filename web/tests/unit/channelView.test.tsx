@@ -128,6 +128,27 @@ describe('a channel, as its properties and the user’s permissions say', () => 
     await chatSocket('c1');
   });
 
+  it('added back after a removal: the channel opens again (the old 4403 is not taken for a new one)', async () => {
+    renderAt('/c/c2');
+    const ws = await chatSocket('c2');
+    act(() => ws.serverClose(4403, 'not a member'));
+    await screen.findByText('You were removed from #News');
+    const presence = FakeWebSocket.instances.find((w) => w.url.endsWith('/ws/presence'))!;
+    act(() => {
+      presence.serverOpen();
+      presence.serverSend({ type: 'hello', user_id: 'u1', heartbeat_interval_ms: 25000 });
+      presence.serverSend({ type: 'channel_member_added', channel: ch('c2', 'news', { display_name: 'News' }), user_id: 'u1' });
+    });
+    await waitFor(() => expect(FakeWebSocket.instances.filter((w) => w.url.endsWith('/ws/chat/c2'))).toHaveLength(2));
+    const again = FakeWebSocket.instances.filter((w) => w.url.endsWith('/ws/chat/c2'))[1];
+    act(() => {
+      again.serverOpen();
+      again.serverSend({ type: 'hello', channel_id: 'c2', user_id: 'u1', last_seq: 0, heartbeat_interval_ms: 25000 });
+    });
+    expect(composer().disabled).toBe(false);
+    expect(useChat.getState().removed).toEqual({});
+  });
+
   it('a public channel the user is not in offers Join; joining opens it', async () => {
     browse = [{ ...ch('c3', 'lounge', { purpose: 'Chat about anything' }), member_count: 3 }];
     renderAt('/c/c3');
