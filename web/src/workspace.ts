@@ -94,7 +94,10 @@ export async function refreshPermissions(channelId: Id | null | undefined): Prom
 
 /** Refetches what presence events keep current: the user's channels and the ones it can browse. */
 export async function refetchChannels(): Promise<void> {
-  const [mine, browse] = await Promise.all([api.channels(), api.browseChannels()]);
-  useChat.getState().setChannels(mine);
-  useChat.getState().setBrowse(browse);
+  const [mine, browse] = await Promise.allSettled([api.channels(), api.browseChannels()]);
+  // each answer is used on its own: a failing browse does not hide the user's channels
+  if (mine.status === 'fulfilled') useChat.getState().setChannels(mine.value);
+  if (browse.status === 'fulfilled') useChat.getState().setBrowse(browse.value);
+  if (mine.status === 'rejected') throw mine.reason;
+  if (browse.status === 'rejected') throw browse.reason;
 }
