@@ -119,6 +119,3 @@ export type PresenceStatus = 'online' | 'away' | 'offline';
 
 /** Ids are opaque: compare them as strings, never parse them. */
 export const key = (id: Id | null | undefined): string => (id === null || id === undefined ? '' : String(id));
-
-export const isAdmin = (u: User | null | undefined): boolean =>
-  !!u && (u.roles.includes('team_admin') || u.roles.includes('system_admin'));
