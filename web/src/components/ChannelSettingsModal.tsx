@@ -240,7 +240,7 @@ function MembersTab({ channel, onLeft }: { channel: Channel; onLeft: () => void 
               {canManage ? (
                 <select aria-label={`Channel role of ${m.username}`} value={role ?? ''} disabled={busy}
                   onChange={(e) => void setRole(m.id, e.target.value as ChannelRole)}>
-                  {!role && <option value="" disabled>role?</option>}
+                  {!role && <option value="" disabled>Role…</option>}
                   <option value="channel_user">Member</option>
                   <option value="channel_admin">Channel admin</option>
                 </select>

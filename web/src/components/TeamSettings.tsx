@@ -137,21 +137,23 @@ function MembersTab({ teamId }: { teamId: Id }) {
                   {u.deactivated && <span className="muted small"> (deactivated)</span>}
                 </td>
                 <td data-role={admin ? 'team_admin' : 'team_user'}>{admin ? 'Team admin' : 'Member'}</td>
-                <td className="row-actions">
-                  {canRoles &&
-                    (admin ? (
-                      <button className="btn small" disabled={busy !== null} onClick={() => void setRole(u, 'team_user')}
-                        aria-label={`Demote ${u.username}`}>Make member</button>
-                    ) : (
-                      <button className="btn small" disabled={busy !== null} onClick={() => void setRole(u, 'team_admin')}
-                        aria-label={`Promote ${u.username}`}>Make admin</button>
-                    ))}
-                  {canRemove && (
-                    <button className="btn small" disabled={busy !== null} onClick={() => void remove(u)}
-                      aria-label={key(u.id) === key(me) ? 'Leave the team' : `Remove ${u.username}`}>
-                      {key(u.id) === key(me) ? 'Leave team' : 'Remove'}
-                    </button>
-                  )}
+                <td>
+                  <div className="row-actions">
+                    {canRoles &&
+                      (admin ? (
+                        <button className="btn small" disabled={busy !== null} onClick={() => void setRole(u, 'team_user')}
+                          aria-label={`Demote ${u.username}`}>Make member</button>
+                      ) : (
+                        <button className="btn small" disabled={busy !== null} onClick={() => void setRole(u, 'team_admin')}
+                          aria-label={`Promote ${u.username}`}>Make admin</button>
+                      ))}
+                    {canRemove && (
+                      <button className="btn small" disabled={busy !== null} onClick={() => void remove(u)}
+                        aria-label={key(u.id) === key(me) ? 'Leave the team' : `Remove ${u.username}`}>
+                        {key(u.id) === key(me) ? 'Leave team' : 'Remove'}
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             );
@@ -255,9 +257,11 @@ function InvitesTab({ teamId }: { teamId: Id }) {
               <td><input readOnly className="link-input" value={inviteLink(i)} aria-label="Invite link" onFocus={(e) => e.target.select()} /></td>
               <td data-uses={i.uses}>{i.uses}{i.max_uses != null ? ` / ${i.max_uses}` : ''}</td>
               <td>{new Date(i.expires_at).toLocaleString()}</td>
-              <td className="row-actions">
-                <button className="btn small" onClick={() => void copy(i)}>{copied === key(i.id) ? 'Copied' : 'Copy link'}</button>
-                <button className="btn small" onClick={() => void revoke(i)}>Revoke</button>
+              <td>
+                <div className="row-actions">
+                  <button className="btn small" onClick={() => void copy(i)}>{copied === key(i.id) ? 'Copied' : 'Copy link'}</button>
+                  <button className="btn small" onClick={() => void revoke(i)}>Revoke</button>
+                </div>
               </td>
             </tr>
           ))}
