@@ -200,6 +200,22 @@ def users_of_other_teams_are_404():
 
 
 @test
+def the_callers_permissions_are_answered_by_channels_svc_not_auth_svc():
+    _, token, _ = register()
+    # A teamless user may do nothing: two empty lists (auth-svc has no such
+    # route: a 404 would mean the edge sent it there).
+    status, _, body = call("GET", "/api/users/me/permissions", token=token)
+    assert status == 200 and body == {"team": [], "channel": []}, (status, body)
+    status, _, body = call("GET", f"/api/users/me/permissions?channel_id={uuid.uuid4()}", token=token)
+    assert_error(status, body, 404, "channel_not_found")
+    # Its neighbours stay with auth-svc.
+    status, _, me = call("GET", "/api/users/me", token=token)
+    assert status == 200 and "username" in me, (status, me)
+    status, _, doc = call("GET", "/api/docs/channels.json")
+    assert "/api/users/me/permissions" in doc["paths"], sorted(doc["paths"])
+
+
+@test
 def every_service_publishes_its_openapi_document_through_the_edge():
     for svc in ["auth", "channels", "onboarding", "chat-gateway", "presence-gateway"]:
         status, _, doc = call("GET", f"/api/docs/{svc}.json")

@@ -2,10 +2,14 @@
 //! tokens and users. Each RPC fails with an `ApiError`, which crosses as a
 //! typed status detail, so a caller gets back the same public error.
 
+use crate::notify;
+use crate::team::{self, RoleChange, SchemeChange};
 use crate::users::{self, SetTeam, UserRow};
 use majlis_auth_token::{Role, TokenIssuer, TokenVerifier};
+use majlis_authz::{Permission, PermissionSet, Roles, Scheme, TeamRole};
 use majlis_db::Db;
 use majlis_errors::{ApiError, ApiResult};
+use majlis_events::{AccessEvent, Audience, PresenceEvent};
 use majlis_proto::auth::v1 as pb;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
@@ -26,7 +30,7 @@ fn to_pb(row: &UserRow) -> pb::User {
         display_name: row.display_name.clone(),
         team_id: row.team_id.map(|t| t.to_string()),
         roles: row.roles.clone(),
-        deactivated: false,
+        deactivated: row.deactivated(),
     }
 }
 
@@ -71,40 +75,47 @@ impl pb::auth_service_server::AuthService for AuthGrpc {
         Ok(Response::new(get_access(self, request.into_inner()).await?))
     }
 
-    // Issue 15, being built: the interface is in place for its callers.
     async fn list_team_members(
         &self,
-        _request: Request<pb::ListTeamMembersRequest>,
+        request: Request<pb::ListTeamMembersRequest>,
     ) -> Result<Response<pb::GetUsersResponse>, Status> {
-        Err(Status::unimplemented("ListTeamMembers"))
+        Ok(Response::new(
+            list_team_members(self, request.into_inner()).await?,
+        ))
     }
 
     async fn set_team_role(
         &self,
-        _request: Request<pb::SetTeamRoleRequest>,
+        request: Request<pb::SetTeamRoleRequest>,
     ) -> Result<Response<pb::SetTeamRoleResponse>, Status> {
-        Err(Status::unimplemented("SetTeamRole"))
+        Ok(Response::new(
+            set_team_role(self, request.into_inner()).await?,
+        ))
     }
 
     async fn remove_from_team(
         &self,
-        _request: Request<pb::RemoveFromTeamRequest>,
+        request: Request<pb::RemoveFromTeamRequest>,
     ) -> Result<Response<pb::RemoveFromTeamResponse>, Status> {
-        Err(Status::unimplemented("RemoveFromTeam"))
+        Ok(Response::new(
+            remove_from_team(self, request.into_inner()).await?,
+        ))
     }
 
     async fn get_scheme(
         &self,
-        _request: Request<pb::GetSchemeRequest>,
+        request: Request<pb::GetSchemeRequest>,
     ) -> Result<Response<pb::Scheme>, Status> {
-        Err(Status::unimplemented("GetScheme"))
+        let team = parse_id("team_id", &request.into_inner().team_id)?;
+        let scheme = team::scheme(&self.db, team).await?;
+        Ok(Response::new(majlis_access::wire::scheme_to_pb(&scheme)))
     }
 
     async fn put_scheme(
         &self,
-        _request: Request<pb::PutSchemeRequest>,
+        request: Request<pb::PutSchemeRequest>,
     ) -> Result<Response<pb::Scheme>, Status> {
-        Err(Status::unimplemented("PutScheme"))
+        Ok(Response::new(put_scheme(self, request.into_inner()).await?))
     }
 }
 
@@ -129,6 +140,102 @@ async fn get_access(svc: &AuthGrpc, req: pb::GetAccessRequest) -> ApiResult<pb::
     })
 }
 
+async fn list_team_members(
+    svc: &AuthGrpc,
+    req: pb::ListTeamMembersRequest,
+) -> ApiResult<pb::GetUsersResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let rows = team::members(&svc.db, team).await?;
+    Ok(pb::GetUsersResponse {
+        users: rows.iter().map(to_pb).collect(),
+    })
+}
+
+async fn set_team_role(
+    svc: &AuthGrpc,
+    req: pb::SetTeamRoleRequest,
+) -> ApiResult<pb::SetTeamRoleResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let actor = parse_id("actor_id", &req.actor_id)?;
+    let role = TeamRole::parse(&req.role)
+        .ok_or_else(|| ApiError::invalid_field("role", "must be team_admin or team_user"))?;
+    let row = match team::set_role(&svc.db, team, user, role, actor).await? {
+        RoleChange::Unchanged(row) => row,
+        RoleChange::Changed(row) => {
+            tracing::info!(%team, %user, %actor, role = role.as_str(), "team role changed");
+            notify::access(&svc.redis, AccessEvent::access_changed(user)).await;
+            notify::presence(
+                &svc.redis,
+                PresenceEvent::permissions_changed(Audience::users([user])),
+            )
+            .await;
+            row
+        }
+    };
+    Ok(pb::SetTeamRoleResponse {
+        user: Some(to_pb(&row)),
+    })
+}
+
+async fn remove_from_team(
+    svc: &AuthGrpc,
+    req: pb::RemoveFromTeamRequest,
+) -> ApiResult<pb::RemoveFromTeamResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let actor = parse_id("actor_id", &req.actor_id)?;
+    let removed = team::remove(&svc.db, team, user, actor).await?;
+    if removed {
+        tracing::info!(%team, %user, %actor, "removed from team");
+        notify::access(&svc.redis, AccessEvent::access_changed(user)).await;
+        // The user's sockets leave the team; its teammates' sockets see it go.
+        notify::presence(&svc.redis, PresenceEvent::team_removed(user, team)).await;
+    }
+    Ok(pb::RemoveFromTeamResponse { removed })
+}
+
+/// The permissions of one role of a scheme on the wire; an unknown name is
+/// a 422 naming the role.
+fn permissions(field: &'static str, names: &[String]) -> ApiResult<PermissionSet> {
+    names
+        .iter()
+        .map(|n| {
+            Permission::parse(n)
+                .ok_or_else(|| ApiError::invalid_field(field, format!("unknown permission {n:?}")))
+        })
+        .collect()
+}
+
+async fn put_scheme(svc: &AuthGrpc, req: pb::PutSchemeRequest) -> ApiResult<pb::Scheme> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let actor = parse_id("actor_id", &req.actor_id)?;
+    let wire = req
+        .scheme
+        .ok_or_else(|| ApiError::invalid_field("roles", "is required"))?;
+    let scheme = Scheme {
+        roles: Roles {
+            team_user: permissions("roles.team_user", &wire.team_user)?,
+            team_admin: permissions("roles.team_admin", &wire.team_admin)?,
+            channel_user: permissions("roles.channel_user", &wire.channel_user)?,
+            channel_admin: permissions("roles.channel_admin", &wire.channel_admin)?,
+        },
+    };
+    scheme
+        .validate()
+        .map_err(|e| ApiError::invalid_field(e.field, e.message))?;
+    if let SchemeChange::Changed = team::put_scheme(&svc.db, team, scheme, actor).await? {
+        tracing::info!(%team, %actor, "team scheme updated");
+        notify::access(&svc.redis, AccessEvent::scheme_changed(team)).await;
+        notify::presence(
+            &svc.redis,
+            PresenceEvent::permissions_changed(Audience::team_and_users(Some(team), [])),
+        )
+        .await;
+    }
+    Ok(majlis_access::wire::scheme_to_pb(&scheme))
+}
+
 async fn validate_token(
     svc: &AuthGrpc,
     req: pb::ValidateTokenRequest,
@@ -139,6 +246,13 @@ async fn validate_token(
         .ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the token's user no longer exists")
         })?;
+    // Its cutoff revokes the token already; this holds even before it is cached.
+    if row.deactivated() {
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "the token has been revoked",
+        ));
+    }
     Ok(pb::ValidateTokenResponse {
         user: Some(to_pb(&row)),
         token_id: claims.jti.to_string(),
@@ -192,7 +306,7 @@ async fn set_user_team(
             ));
         }
     };
-    let (token, _) = svc.issuer.issue(row.id, row.team_id, row.roles())?;
+    let (token, _) = row.issue(&svc.issuer)?;
     tracing::info!(user_id = %row.id, team_id = ?row.team_id, roles = ?row.roles, "user team set");
     // Every cache of access drops the user's (the 2 s bound holds if lost).
     if let Err(e) = majlis_events::AccessEvent::access_changed(row.id)

@@ -3,14 +3,19 @@
 //! the other services' gRPC questions about users and tokens.
 
 mod access;
+mod accounts;
+mod audit;
 mod grpc;
+mod notify;
 mod password;
 mod revocations;
 mod routes;
 mod schema;
 mod settings;
 mod startup;
+mod team;
 mod throttle;
+mod tx;
 mod users;
 
 pub use settings::Settings;

@@ -6,18 +6,18 @@
 //! warmer here notices the missing marker and rebuilds the cache from
 //! PostgreSQL.
 //!
-//! The seam for per-user revocation (deactivation, "log out everywhere"):
-//! store "tokens of user U issued before T are invalid" in PostgreSQL beside
-//! `revoked_tokens`, write `TokenVerifier::user_cutoff_key(U)` = T in `revoke_user`
-//! the way `revoke` writes a token's mark, and load the cutoffs in
-//! `rebuild` the way it loads the marks. The verify script already honours
-//! the cutoff key.
+//! Per-user revocation (deactivation, "log out everywhere") works the same
+//! way: "tokens of user U issued before T are invalid" is stored in
+//! PostgreSQL (`auth.users.tokens_valid_after`, by the change's own
+//! transaction), then written to the cache as U's cutoff
+//! ([`Revocations::cut_off`]), and `rebuild` loads the cutoffs that may
+//! still revoke a live token the way it loads the marks.
 
-use crate::schema::revoked_tokens;
+use crate::schema::{revoked_tokens, users};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use majlis_auth_token::{Claims, REVOCATIONS_READY_KEY, TokenVerifier};
+use majlis_auth_token::{Claims, REVOCATIONS_READY_KEY, TokenVerifier, cutoff_secs};
 use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
 use majlis_redis::{Redis, RedisError, redis};
@@ -42,6 +42,8 @@ pub struct Revocations {
     db: Db,
     redis: Redis,
     tokens: TokenVerifier,
+    /// How long a token lives: a cutoff older than this revokes nothing.
+    token_ttl: Duration,
     /// Set when a revocation reached PostgreSQL but not the Redis cache: the
     /// cache is then incomplete, and the warmer drops the marker and rebuilds.
     stale: Arc<AtomicBool>,
@@ -76,13 +78,42 @@ impl From<RevocationError> for ApiError {
 }
 
 impl Revocations {
-    pub fn new(db: Db, redis: Redis, tokens: TokenVerifier) -> Self {
+    pub fn new(db: Db, redis: Redis, tokens: TokenVerifier, token_ttl: Duration) -> Self {
         Self {
             db,
             redis,
             tokens,
+            token_ttl,
             stale: Arc::default(),
         }
+    }
+
+    /// When a cutoff at `before` (Unix seconds) revokes nothing any more:
+    /// every token issued before it has expired (+60 s, as for the marks).
+    fn cutoff_until(&self, before: i64) -> i64 {
+        let ttl = i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX / 4);
+        before.saturating_add(ttl).saturating_add(60)
+    }
+
+    /// Caches `user`'s cutoff `at`, already stored in PostgreSQL, and
+    /// announces it (the gateways close the user's sockets). A failed cache
+    /// write is handled as in [`Self::revoke`]: the cache is declared stale
+    /// and rebuilt from PostgreSQL.
+    pub async fn cut_off(&self, user: Uuid, at: DateTime<Utc>) -> Result<(), RevocationError> {
+        let before = cutoff_secs(at);
+        if let Err(e) = self
+            .tokens
+            .cache_user_revocation(user, before, self.cutoff_until(before))
+            .await
+        {
+            self.stale.store(true, Ordering::SeqCst);
+            if self.drop_marker().await.is_ok() {
+                tracing::warn!(error = %e, %user, "user cutoff not cached; cache marked cold");
+                return Ok(());
+            }
+            return Err(e.into());
+        }
+        Ok(())
     }
 
     /// Revokes one token: stored in PostgreSQL first (so it survives
@@ -216,6 +247,28 @@ impl Revocations {
             total += page.len();
             after = last;
         }
+        let mut after = Uuid::nil();
+        let mut cutoffs = 0usize;
+        loop {
+            let page = self.cutoff_page(after).await?;
+            let Some(&(last, _)) = page.last() else {
+                break;
+            };
+            let mut pipe = redis::pipe();
+            for (user, at) in &page {
+                let before = cutoff_secs(*at);
+                pipe.add_command(TokenVerifier::user_cutoff_mark(
+                    &self.redis,
+                    *user,
+                    before,
+                    self.cutoff_until(before),
+                ))
+                .ignore();
+            }
+            let () = self.redis.run_pipe_idempotent(&pipe).await?;
+            cutoffs += page.len();
+            after = last;
+        }
         let set: i64 = self
             .redis
             .run_idempotent(
@@ -230,6 +283,7 @@ impl Revocations {
         if set == 1 {
             tracing::info!(
                 revocations = total,
+                cutoffs,
                 elapsed_ms = started.elapsed().as_millis(),
                 "revocation cache rebuilt"
             );
@@ -260,6 +314,36 @@ impl Revocations {
                     .await?)
             })
             .await
+    }
+
+    /// One page of the users (after `after`, in id order) whose cutoff may
+    /// still revoke a live token.
+    async fn cutoff_page(&self, after: Uuid) -> Result<Vec<(Uuid, DateTime<Utc>)>, DbError> {
+        let window = chrono::Duration::from_std(self.token_ttl)
+            .ok()
+            .and_then(|ttl| ttl.checked_add(&chrono::Duration::seconds(60)))
+            .unwrap_or(chrono::Duration::MAX);
+        let live_after = Utc::now()
+            .checked_sub_signed(window)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        let rows: Vec<(Uuid, Option<DateTime<Utc>>)> = self
+            .db
+            .timed(async {
+                let mut conn = self.db.conn().await?;
+                Ok(users::table
+                    .filter(users::id.gt(after))
+                    .filter(users::tokens_valid_after.gt(live_after))
+                    .order(users::id.asc())
+                    .limit(REBUILD_BATCH)
+                    .select((users::id, users::tokens_valid_after))
+                    .load(&mut conn)
+                    .await?)
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, at)| Some((id, at?)))
+            .collect())
     }
 
     /// Deletes up to [`CLEANUP_BATCH`] rows of long-expired tokens.

@@ -1,4 +1,5 @@
-//! The contract's Auth endpoints: register, login, logout, me, users/{id}.
+//! The contract's Auth endpoints: register, login, logout, me, users/{id};
+//! account administration and "log out everywhere" are in `accounts`.
 
 use crate::password::Passwords;
 use crate::revocations::Revocations;
@@ -109,7 +110,7 @@ async fn register(
             e.into()
         }
     })?;
-    let (token, _) = tokens.issue(row.id, row.team_id, row.roles())?;
+    let (token, _) = row.issue(&tokens)?;
     tracing::info!(user_id = %row.id, "user registered");
     Ok(HttpResponse::Created().json(AuthResponse {
         user: User::from(&row),
@@ -125,6 +126,7 @@ async fn register(
         (status = 200, body = AuthResponse),
         (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody, description = "invalid_credentials, for an unknown user and a wrong password alike"),
+        (status = 403, body = ErrorBody, description = "account_deactivated (only once the password was right)"),
         (status = 422, body = ErrorBody),
         (status = 429, body = ErrorBody, description = "too_many_login_attempts for this account or address; see Retry-After"),
         (status = 503, body = ErrorBody, description = "a dependency is down, or password hashing is at capacity; see Retry-After"),
@@ -161,7 +163,14 @@ async fn login(
     match row {
         Some(row) if ok => {
             throttle.give_back(&budget, &address).await?;
-            let (token, _) = tokens.issue(row.id, row.team_id, row.roles())?;
+            // Only now, so that the answer tells a guesser nothing.
+            if row.deactivated() {
+                return Err(ApiError::forbidden(
+                    "account_deactivated",
+                    "this account has been deactivated",
+                ));
+            }
+            let (token, _) = row.issue(&tokens)?;
             tracing::info!(user_id = %row.id, "user logged in");
             Ok(HttpResponse::Ok().json(AuthResponse {
                 user: User::from(&row),
@@ -194,12 +203,25 @@ async fn logout(user: AuthUser, revocations: web::Data<Revocations>) -> ApiResul
 )]
 #[get("/users/me")]
 async fn me(user: AuthUser, db: web::Data<Db>) -> ApiResult<web::Json<User>> {
-    let row = users::find_by_id(&db, user.claims.sub)
+    let row = caller(&db, &user).await?;
+    Ok(web::Json(User::from(&row)))
+}
+
+/// The caller's row. A deactivated caller's tokens are revoked by its
+/// cutoff already; this holds even while that cutoff is not yet cached.
+async fn caller(db: &Db, user: &AuthUser) -> ApiResult<users::UserRow> {
+    let row = users::find_by_id(db, user.claims.sub)
         .await?
         .ok_or_else(|| {
             ApiError::unauthorized("invalid_token", "the token's user no longer exists")
         })?;
-    Ok(web::Json(User::from(&row)))
+    if row.deactivated() {
+        return Err(ApiError::unauthorized(
+            "token_revoked",
+            "the token has been revoked",
+        ));
+    }
+    Ok(row)
 }
 
 /// A user of the caller's team (or the caller); anyone else is 404.
@@ -217,11 +239,7 @@ async fn user_by_id(
 ) -> ApiResult<web::Json<User>> {
     let id = id.into_inner();
     let not_found = || ApiError::not_found("user_not_found", "no such user");
-    let caller = users::find_by_id(&db, user.claims.sub)
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized("invalid_token", "the token's user no longer exists")
-        })?;
+    let caller = caller(&db, &user).await?;
     if id == caller.id {
         return Ok(web::Json(User::from(&caller)));
     }
@@ -261,6 +279,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(login)
             .service(logout)
             .service(me)
-            .service(user_by_id),
+            .service(user_by_id)
+            .service(crate::accounts::logout_all)
+            .service(crate::accounts::deactivate)
+            .service(crate::accounts::activate),
     );
 }

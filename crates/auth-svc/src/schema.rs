@@ -12,6 +12,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deactivated_at -> Nullable<Timestamptz>,
+        tokens_valid_after -> Nullable<Timestamptz>,
     }
 }
 

@@ -28,7 +28,12 @@ impl Process for Settings {
         let auth = Authenticator::new(&self.service, redis.clone());
         let verifier = auth.verifier().clone();
         let db = Db::new(&self.db)?;
-        let revocations = Revocations::new(db.clone(), redis.clone(), verifier.clone());
+        let revocations = Revocations::new(
+            db.clone(),
+            redis.clone(),
+            verifier.clone(),
+            self.issuer.ttl(),
+        );
         // Best effort, so tokens verify from the first request on; with Redis
         // or PostgreSQL down the warmer keeps trying.
         if let Err(e) = revocations.ensure_warm().await {
@@ -38,7 +43,7 @@ impl Process for Settings {
         let register_throttle = RegisterThrottle::new(redis.clone(), self.register);
         let trust = TrustProxyHeaders(self.trust_proxy_headers);
         let configure: host::Configure = {
-            let (db, issuer) = (db.clone(), self.issuer.clone());
+            let (db, issuer, redis) = (db.clone(), self.issuer.clone(), redis.clone());
             let revocations = revocations.clone();
             // One for all workers: the hashing bound is per process.
             let passwords = web::Data::new(Passwords::new(self.hashing));
@@ -48,12 +53,14 @@ impl Process for Settings {
                     .app_data(web::Data::new(throttle.clone()))
                     .app_data(web::Data::new(register_throttle.clone()))
                     .app_data(web::Data::new(revocations.clone()))
+                    .app_data(web::Data::new(redis.clone()))
                     .app_data(passwords.clone())
                     .app_data(web::Data::new(trust))
                     .configure(routes::routes);
             })
         };
         let readiness = (db.readiness_check(), redis.readiness_check());
+        let audit = crate::audit::server(db.clone());
         let service = AuthGrpc {
             db,
             issuer: self.issuer,
@@ -69,7 +76,11 @@ impl Process for Settings {
                 configure,
             )
             .await?
-            .grpc(|router| router.add_service(grpc::auth_server(service)))?;
+            .grpc(|router| {
+                router
+                    .add_service(grpc::auth_server(service))
+                    .add_service(audit)
+            })?;
         // Verifiers everywhere refuse tokens while the Redis revocation
         // cache is cold; this task keeps it warm.
         let warmer = revocations.keep_cache_warm(host.shutdown());

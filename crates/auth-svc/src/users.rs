@@ -5,7 +5,7 @@ use crate::schema::users;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use majlis_auth_token::Role;
+use majlis_auth_token::{Claims, Role, TokenError, TokenIssuer, cutoff_secs};
 use majlis_db::{Db, DbError};
 pub use majlis_objects::User;
 use uuid::Uuid;
@@ -22,12 +22,25 @@ pub struct UserRow {
     pub roles: Vec<String>,
     #[allow(dead_code)]
     pub created_at: DateTime<Utc>,
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// The user's revocation cutoff: its tokens issued before it are refused.
+    pub tokens_valid_after: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
     /// Roles as the typed enum; unknown strings (from a newer version) are skipped.
     pub fn roles(&self) -> Vec<Role> {
         self.roles.iter().filter_map(|r| Role::parse(r)).collect()
+    }
+
+    pub fn deactivated(&self) -> bool {
+        self.deactivated_at.is_some()
+    }
+
+    /// A new token for this user, issued no earlier than its revocation
+    /// cutoff.
+    pub fn issue(&self, issuer: &TokenIssuer) -> Result<(String, Claims), TokenError> {
+        issuer.issue_after_cutoff(self.id, self.tokens_valid_after.map(cutoff_secs))
     }
 }
 
@@ -52,6 +65,7 @@ impl From<&UserRow> for User {
             display_name: r.display_name.clone(),
             team_id: r.team_id,
             roles: r.roles(),
+            deactivated: r.deactivated(),
         }
     }
 }

@@ -50,7 +50,7 @@ impl FromRequest for AuthUser {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::{ISSUER, Role};
+    use crate::ISSUER;
     use actix_web::test::TestRequest;
 
     fn extract(req: &HttpRequest) -> Result<AuthUser, ApiError> {
@@ -81,8 +81,6 @@ mod tests {
             iat: 0,
             exp: 1,
             iss: ISSUER.to_owned(),
-            team_id: None,
-            roles: vec![Role::SystemUser],
         };
         let req = TestRequest::default().to_http_request();
         req.extensions_mut().insert(Outcome(Ok(AuthUser {

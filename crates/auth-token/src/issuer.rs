@@ -2,7 +2,7 @@
 //! Only auth-svc reads that key; every other service holds the public half
 //! and can verify tokens but never make one.
 
-use crate::{Claims, ISSUER, Role, SIGNING_KEY_VAR, TokenError};
+use crate::{Claims, ISSUER, SIGNING_KEY_VAR, TokenError};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use majlis_runtime::env::{self, SettingsError, Source};
 use majlis_runtime::keys::{self, PublicKey, SigningKey};
@@ -62,22 +62,34 @@ impl TokenIssuer {
         }
     }
 
-    /// A new token for `user_id` with the given team and roles.
-    pub fn issue(
+    /// How long a token lives.
+    pub fn ttl(&self) -> Duration {
+        self.inner.ttl
+    }
+
+    /// A new token for `user_id`.
+    pub fn issue(&self, user_id: Uuid) -> Result<(String, Claims), TokenError> {
+        self.issue_after_cutoff(user_id, None)
+    }
+
+    /// [`Self::issue`] for a user with a revocation cutoff (Unix seconds,
+    /// see [`crate::cutoff_secs`]): the token's `iat` is at least the
+    /// cutoff. `iat` counts whole seconds, so a token issued in the second
+    /// of a "log out everywhere" would otherwise fall before the cutoff and
+    /// be refused as one of the tokens it revoked.
+    pub fn issue_after_cutoff(
         &self,
         user_id: Uuid,
-        team_id: Option<Uuid>,
-        roles: Vec<Role>,
+        cutoff: Option<i64>,
     ) -> Result<(String, Claims), TokenError> {
         let now = chrono::Utc::now().timestamp();
+        let iat = cutoff.map_or(now, |c| c.max(now));
         let claims = Claims {
             sub: user_id,
             jti: Uuid::new_v4(),
-            iat: now,
+            iat,
             exp: now + i64::try_from(self.inner.ttl.as_secs()).unwrap_or(i64::MAX / 2),
             iss: ISSUER.to_owned(),
-            team_id,
-            roles,
         };
         let token = self.sign(&claims)?;
         Ok((token, claims))
@@ -117,6 +129,24 @@ mod tests {
             missing,
             Err(SettingsError::Missing(SIGNING_KEY_VAR))
         ));
+    }
+
+    #[test]
+    fn a_token_issued_after_a_cutoff_is_not_before_it_even_within_the_same_second() {
+        let issuer = TokenIssuer::new(
+            &SigningKey::parse(TOKEN_SIGNING_KEY).unwrap(),
+            Duration::from_secs(60),
+        );
+        let now = chrono::Utc::now().timestamp();
+        let (_, c) = issuer
+            .issue_after_cutoff(Uuid::new_v4(), Some(now + 1))
+            .unwrap();
+        assert_eq!(c.iat, now + 1);
+        let (_, c) = issuer
+            .issue_after_cutoff(Uuid::new_v4(), Some(now - 100))
+            .unwrap();
+        assert!(c.iat >= now, "an old cutoff does not move iat back");
+        assert_eq!(issuer.ttl(), Duration::from_secs(60));
     }
 
     #[test]

@@ -35,7 +35,11 @@ pub const REVOCATIONS_READY_KEY: &str = "auth:revocations:ready";
 /// auth-svc's private key, which signs user tokens (a secret).
 pub const SIGNING_KEY_VAR: &str = "MAJLIS_TOKEN_SIGNING_KEY";
 
-/// What a token says about its bearer at the time it was issued.
+/// What a token says: who its bearer is, and nothing about what it may do.
+/// Teams, roles and activity are read from their owners as they are now
+/// (`majlis-access`), so a demotion or a removal holds on the next request
+/// instead of when the token expires. (Tokens issued before this carried
+/// `team_id` and `roles`; they are ignored.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     /// The user id.
@@ -45,13 +49,19 @@ pub struct Claims {
     pub iat: i64,
     pub exp: i64,
     pub iss: String,
-    pub team_id: Option<Uuid>,
-    pub roles: Vec<Role>,
 }
 
-impl Claims {
-    pub fn has_role(&self, role: Role) -> bool {
-        self.roles.contains(&role)
+/// A user's revocation cutoff as verifiers compare it with a token's `iat`
+/// (whole seconds, `iat < cutoff` is revoked): the instant rounded up, so
+/// every token issued before it (even earlier in the same second) is
+/// refused. Tokens issued afterwards start at this second
+/// ([`TokenIssuer::issue_after_cutoff`]).
+pub fn cutoff_secs(at: chrono::DateTime<chrono::Utc>) -> i64 {
+    let secs = at.timestamp();
+    if at.timestamp_subsec_nanos() > 0 {
+        secs.saturating_add(1)
+    } else {
+        secs
     }
 }
 
@@ -82,5 +92,19 @@ impl From<TokenError> for ApiError {
             TokenError::Redis(e) => e.into(),
             TokenError::Signing(_) => ApiError::internal(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cutoff_secs;
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_cutoff_rounds_up_to_the_next_whole_second() {
+        let whole = Utc.timestamp_opt(1_000, 0).single().unwrap_or_default();
+        assert_eq!(cutoff_secs(whole), 1_000);
+        let within = Utc.timestamp_opt(1_000, 1).single().unwrap_or_default();
+        assert_eq!(cutoff_secs(within), 1_001);
     }
 }

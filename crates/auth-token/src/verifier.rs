@@ -104,9 +104,10 @@ impl TokenVerifier {
     }
 
     /// The un-prefixed key of a user's revocation cutoff: tokens of that user
-    /// issued before the time it holds (unix seconds) are revoked. The seam
-    /// for deactivation and "log out everywhere": nothing writes it yet, and
-    /// [`Self::check_revocation`] already honours it.
+    /// issued before the time it holds (unix seconds, [`crate::cutoff_secs`])
+    /// are revoked (deactivation, "log out everywhere"). auth-svc writes it
+    /// ([`Self::cache_user_revocation`]) after storing the cutoff in
+    /// PostgreSQL; [`Self::check_revocation`] honours it.
     pub fn user_cutoff_key(user: Uuid) -> String {
         format!("auth:revoked_before:{user}")
     }
@@ -172,10 +173,53 @@ impl TokenVerifier {
         cmd
     }
 
+    /// Caches a user's cutoff (`before`, Unix seconds) until `until` (when
+    /// every token it revokes has expired anyway), and announces it on
+    /// `auth.revocations` so the gateways close the user's sockets. Only
+    /// auth-svc calls this, after it has stored the cutoff in PostgreSQL.
+    pub async fn cache_user_revocation(
+        &self,
+        user: Uuid,
+        before: i64,
+        until: i64,
+    ) -> Result<(), TokenError> {
+        let redis = &self.inner.redis;
+        let _: i64 = redis
+            .run_idempotent(&Self::user_cutoff_mark(redis, user, before, until))
+            .await?;
+        majlis_events::AuthEvent::user_revoked(user, before)
+            .publish(redis)
+            .await?;
+        Ok(())
+    }
+
+    /// The command that sets `user`'s cutoff to `before` until `until`
+    /// (Unix seconds), unless it already holds a later one: cutoffs only
+    /// move forward, whatever order two writers (or a rebuild) run in.
+    /// Idempotent. Also what auth-svc pipelines when it rebuilds the cache.
+    pub fn user_cutoff_mark(redis: &Redis, user: Uuid, before: i64, until: i64) -> redis::Cmd {
+        let mut cmd = redis::cmd("EVAL");
+        cmd.arg(RAISE_CUTOFF)
+            .arg(1)
+            .arg(redis.key(&Self::user_cutoff_key(user)))
+            .arg(before)
+            .arg(until);
+        cmd
+    }
+
     pub(crate) fn redis(&self) -> &Redis {
         &self.inner.redis
     }
 }
+
+/// KEYS: a user's cutoff; ARGV: the new cutoff, its expiry (both Unix
+/// seconds). Keeps a later cutoff; answers 1 when it set this one.
+const RAISE_CUTOFF: &str = r"
+local current = redis.call('GET', KEYS[1])
+if current and tonumber(current) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EXAT', ARGV[2])
+return 1
+";
 
 /// KEYS: the ready marker, the token's mark, its user's cutoff; ARGV: the
 /// token's `iat`. Answers `cold`, `revoked` or `ok`.
@@ -195,7 +239,7 @@ return 'ok'
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-    use crate::{Role, TokenIssuer};
+    use crate::TokenIssuer;
     use jsonwebtoken::{EncodingKey, Header};
     use majlis_runtime::keys::SigningKey;
     use majlis_testkit::service_keys::{self, Service, TOKEN_PUBLIC_KEY, token_signing_key};
@@ -219,17 +263,13 @@ mod tests {
             iat: now,
             exp: now + exp_in,
             iss: ISSUER.to_owned(),
-            team_id: None,
-            roles: vec![Role::SystemUser],
         }
     }
 
     #[tokio::test]
     async fn a_token_auth_svc_issued_decodes_to_its_claims_again_and_again() {
         let issuer = TokenIssuer::new(&token_signing_key(), Duration::from_secs(60));
-        let (token, issued) = issuer
-            .issue(Uuid::new_v4(), Some(Uuid::new_v4()), vec![Role::TeamAdmin])
-            .unwrap();
+        let (token, issued) = issuer.issue(Uuid::new_v4()).unwrap();
         let verifier = verifier();
         assert_eq!(verifier.decode(&token).unwrap(), issued);
         // the second time from the cache of checked signatures

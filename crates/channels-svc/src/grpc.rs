@@ -3,13 +3,17 @@
 //! crosses as a typed status detail (a batch's failed send, as the same typed
 //! error in its outcome).
 
+use crate::access;
 use crate::events;
-use crate::model::Channel;
+use crate::model::{Channel, ChannelRow};
 use crate::repo::{self, NewChannel, Page};
 use crate::service::Chat;
+use majlis_access::Access;
+use majlis_authz::ChannelRole;
 use majlis_errors::{ApiError, ApiResult, ErrorCode};
 use majlis_proto::channels::v1 as pb;
 use majlis_proto::errors::v1::Error as WireError;
+use std::collections::HashMap;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
@@ -146,12 +150,13 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         ))
     }
 
-    // Issue 15, being built: the interface is in place for its callers.
     async fn remove_from_team_channels(
         &self,
-        _request: Request<pb::RemoveFromTeamChannelsRequest>,
+        request: Request<pb::RemoveFromTeamChannelsRequest>,
     ) -> Result<Response<pb::RemoveFromTeamChannelsResponse>, Status> {
-        Err(Status::unimplemented("RemoveFromTeamChannels"))
+        Ok(Response::new(
+            remove_from_team_channels(&self.chat, request.into_inner()).await?,
+        ))
     }
 }
 
@@ -164,17 +169,80 @@ async fn check_membership(
     let Ok(channel) = req.channel_id.parse::<Uuid>() else {
         return Ok(pb::CheckMembershipResponse::default());
     };
-    Ok(
-        match repo::channel_with_membership(&chat.db, channel, user).await? {
-            Some((row, member)) => pb::CheckMembershipResponse {
-                exists: true,
-                is_member: member,
-                team_id: row.team_id.to_string(),
-                last_seq: row.last_seq,
-            },
-            None => pb::CheckMembershipResponse::default(),
-        },
-    )
+    let Some((row, role)) = repo::channel_with_membership(&chat.db, channel, user).await? else {
+        return Ok(pb::CheckMembershipResponse::default());
+    };
+    // A membership counts only while the user is active and still in the
+    // channel's team (auth-svc's current state, not its token).
+    let is_member =
+        role.is_some() && access::of(&chat.access, user).await?.team() == Some(row.team_id);
+    Ok(pb::CheckMembershipResponse {
+        exists: true,
+        is_member,
+        team_id: row.team_id.to_string(),
+        last_seq: row.last_seq,
+    })
+}
+
+/// What the posts of one call need to be judged: their channels, and for
+/// read-only ones the senders' channel roles and access (asked of the cache
+/// once for the whole call, and only when a read-only channel is posted to).
+struct PostRules {
+    channels: HashMap<Uuid, ChannelRow>,
+    roles: HashMap<(Uuid, Uuid), ChannelRole>,
+    access: HashMap<Uuid, Access>,
+}
+
+impl PostRules {
+    async fn load(chat: &Chat, posts: &[(Uuid, Uuid)]) -> ApiResult<Self> {
+        let mut ids: Vec<Uuid> = posts.iter().map(|(c, _)| *c).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let channels: HashMap<Uuid, ChannelRow> = repo::channels_by_ids(&chat.db, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let mut judged: Vec<(Uuid, Uuid)> = posts
+            .iter()
+            .filter(|(c, _)| channels.get(c).is_some_and(|r| r.read_only))
+            .copied()
+            .collect();
+        judged.sort_unstable();
+        judged.dedup();
+        let mut users: Vec<Uuid> = judged.iter().map(|(_, u)| *u).collect();
+        users.sort_unstable();
+        users.dedup();
+        let (roles, access) = if judged.is_empty() {
+            (HashMap::new(), HashMap::new())
+        } else {
+            tokio::try_join!(
+                async { Ok::<_, ApiError>(repo::roles_of(&chat.db, &judged).await?) },
+                chat.access.get_many(&users),
+            )?
+        };
+        Ok(Self {
+            channels,
+            roles,
+            access,
+        })
+    }
+
+    /// Whether `user` may post in `channel` now (see [`access::may_post`]).
+    fn check(&self, channel: Uuid, user: Uuid) -> ApiResult<()> {
+        let row = self
+            .channels
+            .get(&channel)
+            .ok_or_else(access::channel_not_found)?;
+        access::may_post(row, || {
+            let access = self
+                .access
+                .get(&user)
+                .copied()
+                .unwrap_or_else(|| access::nobody(user));
+            access.in_channel(row.team_id, self.roles.get(&(channel, user)).copied())
+        })
+    }
 }
 
 async fn post_message(
@@ -183,6 +251,9 @@ async fn post_message(
 ) -> ApiResult<pb::PostMessageResponse> {
     let channel = parse_id("channel_id", &req.channel_id)?;
     let user = parse_id("user_id", &req.user_id)?;
+    PostRules::load(chat, &[(channel, user)])
+        .await?
+        .check(channel, user)?;
     let stored = chat
         .post(channel, user, &req.content, req.client_id.as_deref())
         .await?;
@@ -200,6 +271,17 @@ async fn post_messages(
             format!("at most {MAX_BATCHED_POSTS} per call"),
         ));
     }
+    // The channels' states (archived, read-only) and what the senders may
+    // do there, read once for the whole call.
+    let parsed: Vec<(Uuid, Uuid)> = posts
+        .iter()
+        .filter_map(|b| {
+            let p = b.post.as_ref()?;
+            Some((p.channel_id.parse().ok()?, p.user_id.parse().ok()?))
+        })
+        .collect();
+    let rules = PostRules::load(chat, &parsed).await?;
+    let rules = &rules;
     // All submitted before any is awaited, in order: they join the same
     // group commit, and a channel's seqs follow the request's order.
     let outcomes = futures_util::future::join_all(posts.into_iter().map(|batched| async move {
@@ -207,6 +289,7 @@ async fn post_messages(
         let stored = async {
             let channel = parse_id("channel_id", &post.channel_id)?;
             let user = parse_id("user_id", &post.user_id)?;
+            rules.check(channel, user)?;
             chat.post_traced(
                 channel,
                 user,
@@ -280,6 +363,9 @@ async fn create_channel(
             display_name: &req.display_name,
             kind: &req.r#type,
             creator_id: creator,
+            // The team's own channels, made with the team (whose creation
+            // is onboarding's to audit).
+            audited: false,
         },
     )
     .await?;
@@ -340,4 +426,24 @@ async fn join_channels(
         out.push(serde_json::to_string(&channel).map_err(ApiError::internal)?);
     }
     Ok(pb::JoinChannelsResponse { channels_json: out })
+}
+
+async fn remove_from_team_channels(
+    chat: &Chat,
+    req: pb::RemoveFromTeamChannelsRequest,
+) -> ApiResult<pb::RemoveFromTeamChannelsResponse> {
+    let team = parse_id("team_id", &req.team_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let left = repo::remove_from_team_channels(&chat.db, team, user).await?;
+    for channel in &left {
+        let remaining = repo::member_ids(&chat.db, *channel).await?;
+        events::member_removed(&chat.redis, &chat.chat_stream, *channel, user, &remaining).await;
+    }
+    if !left.is_empty() {
+        events::permissions_changed(&chat.redis, user).await;
+    }
+    tracing::info!(%team, %user, channels = left.len(), "removed from the team's channels");
+    Ok(pb::RemoveFromTeamChannelsResponse {
+        channel_ids: left.iter().map(Uuid::to_string).collect(),
+    })
 }

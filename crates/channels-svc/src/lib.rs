@@ -2,9 +2,15 @@
 //! Owns the `channels` schema: channels, memberships, messages and reactions.
 //!
 //! REST per the contract for the SPA; gRPC `ChannelsService` for the chat
-//! gateway; `message`/`reaction_*` events on the chat stream and
-//! `channel_created`/`channel_member_added` on the presence stream.
+//! gateway and onboarding-svc, and `AuditLog` (its audit entries) for
+//! onboarding-svc; `message`/`reaction_*`/`channel_*`/`member_removed`
+//! events on the chat stream and `channel_*`/`permissions_changed` on the
+//! presence stream. Who may do what is decided from current state: users'
+//! access from auth-svc (cached until `access.events` says it changed) and
+//! channel roles from its own table.
 
+mod access;
+mod audit;
 mod commit;
 mod events;
 mod grpc;

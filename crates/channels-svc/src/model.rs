@@ -18,11 +18,22 @@ pub struct ChannelRow {
     pub creator_id: Uuid,
     pub created_at: DateTime<Utc>,
     pub last_seq: i64,
+    pub topic: String,
+    pub purpose: String,
+    pub read_only: bool,
+    pub archived_at: Option<DateTime<Utc>>,
 }
+
+/// The channel every team starts with and no one may leave or archive.
+pub const DEFAULT_CHANNEL: &str = "town-square";
 
 impl ChannelRow {
     pub fn is_public(&self) -> bool {
         self.kind == ChannelType::Public.as_str()
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.name == DEFAULT_CHANNEL
     }
 }
 
@@ -38,6 +49,10 @@ impl From<&ChannelRow> for Channel {
             creator_id: r.creator_id,
             created_at: r.created_at,
             last_seq: r.last_seq,
+            topic: r.topic.clone(),
+            purpose: r.purpose.clone(),
+            read_only: r.read_only,
+            archived_at: r.archived_at,
         }
     }
 }

@@ -3,13 +3,25 @@
 //! connection drops.
 
 use crate::model::{ChannelRow, MessageRow, Reaction};
-use crate::schema::{channels, members, messages, reactions};
+use crate::schema::{audit, channels, members, messages, reactions};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
+use majlis_authz::ChannelRole;
 use majlis_db::{Db, DbError, is_unique_violation};
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// A channel row's columns as [`ChannelRow`] reads them by name.
+const CHANNEL_COLUMNS: &str = "id, team_id, name, display_name, type AS kind, creator_id, \
+     created_at, last_seq, topic, purpose, read_only, archived_at";
+
+/// The audit row a statement appends beside its change (same statement,
+/// so the entry exists exactly when the change does): its columns, for
+/// `INSERT INTO channels.audit (..) SELECT ..`.
+const AUDIT_COLUMNS: &str =
+    "channels.audit (id, team_id, actor_id, action, target_type, target_id, details)";
 
 pub struct NewChannel<'a> {
     pub team_id: Uuid,
@@ -17,30 +29,42 @@ pub struct NewChannel<'a> {
     pub display_name: &'a str,
     pub kind: &'a str,
     pub creator_id: Uuid,
+    /// Whether to append the `channel_created` audit entry (a user's
+    /// create; onboarding's default channels are the team's creation).
+    pub audited: bool,
 }
 
-/// Creates a channel with its creator as the first member, atomically.
+/// Creates a channel with its creator as the first member and its
+/// `channel_admin`, atomically (with its audit entry when asked).
 /// `Ok(None)` when the name is taken in the team.
 pub async fn create_channel(db: &Db, new: NewChannel<'_>) -> Result<Option<ChannelRow>, DbError> {
     let res = db
         .timed(async {
             let mut conn = db.conn().await?;
-            Ok(diesel::sql_query(
+            Ok(diesel::sql_query(format!(
                 "WITH c AS (
                     INSERT INTO channels.channels (id, team_id, name, display_name, type, creator_id)
                     VALUES ($1, $2, $3, $4, $5, $6)
-                    RETURNING id, team_id, name, display_name, type AS kind, creator_id, created_at, last_seq
+                    RETURNING {CHANNEL_COLUMNS}
                  ), m AS (
-                    INSERT INTO channels.members (channel_id, user_id) SELECT id, creator_id FROM c
+                    INSERT INTO channels.members (channel_id, user_id, role)
+                    SELECT id, creator_id, 'channel_admin' FROM c
+                 ), a AS (
+                    INSERT INTO {AUDIT_COLUMNS}
+                    SELECT $7, team_id, creator_id, 'channel_created', 'channel', id::text,
+                           jsonb_build_object('name', name, 'type', kind)
+                    FROM c WHERE $8
                  )
-                 SELECT * FROM c",
-            )
+                 SELECT * FROM c"
+            ))
             .bind::<SqlUuid, _>(Uuid::now_v7())
             .bind::<SqlUuid, _>(new.team_id)
             .bind::<Text, _>(new.name)
             .bind::<Text, _>(new.display_name)
             .bind::<Text, _>(new.kind)
             .bind::<SqlUuid, _>(new.creator_id)
+            .bind::<SqlUuid, _>(Uuid::now_v7())
+            .bind::<Bool, _>(new.audited)
             .get_result::<ChannelRow>(&mut conn)
             .await?)
         })
@@ -52,26 +76,373 @@ pub async fn create_channel(db: &Db, new: NewChannel<'_>) -> Result<Option<Chann
     }
 }
 
-/// The channel and whether `user` is a member, in one round trip.
+/// A stored channel role. The column's CHECK admits only the two names; a
+/// name this version does not know (a newer one's) grants the least.
+fn channel_role(stored: &str) -> ChannelRole {
+    ChannelRole::parse(stored).unwrap_or(ChannelRole::ChannelUser)
+}
+
+/// The channel and `user`'s role there (`None`: not a member), in one
+/// round trip.
 pub async fn channel_with_membership(
     db: &Db,
     id: Uuid,
     user: Uuid,
-) -> Result<Option<(ChannelRow, bool)>, DbError> {
+) -> Result<Option<(ChannelRow, Option<ChannelRole>)>, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
-        let row: Option<(ChannelRow, Option<Uuid>)> = channels::table
+        let row: Option<(ChannelRow, Option<String>)> = channels::table
             .left_join(
                 members::table.on(members::channel_id
                     .eq(channels::id)
                     .and(members::user_id.eq(user))),
             )
             .filter(channels::id.eq(id))
-            .select((ChannelRow::as_select(), members::user_id.nullable()))
+            .select((ChannelRow::as_select(), members::role.nullable()))
             .first(&mut conn)
             .await
             .optional()?;
-        Ok(row.map(|(c, m)| (c, m.is_some())))
+        Ok(row.map(|(c, role)| (c, role.as_deref().map(channel_role))))
+    })
+    .await
+}
+
+/// The channels with these ids that exist.
+pub async fn channels_by_ids(db: &Db, ids: &[Uuid]) -> Result<Vec<ChannelRow>, DbError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(channels::table
+            .filter(channels::id.eq_any(ids))
+            .select(ChannelRow::as_select())
+            .load(&mut conn)
+            .await?)
+    })
+    .await
+}
+
+/// The role of each (channel, user) pair that is a membership.
+pub async fn roles_of(
+    db: &Db,
+    pairs: &[(Uuid, Uuid)],
+) -> Result<HashMap<(Uuid, Uuid), ChannelRole>, DbError> {
+    #[derive(QueryableByName)]
+    struct RoleRow {
+        #[diesel(sql_type = SqlUuid)]
+        channel_id: Uuid,
+        #[diesel(sql_type = SqlUuid)]
+        user_id: Uuid,
+        #[diesel(sql_type = Text)]
+        role: String,
+    }
+    if pairs.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let (chans, users): (Vec<Uuid>, Vec<Uuid>) = pairs.iter().copied().unzip();
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let rows: Vec<RoleRow> = diesel::sql_query(
+            "SELECT m.channel_id, m.user_id, m.role
+             FROM channels.members m
+             JOIN unnest($1::uuid[], $2::uuid[]) AS t(channel_id, user_id)
+               ON m.channel_id = t.channel_id AND m.user_id = t.user_id",
+        )
+        .bind::<Array<SqlUuid>, _>(&chans)
+        .bind::<Array<SqlUuid>, _>(&users)
+        .load(&mut conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ((r.channel_id, r.user_id), channel_role(&r.role)))
+            .collect())
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+pub struct BrowsedRow {
+    #[diesel(sql_type = BigInt)]
+    pub member_count: i64,
+    #[diesel(embed)]
+    pub channel: ChannelRow,
+}
+
+/// The public channels of `team` that are not archived and that `user` is
+/// not a member of, by name, each with its member count.
+pub async fn browse(db: &Db, team: Uuid, user: Uuid) -> Result<Vec<BrowsedRow>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(diesel::sql_query(format!(
+            "SELECT {CHANNEL_COLUMNS},
+                    (SELECT count(*) FROM channels.members m WHERE m.channel_id = c.id) AS member_count
+             FROM channels.channels c
+             WHERE c.team_id = $1 AND c.type = 'public' AND c.archived_at IS NULL
+               AND NOT EXISTS (
+                   SELECT 1 FROM channels.members m WHERE m.channel_id = c.id AND m.user_id = $2)
+             ORDER BY c.name"
+        ))
+        .bind::<SqlUuid, _>(team)
+        .bind::<SqlUuid, _>(user)
+        .load(&mut conn)
+        .await?)
+    })
+    .await
+}
+
+/// The properties a `PATCH` changes; `None` keeps the stored value.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct Properties {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+}
+
+/// Changes a channel's properties and appends `channel_updated` (its
+/// details: the values set), in one statement. `None` when the channel is
+/// gone or archived (an archived channel is not writable).
+pub async fn update_properties(
+    db: &Db,
+    id: Uuid,
+    actor: Uuid,
+    props: &Properties,
+) -> Result<Option<ChannelRow>, DbError> {
+    let details = serde_json::to_value(props).unwrap_or_default();
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(diesel::sql_query(format!(
+            "WITH c AS (
+                UPDATE channels.channels SET
+                    display_name = coalesce($2, display_name),
+                    topic = coalesce($3, topic),
+                    purpose = coalesce($4, purpose),
+                    read_only = coalesce($5, read_only)
+                WHERE id = $1 AND archived_at IS NULL
+                RETURNING {CHANNEL_COLUMNS}
+             ), a AS (
+                INSERT INTO {AUDIT_COLUMNS}
+                SELECT $6, team_id, $7, 'channel_updated', 'channel', id::text, $8 FROM c
+             )
+             SELECT * FROM c"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<Nullable<Text>, _>(props.display_name.as_deref())
+        .bind::<Nullable<Text>, _>(props.topic.as_deref())
+        .bind::<Nullable<Text>, _>(props.purpose.as_deref())
+        .bind::<Nullable<Bool>, _>(props.read_only)
+        .bind::<SqlUuid, _>(Uuid::now_v7())
+        .bind::<SqlUuid, _>(actor)
+        .bind::<Jsonb, _>(&details)
+        .get_result::<ChannelRow>(&mut conn)
+        .await
+        .optional()?)
+    })
+    .await
+}
+
+/// Archives (`archive`) or unarchives a channel and appends
+/// `channel_archived` / `channel_unarchived`, in one statement. `None`
+/// when nothing changed (already so, or gone): nothing is audited then.
+pub async fn set_archived(
+    db: &Db,
+    id: Uuid,
+    actor: Uuid,
+    archive: bool,
+) -> Result<Option<ChannelRow>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(diesel::sql_query(format!(
+            "WITH c AS (
+                UPDATE channels.channels
+                SET archived_at = CASE WHEN $2 THEN now() ELSE NULL END
+                WHERE id = $1 AND (archived_at IS NULL) = $2
+                RETURNING {CHANNEL_COLUMNS}
+             ), a AS (
+                INSERT INTO {AUDIT_COLUMNS}
+                SELECT $3, team_id, $4,
+                       CASE WHEN $2 THEN 'channel_archived' ELSE 'channel_unarchived' END,
+                       'channel', id::text, '{{}}'::jsonb
+                FROM c
+             )
+             SELECT * FROM c"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<Bool, _>(archive)
+        .bind::<SqlUuid, _>(Uuid::now_v7())
+        .bind::<SqlUuid, _>(actor)
+        .get_result::<ChannelRow>(&mut conn)
+        .await
+        .optional()?)
+    })
+    .await
+}
+
+/// What a channel role change did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoleChange {
+    NotAMember,
+    /// It had that role already (nothing audited).
+    Unchanged,
+    Changed,
+}
+
+/// Gives `user` the channel role `role` in `channel` and appends
+/// `channel_role_changed`, in one statement.
+pub async fn set_member_role(
+    db: &Db,
+    channel: Uuid,
+    user: Uuid,
+    role: ChannelRole,
+    actor: Uuid,
+) -> Result<RoleChange, DbError> {
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        was_member: i64,
+        #[diesel(sql_type = BigInt)]
+        changed: i64,
+    }
+    let counts: Counts = db
+        .timed(async {
+            let mut conn = db.conn().await?;
+            Ok(diesel::sql_query(format!(
+                "WITH m AS (
+                    SELECT role FROM channels.members WHERE channel_id = $1 AND user_id = $2
+                 ), u AS (
+                    UPDATE channels.members SET role = $3
+                    WHERE channel_id = $1 AND user_id = $2 AND role <> $3
+                    RETURNING role
+                 ), a AS (
+                    INSERT INTO {AUDIT_COLUMNS}
+                    SELECT $4, c.team_id, $5, 'channel_role_changed', 'user', $2::text,
+                           jsonb_build_object('channel_id', $1::text, 'role', $3,
+                                              'previous', (SELECT role FROM m))
+                    FROM u, channels.channels c WHERE c.id = $1
+                 )
+                 SELECT (SELECT count(*) FROM m) AS was_member, (SELECT count(*) FROM u) AS changed"
+            ))
+            .bind::<SqlUuid, _>(channel)
+            .bind::<SqlUuid, _>(user)
+            .bind::<Text, _>(role.as_str())
+            .bind::<SqlUuid, _>(Uuid::now_v7())
+            .bind::<SqlUuid, _>(actor)
+            .get_result(&mut conn)
+            .await?)
+        })
+        .await?;
+    Ok(match (counts.was_member, counts.changed) {
+        (0, _) => RoleChange::NotAMember,
+        (_, 0) => RoleChange::Unchanged,
+        _ => RoleChange::Changed,
+    })
+}
+
+/// Removes `user` from `channel` and appends `channel_member_removed` by
+/// `actor` (the user itself: it left), in one statement. `false` when it
+/// was not a member.
+pub async fn remove_member(
+    db: &Db,
+    channel: Uuid,
+    user: Uuid,
+    actor: Uuid,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Removed {
+        #[diesel(sql_type = BigInt)]
+        removed: i64,
+    }
+    let r: Removed = db
+        .timed(async {
+            let mut conn = db.conn().await?;
+            Ok(diesel::sql_query(format!(
+                "WITH d AS (
+                    DELETE FROM channels.members WHERE channel_id = $1 AND user_id = $2
+                    RETURNING role
+                 ), a AS (
+                    INSERT INTO {AUDIT_COLUMNS}
+                    SELECT $3, c.team_id, $4, 'channel_member_removed', 'user', $2::text,
+                           jsonb_build_object('channel_id', $1::text, 'role', d.role,
+                                              'left', $2 = $4)
+                    FROM d, channels.channels c WHERE c.id = $1
+                 )
+                 SELECT count(*) AS removed FROM d"
+            ))
+            .bind::<SqlUuid, _>(channel)
+            .bind::<SqlUuid, _>(user)
+            .bind::<SqlUuid, _>(Uuid::now_v7())
+            .bind::<SqlUuid, _>(actor)
+            .get_result(&mut conn)
+            .await?)
+        })
+        .await?;
+    Ok(r.removed > 0)
+}
+
+/// Removes `user` from every channel of `team`; the channels it left.
+pub async fn remove_from_team_channels(
+    db: &Db,
+    team: Uuid,
+    user: Uuid,
+) -> Result<Vec<Uuid>, DbError> {
+    #[derive(QueryableByName)]
+    struct Left {
+        #[diesel(sql_type = SqlUuid)]
+        channel_id: Uuid,
+    }
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let rows: Vec<Left> = diesel::sql_query(
+            "DELETE FROM channels.members m USING channels.channels c
+             WHERE m.channel_id = c.id AND c.team_id = $1 AND m.user_id = $2
+             RETURNING m.channel_id",
+        )
+        .bind::<SqlUuid, _>(team)
+        .bind::<SqlUuid, _>(user)
+        .load(&mut conn)
+        .await?;
+        Ok(rows.into_iter().map(|r| r.channel_id).collect())
+    })
+    .await
+}
+
+/// One entry of `channels.audit`.
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = audit)]
+pub struct AuditRow {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    pub actor_id: Uuid,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub details: serde_json::Value,
+}
+
+/// A team's entries, newest first, with ids below `before`.
+pub async fn list_audit(
+    db: &Db,
+    team: Uuid,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<AuditRow>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let mut q = audit::table
+            .filter(audit::team_id.eq(team))
+            .select(AuditRow::as_select())
+            .order(audit::id.desc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(b) = before {
+            q = q.filter(audit::id.lt(b));
+        }
+        Ok(q.load(&mut conn).await?)
     })
     .await
 }

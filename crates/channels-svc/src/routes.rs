@@ -1,58 +1,86 @@
-//! The contract's "Channels and messages" endpoints.
+//! The contract's "Channels and messages" endpoints, with Part 2's browse,
+//! properties, archive, channel roles and removal, and the caller's
+//! permissions. Every decision is from current state (`crate::access`).
 
+use crate::access::{self, Seen};
 use crate::events;
-use crate::model::{Channel, ChannelRow, ChannelType, Message};
-use crate::repo::{self, NewChannel, Page};
+use crate::model::{Channel, ChannelType, Message};
+use crate::repo::{self, NewChannel, Page, Properties, RoleChange};
 use crate::service::Chat;
 use crate::users::{User, Users};
-use actix_web::{HttpResponse, get, post, web};
-use majlis_auth_token::{AuthUser, Role};
-use majlis_db::Db;
+use actix_web::{HttpResponse, delete, get, patch, post, web};
+use majlis_auth_token::AuthUser;
+use majlis_authz::{ChannelRole, Permission, PermissionSet};
 use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-fn team_of(user: &AuthUser) -> Result<Uuid, ApiError> {
-    user.claims
-        .team_id
-        .ok_or_else(|| ApiError::forbidden("no_team", "join or create a team first"))
-}
-
-/// The channel if the caller may see it: a public channel of their team, or a
-/// private one they belong to. Anything else is 404, never 403, so private
-/// channels do not leak their existence.
-async fn visible(db: &Db, id: Uuid, user: &AuthUser) -> Result<(ChannelRow, bool), ApiError> {
-    let not_found = || ApiError::not_found("channel_not_found", "no such channel");
-    let (row, member) = repo::channel_with_membership(db, id, user.claims.sub)
-        .await?
-        .ok_or_else(not_found)?;
-    if Some(row.team_id) != user.claims.team_id || (!row.is_public() && !member) {
-        return Err(not_found());
-    }
-    Ok((row, member))
+/// The channel `id` as the caller sees it (404 when it may not).
+async fn visible(chat: &Chat, id: Uuid, user: &AuthUser) -> Result<Seen, ApiError> {
+    access::visible(&chat.db, &chat.access, id, user.claims.sub).await
 }
 
 /// As [`visible`], and the caller must be a member.
-async fn member_of(db: &Db, id: Uuid, user: &AuthUser) -> Result<ChannelRow, ApiError> {
-    let (row, member) = visible(db, id, user).await?;
-    if !member {
-        return Err(ApiError::forbidden(
-            "not_a_member",
-            "join the channel to read or post messages",
-        ));
-    }
-    Ok(row)
+async fn member_of(chat: &Chat, id: Uuid, user: &AuthUser) -> Result<Seen, ApiError> {
+    access::member_of(&chat.db, &chat.access, id, user.claims.sub).await
 }
 
-/// The channels the caller is a member of.
+/// The members who hear of a change to a private channel (a public one's
+/// audience is its team).
+async fn audience(
+    chat: &Chat,
+    channel: &Channel,
+) -> Result<Option<majlis_events::Audience>, ApiError> {
+    let members = if channel.kind == ChannelType::Public.as_str() {
+        Vec::new()
+    } else {
+        repo::member_ids(&chat.db, channel.id).await?
+    };
+    Ok(events::audience_of(channel, &members))
+}
+
+/// The channels the caller is a member of, in its current team.
 #[utoipa::path(tag = "channels", responses((status = 200, body = [Channel]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("")]
-async fn list_channels(user: AuthUser, db: web::Data<Db>) -> ApiResult<web::Json<Vec<Channel>>> {
-    let Some(team) = user.claims.team_id else {
+async fn list_channels(
+    user: AuthUser,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Vec<Channel>>> {
+    let Some(team) = access::of(&chat.access, user.claims.sub).await?.team() else {
         return Ok(web::Json(Vec::new()));
     };
-    let rows = repo::channels_of(&db, user.claims.sub, team).await?;
+    let rows = repo::channels_of(&chat.db, user.claims.sub, team).await?;
     Ok(web::Json(rows.iter().map(Channel::from).collect()))
+}
+
+/// A public channel the caller may join, with its member count.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BrowsedChannel {
+    #[serde(flatten)]
+    pub channel: Channel,
+    pub member_count: i64,
+}
+
+/// The public channels of the caller's team that it is not a member of and
+/// that are not archived, by name.
+#[utoipa::path(tag = "channels", responses((status = 200, body = [BrowsedChannel]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[get("/browse")]
+async fn browse(
+    user: AuthUser,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Vec<BrowsedChannel>>> {
+    let Some(team) = access::of(&chat.access, user.claims.sub).await?.team() else {
+        return Ok(web::Json(Vec::new()));
+    };
+    let rows = repo::browse(&chat.db, team, user.claims.sub).await?;
+    Ok(web::Json(
+        rows.into_iter()
+            .map(|r| BrowsedChannel {
+                channel: Channel::from(&r.channel),
+                member_count: r.member_count,
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -66,13 +94,15 @@ pub struct CreateChannel {
     pub kind: ChannelType,
 }
 
-/// Creates a channel in the caller's team (team_admin or system_admin).
+/// Creates a channel in the caller's team (a public one needs
+/// `create_public_channel`, a private one `create_private_channel`); the
+/// creator becomes its member and `channel_admin`.
 #[utoipa::path(
     tag = "channels",
     request_body = CreateChannel,
     responses(
         (status = 201, body = Channel),
-        (status = 403, body = ErrorBody, description = "forbidden: not a team_admin or system_admin"),
+        (status = 403, body = ErrorBody, description = "forbidden: without the create permission of that type"),
         (status = 409, body = ErrorBody, description = "channel_exists"),
         (status = 422, body = ErrorBody),
     ),
@@ -82,30 +112,40 @@ pub struct CreateChannel {
 async fn create_channel(
     user: AuthUser,
     body: Json<CreateChannel>,
-    db: web::Data<Db>,
     chat: web::Data<Chat>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    // The role check comes first: anyone but an admin gets the contract's
-    // `forbidden`, a teamless user included.
-    if !(user.claims.has_role(Role::TeamAdmin) || user.claims.has_role(Role::SystemAdmin)) {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only team admins can create channels",
-        ));
-    }
-    let team = team_of(&user)?;
+    let access = access::of(&chat.access, user.claims.sub).await?;
+    let needed = match body.kind {
+        ChannelType::Public => Permission::CreatePublicChannel,
+        ChannelType::Private => Permission::CreatePrivateChannel,
+    };
+    // The permission check comes first: anyone without it gets the
+    // contract's `forbidden`, a teamless user included.
+    let team = access
+        .team()
+        .filter(|t| access.in_team(*t).allows(needed))
+        .ok_or_else(|| {
+            ApiError::forbidden(
+                "forbidden",
+                format!(
+                    "creating this channel needs the {} permission",
+                    needed.as_str()
+                ),
+            )
+        })?;
     let display_name = body.display_name.trim();
     majlis_rules::slug(&body.name)?;
     majlis_rules::display_name(display_name)?;
     let row = repo::create_channel(
-        &db,
+        &chat.db,
         NewChannel {
             team_id: team,
             name: &body.name,
             display_name,
             kind: body.kind.as_str(),
             creator_id: user.claims.sub,
+            audited: true,
         },
     )
     .await?
@@ -127,25 +167,210 @@ async fn create_channel(
 async fn get_channel(
     user: AuthUser,
     id: web::Path<Uuid>,
-    db: web::Data<Db>,
+    chat: web::Data<Chat>,
 ) -> ApiResult<web::Json<Channel>> {
-    let (row, _) = visible(&db, id.into_inner(), &user).await?;
-    Ok(web::Json(Channel::from(&row)))
+    let seen = visible(&chat, id.into_inner(), &user).await?;
+    Ok(web::Json(Channel::from(&seen.row)))
+}
+
+/// Most characters of a channel's `topic` and of its `purpose`.
+pub const MAX_TOPIC_CHARS: usize = 250;
+
+fn topic_schema() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^[^\\u0000]*$"))
+        .max_length(Some(MAX_TOPIC_CHARS))
+        .description(Some("At most 250 characters; empty clears it."))
+        .build()
+}
+
+/// The properties to change; those left out keep their value.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UpdateChannel {
+    #[schema(schema_with = majlis_rules::display_name_schema, required = false)]
+    pub display_name: Option<String>,
+    #[schema(schema_with = topic_schema, required = false)]
+    pub topic: Option<String>,
+    #[schema(schema_with = topic_schema, required = false)]
+    pub purpose: Option<String>,
+    #[schema(required = false)]
+    pub read_only: Option<bool>,
+}
+
+fn at_most(field: &'static str, v: &str, max: usize) -> Result<(), ApiError> {
+    majlis_rules::not_nul(field, v)?;
+    if v.chars().count() > max {
+        return Err(ApiError::invalid_field(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl UpdateChannel {
+    fn validated(self) -> Result<Properties, ApiError> {
+        let display_name = self.display_name.map(|d| d.trim().to_owned());
+        if let Some(d) = &display_name {
+            majlis_rules::display_name(d)?;
+        }
+        for (field, v) in [("topic", &self.topic), ("purpose", &self.purpose)] {
+            if let Some(v) = v {
+                at_most(field, v, MAX_TOPIC_CHARS)?;
+            }
+        }
+        Ok(Properties {
+            display_name,
+            topic: self.topic,
+            purpose: self.purpose,
+            read_only: self.read_only,
+        })
+    }
+}
+
+/// Changes a channel's properties (`manage_channel_properties`); its
+/// audience gets `channel_updated` on presence and chat sockets.
+#[utoipa::path(
+    tag = "channels",
+    params(("id" = Uuid, Path)),
+    request_body = UpdateChannel,
+    responses(
+        (status = 200, body = Channel),
+        (status = 403, body = ErrorBody, description = "forbidden: without manage_channel_properties"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "channel_archived"),
+        (status = 422, body = ErrorBody, description = "a field too long or invalid"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/{id}")]
+async fn update_channel(
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<UpdateChannel>,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Channel>> {
+    let seen = visible(&chat, id.into_inner(), &user).await?;
+    seen.require(Permission::ManageChannelProperties)?;
+    let props = body.into_inner().validated()?;
+    seen.writable()?;
+    let nothing = props.display_name.is_none()
+        && props.topic.is_none()
+        && props.purpose.is_none()
+        && props.read_only.is_none();
+    if nothing {
+        return Ok(web::Json(Channel::from(&seen.row)));
+    }
+    let row = repo::update_properties(&chat.db, seen.row.id, user.claims.sub, &props)
+        .await?
+        // Archived (or deleted) since it was read.
+        .ok_or_else(access::archived)?;
+    let channel = Channel::from(&row);
+    let audience = audience(&chat, &channel).await?;
+    events::channel_updated(&chat.redis, &chat.chat_stream, &channel, audience).await;
+    tracing::info!(channel_id = %row.id, "channel updated");
+    Ok(web::Json(channel))
+}
+
+/// Archive or unarchive, as both endpoints do it.
+async fn set_archived(
+    user: &AuthUser,
+    id: Uuid,
+    chat: &Chat,
+    archive: bool,
+) -> ApiResult<web::Json<Channel>> {
+    let seen = visible(chat, id, user).await?;
+    seen.require(Permission::ArchiveChannel)?;
+    if archive && seen.row.is_default() {
+        return Err(ApiError::conflict(
+            "default_channel",
+            "town-square cannot be archived",
+        ));
+    }
+    let Some(row) = repo::set_archived(&chat.db, seen.row.id, user.claims.sub, archive).await?
+    else {
+        // Already so: nothing changed, nothing to announce.
+        return Ok(web::Json(Channel::from(&seen.row)));
+    };
+    let channel = Channel::from(&row);
+    let audience = audience(chat, &channel).await?;
+    if archive {
+        events::channel_archived(&chat.redis, &chat.chat_stream, &channel, audience).await;
+    } else {
+        events::channel_updated(&chat.redis, &chat.chat_stream, &channel, audience).await;
+    }
+    tracing::info!(channel_id = %row.id, archive, "channel archive state changed");
+    Ok(web::Json(channel))
+}
+
+/// Archives a channel (`archive_channel`): readable, not writable; its
+/// sockets get `channel_archived` and stay open. Idempotent.
+#[utoipa::path(
+    tag = "channels",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Channel),
+        (status = 403, body = ErrorBody, description = "forbidden: without archive_channel"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "default_channel: town-square"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/{id}/archive")]
+async fn archive_channel(
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Channel>> {
+    set_archived(&user, id.into_inner(), &chat, true).await
+}
+
+/// Unarchives a channel (`archive_channel`); its audience gets
+/// `channel_updated`. Idempotent.
+#[utoipa::path(
+    tag = "channels",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Channel),
+        (status = 403, body = ErrorBody, description = "forbidden: without archive_channel"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "default_channel: town-square"),
+    ),
+    security(("bearer" = []))
+)]
+#[post("/{id}/unarchive")]
+async fn unarchive_channel(
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<Channel>> {
+    set_archived(&user, id.into_inner(), &chat, false).await
 }
 
 /// Joins a public channel of the caller's team (idempotent).
-#[utoipa::path(tag = "channels", params(("id" = Uuid, Path)), responses((status = 200, body = Channel), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(
+    tag = "channels",
+    params(("id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Channel),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "channel_archived"),
+    ),
+    security(("bearer" = []))
+)]
 #[post("/{id}/join")]
 async fn join_channel(
     user: AuthUser,
     id: web::Path<Uuid>,
-    db: web::Data<Db>,
+    chat: web::Data<Chat>,
 ) -> ApiResult<web::Json<Channel>> {
-    let (row, member) = visible(&db, id.into_inner(), &user).await?;
-    if !member {
-        repo::add_member(&db, row.id, user.claims.sub).await?;
+    let seen = visible(&chat, id.into_inner(), &user).await?;
+    if !seen.is_member() {
+        seen.writable()?;
+        repo::add_member(&chat.db, seen.row.id, user.claims.sub).await?;
     }
-    Ok(web::Json(Channel::from(&row)))
+    Ok(web::Json(Channel::from(&seen.row)))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -153,13 +378,19 @@ pub struct AddMember {
     pub user_id: Uuid,
 }
 
-/// Adds a teammate to a channel (team_admin or the channel's creator); the
-/// added user gets `channel_member_added` on the presence socket.
+/// Adds a teammate to a channel (`manage_channel_members`: a team admin,
+/// or the channel's admins, its creator among them); the added user gets
+/// `channel_member_added` on the presence socket.
 #[utoipa::path(
     tag = "channels",
     params(("id" = Uuid, Path)),
     request_body = AddMember,
-    responses((status = 201, body = User), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses(
+        (status = 201, body = User),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "channel_archived"),
+    ),
     security(("bearer" = []))
 )]
 #[post("/{id}/members")]
@@ -167,30 +398,28 @@ async fn add_member(
     user: AuthUser,
     id: web::Path<Uuid>,
     body: Json<AddMember>,
-    db: web::Data<Db>,
     chat: web::Data<Chat>,
     users: web::Data<Users>,
 ) -> ApiResult<HttpResponse> {
-    let (row, _) = visible(&db, id.into_inner(), &user).await?;
-    let allowed = user.claims.has_role(Role::TeamAdmin)
-        || user.claims.has_role(Role::SystemAdmin)
-        || row.creator_id == user.claims.sub;
-    if !allowed {
-        return Err(ApiError::forbidden(
-            "forbidden",
-            "only team admins and the channel's creator can add members",
-        ));
-    }
+    let seen = visible(&chat, id.into_inner(), &user).await?;
+    seen.require(Permission::ManageChannelMembers)?;
+    seen.writable()?;
     let target = body.into_inner().user_id;
-    let found = users.get(&[target]).await?.pop();
-    let Some(added) = found.filter(|u| u.team_id == Some(row.team_id)) else {
+    // In the channel's team now (auth-svc's current state), and active.
+    let in_team = access::of(&chat.access, target).await?.team() == Some(seen.row.team_id);
+    let found = if in_team {
+        users.get(&[target]).await?.pop()
+    } else {
+        None
+    };
+    let Some(added) = found else {
         return Err(ApiError::not_found(
             "user_not_found",
             "no such user in this team",
         ));
     };
-    if repo::add_member(&db, row.id, target).await? {
-        events::channel_member_added(&chat.redis, &Channel::from(&row), target).await;
+    if repo::add_member(&chat.db, seen.row.id, target).await? {
+        events::channel_member_added(&chat.redis, &Channel::from(&seen.row), target).await;
     }
     Ok(HttpResponse::Created().json(added))
 }
@@ -201,12 +430,119 @@ async fn add_member(
 async fn list_members(
     user: AuthUser,
     id: web::Path<Uuid>,
-    db: web::Data<Db>,
+    chat: web::Data<Chat>,
     users: web::Data<Users>,
 ) -> ApiResult<web::Json<Vec<User>>> {
-    let (row, _) = visible(&db, id.into_inner(), &user).await?;
-    let ids = repo::member_ids(&db, row.id).await?;
+    let seen = visible(&chat, id.into_inner(), &user).await?;
+    let ids = repo::member_ids(&chat.db, seen.row.id).await?;
     Ok(web::Json(users.get(&ids).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct SetMemberRole {
+    pub role: ChannelRole,
+}
+
+/// A channel member: the user object and its role in the channel.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ChannelMember {
+    #[serde(flatten)]
+    pub user: User,
+    pub channel_role: ChannelRole,
+}
+
+fn not_a_member_user() -> ApiError {
+    ApiError::not_found("user_not_found", "no such member in this channel")
+}
+
+/// Sets a member's channel role (`manage_channel_members`); the member gets
+/// `permissions_changed`.
+#[utoipa::path(
+    tag = "channels",
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    request_body = SetMemberRole,
+    responses(
+        (status = 200, body = ChannelMember),
+        (status = 403, body = ErrorBody, description = "forbidden: without manage_channel_members"),
+        (status = 404, body = ErrorBody, description = "channel_not_found, or user_not_found: not a member"),
+        (status = 422, body = ErrorBody, description = "role is not channel_admin or channel_user"),
+    ),
+    security(("bearer" = []))
+)]
+#[patch("/{id}/members/{user_id}")]
+async fn set_member_role(
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+    body: Json<SetMemberRole>,
+    chat: web::Data<Chat>,
+    users: web::Data<Users>,
+) -> ApiResult<web::Json<ChannelMember>> {
+    let (id, target) = path.into_inner();
+    let seen = visible(&chat, id, &user).await?;
+    seen.require(Permission::ManageChannelMembers)?;
+    let role = body.into_inner().role;
+    match repo::set_member_role(&chat.db, seen.row.id, target, role, user.claims.sub).await? {
+        RoleChange::NotAMember => return Err(not_a_member_user()),
+        RoleChange::Unchanged => {}
+        RoleChange::Changed => {
+            events::permissions_changed(&chat.redis, target).await;
+            tracing::info!(channel_id = %seen.row.id, user_id = %target, role = role.as_str(), "channel role changed");
+        }
+    }
+    let found = users.get(&[target]).await?.pop();
+    let user = found.ok_or_else(not_a_member_user)?;
+    Ok(web::Json(ChannelMember {
+        user,
+        channel_role: role,
+    }))
+}
+
+/// Removes a member (`manage_channel_members`), or the caller leaves
+/// (its own id). Its chat sockets on the channel close with 4403; it and
+/// the remaining members get `channel_member_removed`.
+#[utoipa::path(
+    tag = "channels",
+    params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
+    responses(
+        (status = 204),
+        (status = 403, body = ErrorBody, description = "forbidden: removing another without manage_channel_members"),
+        (status = 404, body = ErrorBody, description = "channel_not_found, or user_not_found: not a member"),
+        (status = 409, body = ErrorBody, description = "default_channel: town-square cannot be left"),
+    ),
+    security(("bearer" = []))
+)]
+#[delete("/{id}/members/{user_id}")]
+async fn remove_member(
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+    chat: web::Data<Chat>,
+) -> ApiResult<HttpResponse> {
+    let (id, target) = path.into_inner();
+    let seen = visible(&chat, id, &user).await?;
+    if target != user.claims.sub {
+        seen.require(Permission::ManageChannelMembers)?;
+    }
+    if seen.row.is_default() {
+        return Err(ApiError::conflict(
+            "default_channel",
+            "no one leaves town-square but by leaving the team",
+        ));
+    }
+    if !repo::remove_member(&chat.db, seen.row.id, target, user.claims.sub).await? {
+        return Err(not_a_member_user());
+    }
+    let remaining = repo::member_ids(&chat.db, seen.row.id).await?;
+    events::member_removed(
+        &chat.redis,
+        &chat.chat_stream,
+        seen.row.id,
+        target,
+        &remaining,
+    )
+    .await;
+    events::permissions_changed(&chat.redis, target).await;
+    tracing::info!(channel_id = %seen.row.id, user_id = %target, "channel member removed");
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Read as text and parsed here, so an unparseable value is a 422 naming its
@@ -256,7 +592,6 @@ async fn history(
     user: AuthUser,
     id: web::Path<Uuid>,
     query: web::Query<HistoryQuery>,
-    db: web::Data<Db>,
     chat: web::Data<Chat>,
 ) -> ApiResult<HttpResponse> {
     let q = query.into_inner();
@@ -279,8 +614,8 @@ async fn history(
         (Some(a), None) => Page::After(a),
         (None, b) => Page::Before(b),
     };
-    let row = member_of(&db, id.into_inner(), &user).await?;
-    let page = chat.page(row.id, page, limit).await?;
+    let seen = member_of(&chat, id.into_inner(), &user).await?;
+    let page = chat.page(seen.row.id, page, limit).await?;
     // The messages are JSON already (serialized once, and measured for the
     // page's byte bound): the body is `History` written around them.
     let mut body = String::with_capacity(
@@ -319,7 +654,13 @@ pub struct SendMessage {
     tag = "messages",
     params(("id" = Uuid, Path)),
     request_body = SendMessage,
-    responses((status = 201, body = Message), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses(
+        (status = 201, body = Message),
+        (status = 403, body = ErrorBody, description = "not_a_member; read_only: without post_in_read_only in a read-only channel"),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "channel_archived"),
+        (status = 422, body = ErrorBody),
+    ),
     security(("bearer" = []))
 )]
 #[post("/{id}/messages")]
@@ -327,14 +668,14 @@ async fn send_message(
     user: AuthUser,
     id: web::Path<Uuid>,
     body: Json<SendMessage>,
-    db: web::Data<Db>,
     chat: web::Data<Chat>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let row = member_of(&db, id.into_inner(), &user).await?;
+    let seen = member_of(&chat, id.into_inner(), &user).await?;
+    access::may_post(&seen.row, || seen.grants())?;
     let stored = chat
         .post(
-            row.id,
+            seen.row.id,
             user.claims.sub,
             &body.content,
             body.client_id.as_deref(),
@@ -345,16 +686,83 @@ async fn send_message(
         .body(stored.json))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PermissionsQuery {
+    /// Also list the caller's channel-scoped permissions in this channel.
+    #[param(value_type = Option<Uuid>)]
+    pub channel_id: Option<String>,
+}
+
+/// What the caller may do now: `{"team": [..], "channel": [..]}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MyPermissions {
+    /// Team-scoped permissions in the caller's team (empty without one).
+    pub team: PermissionSet,
+    /// Channel-scoped permissions in `channel_id` (empty without it).
+    pub channel: PermissionSet,
+}
+
+/// The caller's permissions, from its current roles and memberships (the
+/// SPA shows or disables controls from them, and refetches them on
+/// `permissions_changed`).
+#[utoipa::path(
+    tag = "permissions",
+    params(PermissionsQuery),
+    responses(
+        (status = 200, body = MyPermissions),
+        (status = 404, body = ErrorBody, description = "channel_not_found: a channel the caller may not see"),
+        (status = 422, body = ErrorBody, description = "channel_id is not an id"),
+    ),
+    security(("bearer" = []))
+)]
+#[get("/permissions")]
+async fn my_permissions(
+    user: AuthUser,
+    query: web::Query<PermissionsQuery>,
+    chat: web::Data<Chat>,
+) -> ApiResult<web::Json<MyPermissions>> {
+    let channel = query
+        .into_inner()
+        .channel_id
+        .map(|c| {
+            c.parse::<Uuid>()
+                .map_err(|_| ApiError::invalid_field("channel_id", "must be a channel id"))
+        })
+        .transpose()?;
+    let grants = match channel {
+        Some(id) => visible(&chat, id, &user).await?.grants(),
+        None => {
+            let access = access::of(&chat.access, user.claims.sub).await?;
+            access
+                .team()
+                .map(|team| access.in_team(team))
+                .unwrap_or_default()
+        }
+    };
+    Ok(web::Json(MyPermissions {
+        team: grants.team,
+        channel: grants.channel,
+    }))
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(
         utoipa_actix_web::scope("/api/channels")
             .service(list_channels)
             .service(create_channel)
+            // Before `/{id}`, which would take "browse" for an id.
+            .service(browse)
             .service(get_channel)
+            .service(update_channel)
+            .service(archive_channel)
+            .service(unarchive_channel)
             .service(join_channel)
             .service(add_member)
             .service(list_members)
+            .service(set_member_role)
+            .service(remove_member)
             .service(history)
             .service(send_message),
-    );
+    )
+    .service(utoipa_actix_web::scope("/api/users/me").service(my_permissions));
 }

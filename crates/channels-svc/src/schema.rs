@@ -11,6 +11,10 @@ diesel::table! {
         creator_id -> Uuid,
         created_at -> Timestamptz,
         last_seq -> Int8,
+        topic -> Text,
+        purpose -> Text,
+        read_only -> Bool,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -19,6 +23,7 @@ diesel::table! {
         channel_id -> Uuid,
         user_id -> Uuid,
         joined_at -> Timestamptz,
+        role -> Text,
     }
 }
 
@@ -40,6 +45,20 @@ diesel::table! {
         user_id -> Uuid,
         emoji -> Text,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    /// Append-only (a trigger refuses updates and deletes).
+    channels.audit (id) {
+        id -> Uuid,
+        team_id -> Nullable<Uuid>,
+        at -> Timestamptz,
+        actor_id -> Uuid,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        details -> Jsonb,
     }
 }
 

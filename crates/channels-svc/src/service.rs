@@ -2,10 +2,12 @@
 //! service, so a message sent over the socket and one sent over REST take the
 //! same path: validate, store with the next seq, publish once.
 
+use crate::access;
 use crate::commit::{CommitError, Committed, Committer, NewMessage};
 use crate::events;
 use crate::model::{Message, MessageRow};
 use crate::repo::{self, Page, Reacted};
+use majlis_access::AccessCache;
 use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
 use majlis_redis::Redis;
@@ -21,6 +23,8 @@ pub struct Chat {
     pub max_reactions: u32,
     /// `chat.events`' byte budget, shared by every append of this process.
     pub chat_stream: Retention,
+    /// Users' current access (team, roles, scheme), from auth-svc.
+    pub access: AccessCache,
 }
 
 /// A stored message, its JSON (serialized once), and whether it was a retry.
@@ -226,6 +230,15 @@ impl Chat {
         add: bool,
     ) -> Result<bool, ApiError> {
         validate_emoji(emoji)?;
+        // An archived channel takes no reactions. (A channel that does not
+        // exist holds no such message: the 404 below says so.)
+        if repo::channels_by_ids(&self.db, &[channel])
+            .await?
+            .iter()
+            .any(|c| c.archived_at.is_some())
+        {
+            return Err(access::archived());
+        }
         let reacted = repo::react(
             &self.db,
             channel,

@@ -1,5 +1,6 @@
 //! channels-svc's configuration, read once from `MAJLIS_*` variables at boot.
 
+use majlis_access::CacheSettings;
 use majlis_db::DbSettings;
 use majlis_redis::RedisSettings;
 use majlis_runtime::ServiceSettings;
@@ -16,6 +17,9 @@ pub struct Settings {
     pub max_reactions_per_message: u32,
     /// About how many bytes `chat.events` may hold (see `streams::Retention`).
     pub chat_events_max_bytes: usize,
+    /// The cache of users' access: how long an entry is used without an
+    /// `access.events` entry naming it (the bound when an event is lost).
+    pub access_cache: CacheSettings,
 }
 
 impl Settings {
@@ -30,6 +34,14 @@ impl Settings {
                 "MAJLIS_CHAT_EVENTS_MAX_BYTES",
                 majlis_events::topics::CHAT_EVENTS_MAX_BYTES,
             )?,
+            access_cache: CacheSettings {
+                max_age: std::time::Duration::from_millis(at_least_one(
+                    src,
+                    "MAJLIS_ACCESS_CACHE_MAX_AGE_MS",
+                    u64::try_from(CacheSettings::default().max_age.as_millis()).unwrap_or(u64::MAX),
+                )?),
+                ..CacheSettings::default()
+            },
         })
     }
 }

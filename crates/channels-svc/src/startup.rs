@@ -2,12 +2,14 @@
 //! `ChannelsService` on the shared host, around the group committer.
 
 use crate::Settings;
+use crate::audit;
 use crate::commit::Committer;
 use crate::grpc::ChannelsGrpc;
 use crate::routes;
 use crate::service::Chat;
 use crate::users::Users;
 use actix_web::web;
+use majlis_access::AccessCache;
 use majlis_auth_token::Authenticator;
 use majlis_db::{Db, DbSettings};
 use majlis_events::ChatEvent;
@@ -32,6 +34,8 @@ impl Process for Settings {
             .check("postgres", db.readiness_check())
             .check("redis", redis.readiness_check());
         let chat_stream = ChatEvent::retention(self.chat_events_max_bytes);
+        let auth = self.service.channel(Service::AuthSvc)?;
+        let access = AccessCache::new(auth.clone(), self.access_cache);
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),
@@ -44,8 +48,9 @@ impl Process for Settings {
             ),
             max_reactions: self.max_reactions_per_message,
             chat_stream,
+            access: access.clone(),
         };
-        let users = Users::new(self.service.channel(Service::AuthSvc)?);
+        let users = Users::new(auth);
         let configure: host::Configure = {
             let chat = chat.clone();
             Arc::new(move |cfg| {
@@ -55,13 +60,21 @@ impl Process for Settings {
                     .configure(routes::routes);
             })
         };
-        Ok(host
+        let audit = audit::server(chat.db.clone());
+        let bound = host
             .bind(
-                "Channels, memberships, messages and reactions (the contract's \"Channels and messages\" section).",
-                Authenticator::new(&self.service, redis),
+                "Channels, memberships, messages and reactions (the contract's \"Channels and messages\" section), channel properties, archive and roles, and the caller's permissions.",
+                Authenticator::new(&self.service, redis.clone()),
                 configure,
             )
             .await?
-            .grpc(|router| router.add_service(grpc::channels_server(ChannelsGrpc { chat })))?)
+            .grpc(|router| {
+                router
+                    .add_service(grpc::channels_server(ChannelsGrpc { chat }))
+                    .add_service(audit)
+            })?;
+        // Drops cached access as soon as auth-svc says it changed.
+        let follow = access.follow(redis, bound.shutdown());
+        Ok(bound.task(follow))
     }
 }

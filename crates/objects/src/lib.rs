@@ -56,6 +56,10 @@ pub struct User {
     /// Null until onboarding.
     pub team_id: Option<Uuid>,
     pub roles: Vec<Role>,
+    /// True once a system admin deactivated the account (contract Part 2;
+    /// additive, so an older peer's object without it reads as active).
+    #[serde(default)]
+    pub deactivated: bool,
 }
 
 /// A gRPC message naming something by an id that is not a uuid: the peer
@@ -95,6 +99,7 @@ impl TryFrom<auth_pb::User> for User {
                 .map(|t| uuid("user.team_id", t))
                 .transpose()?,
             roles: u.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+            deactivated: u.deactivated,
             username: u.username,
             email: u.email,
             display_name: u.display_name,
@@ -132,6 +137,20 @@ pub struct Channel {
     pub created_at: DateTime<Utc>,
     /// The seq of the newest message; 0 for a new channel.
     pub last_seq: i64,
+    /// At most 250 characters; empty when unset. (The four fields below are
+    /// the contract's additive Part 2 fields: a JSON object without them,
+    /// from an older peer, reads as their defaults.)
+    #[serde(default)]
+    pub topic: String,
+    /// At most 250 characters; empty when unset.
+    #[serde(default)]
+    pub purpose: String,
+    /// Only callers with `post_in_read_only` may post.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Set while the channel is archived (readable, not writable).
+    #[serde(default)]
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 #[cfg(test)]
@@ -166,6 +185,7 @@ mod tests {
                 "display_name": "Amina",
                 "team_id": null,
                 "roles": ["system_user"],
+                "deactivated": false,
             })
         );
         let team = "0192f0c4-8a4e-7d3a-9c1e-5b6a7d8e9f01";
@@ -173,7 +193,14 @@ mod tests {
         let v = serde_json::to_value(&u).unwrap();
         assert_eq!(v["team_id"], team);
         assert_eq!(v["roles"], json!(["system_user", "team_admin"]));
-        assert_eq!(serde_json::from_value::<User>(v).unwrap(), u);
+        assert_eq!(serde_json::from_value::<User>(v.clone()).unwrap(), u);
+        // An object from before the field existed is an active user's.
+        let mut older = v;
+        older.as_object_mut().unwrap().remove("deactivated");
+        assert_eq!(serde_json::from_value::<User>(older).unwrap(), u);
+        let mut off = pb_user(None, &[]);
+        off.deactivated = true;
+        assert!(User::try_from(off).unwrap().deactivated);
     }
 
     #[test]
@@ -212,6 +239,18 @@ mod tests {
         });
         let parsed: Channel = serde_json::from_value(c.clone()).unwrap();
         assert_eq!(parsed.kind, ChannelType::Public.as_str());
-        assert_eq!(serde_json::to_value(&parsed).unwrap(), c);
+        // Without the Part 2 fields (an older peer's object): their defaults.
+        let mut full = c.clone();
+        full["topic"] = json!("");
+        full["purpose"] = json!("");
+        full["read_only"] = json!(false);
+        full["archived_at"] = json!(null);
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), full);
+        full["topic"] = json!("Launch plans");
+        full["read_only"] = json!(true);
+        full["archived_at"] = json!("2026-12-02T10:00:00Z");
+        let archived: Channel = serde_json::from_value(full.clone()).unwrap();
+        assert!(archived.read_only && archived.archived_at.is_some());
+        assert_eq!(archived.topic, "Launch plans");
     }
 }

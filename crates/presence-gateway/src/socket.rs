@@ -14,6 +14,7 @@ use majlis_auth_token::Claims;
 use majlis_proto::auth::v1 as pb;
 use majlis_redis::Redis;
 use majlis_runtime::grpc::TracedChannel;
+use majlis_ws::close::UNAUTHORIZED;
 use majlis_ws::{CloseRequest, Gateway, Session, Sessions, Wire};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,29 +30,35 @@ pub struct Ctx {
     pub limits: Limits,
 }
 
-/// The user's team now: a teamless token may predate onboarding.
-async fn current_team(ctx: &Ctx, claims: &Claims) -> Option<Uuid> {
-    if claims.team_id.is_some() {
-        return claims.team_id;
-    }
+/// The account as it is now, asked of auth-svc (never read from the
+/// token's claims, which are as old as the token): its team, or why the
+/// socket closes: an unknown or deactivated account (4401), or auth-svc not
+/// answering (1013, the client retries).
+async fn current_team(ctx: &Ctx, claims: &Claims) -> Result<Option<Uuid>, CloseRequest> {
     let reply = ctx
         .auth
         .clone()
-        .get_users(pb::GetUsersRequest {
-            ids: vec![claims.sub.to_string()],
+        .get_access(pb::GetAccessRequest {
+            user_ids: vec![claims.sub.to_string()],
         })
         .await;
-    match reply {
-        Ok(r) => r
-            .into_inner()
-            .users
-            .first()
-            .and_then(|u| u.team_id.as_deref()?.parse().ok()),
+    let access = match reply {
+        Ok(r) => r.into_inner().access,
         Err(e) => {
-            tracing::warn!(error = %e, "cannot look the user's team up; using the token's");
-            None
+            tracing::warn!(error = %e, "cannot look the user's team up");
+            return Err(CloseRequest::TRY_AGAIN_LATER);
         }
+    };
+    let Some(access) = access
+        .into_iter()
+        .find(|a| a.user_id == claims.sub.to_string())
+    else {
+        return Err(CloseRequest::new(UNAUTHORIZED, "no such account"));
+    };
+    if !access.active {
+        return Err(CloseRequest::new(UNAUTHORIZED, "account deactivated"));
     }
+    Ok(access.team_id.as_deref().and_then(|t| t.parse().ok()))
 }
 
 impl Gateway for Ctx {
@@ -84,7 +91,7 @@ impl Gateway for Ctx {
         wire: &Wire,
     ) -> Result<PresenceSession<'_>, CloseRequest> {
         let user = claims.sub;
-        let team = current_team(self, claims).await;
+        let team = current_team(self, claims).await?;
         let mailbox =
             self.local
                 .register(wire.id, user, team, wire.outbox.clone(), wire.close.clone());

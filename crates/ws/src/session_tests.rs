@@ -296,7 +296,7 @@ async fn a_bad_token_closes_with_4401_and_a_revocation_check_redis_cannot_answer
         CloseRequest::INVALID_TOKEN
     );
 
-    let token = issuer().issue(Uuid::new_v4(), None, vec![]);
+    let token = issuer().issue(Uuid::new_v4());
     let Ok((token, _)) = token else {
         panic!("cannot issue a token");
     };
@@ -541,7 +541,7 @@ async fn a_session_is_registered_admitted_and_left_and_its_close_is_counted() {
         .await;
     assert!(set.is_ok(), "{set:?}");
     let gateway = fake(redis.clone(), None);
-    let token = issuer().issue(Uuid::new_v4(), None, vec![]);
+    let token = issuer().issue(Uuid::new_v4());
     let Ok((token, _)) = token else {
         panic!("cannot issue a token");
     };

@@ -201,3 +201,122 @@ pub use majlis_testkit::eventually;
 pub fn assert_error_shape(reply: &Reply) {
     majlis_testkit::assert_error_body(&reply.body);
 }
+
+/// Runs one SQL statement on the test database (state a test sets up
+/// behind auth-svc's back, e.g. a system admin).
+pub async fn sql(statement: String) {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let mut conn = AsyncPgConnection::establish(&majlis_testkit::database_url().await)
+        .await
+        .unwrap();
+    diesel::sql_query(statement)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// Every event of `E`'s stream so far, oldest first (each app has its own
+/// key prefix, so these are this test's).
+pub async fn events<E: majlis_events::Event>(app: &TestApp) -> Vec<E> {
+    let redis = majlis_redis::Redis::new(&app.settings.redis).unwrap();
+    let mut conn = redis.dedicated(Duration::from_secs(5)).await.unwrap();
+    let entries = majlis_redis::streams::read(
+        &mut conn,
+        &redis,
+        E::TOPIC,
+        "0-0",
+        Duration::from_millis(100),
+        1000,
+    )
+    .await
+    .unwrap();
+    entries
+        .into_iter()
+        .map(|mut e| E::decode(&mut e).unwrap())
+        .collect()
+}
+
+/// A registered user.
+pub struct Person {
+    pub id: uuid::Uuid,
+    pub username: String,
+    pub password: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub async fn person(&self) -> Person {
+        let (user, token, password) = self.register().await;
+        Person {
+            id: user["id"].as_str().unwrap().parse().unwrap(),
+            username: user["username"].as_str().unwrap().to_owned(),
+            password,
+            token,
+        }
+    }
+
+    /// A registered user put in `team` with `team_role` (as onboarding does).
+    pub async fn member_of(&self, team: uuid::Uuid, team_role: &str) -> Person {
+        let mut p = self.person().await;
+        let set = self
+            .grpc_client()
+            .await
+            .set_user_team(majlis_proto::auth::v1::SetUserTeamRequest {
+                user_id: p.id.to_string(),
+                team_id: Some(team.to_string()),
+                roles: vec!["system_user".into(), team_role.into()],
+                expected_team_id: None,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        p.token = set.token;
+        p
+    }
+
+    /// A registered user made system_admin in the database.
+    pub async fn system_admin(&self) -> Person {
+        let p = self.person().await;
+        sql(format!(
+            "UPDATE auth.users SET roles = ARRAY['system_user','system_admin'] WHERE id = '{}'",
+            p.id
+        ))
+        .await;
+        p
+    }
+
+    pub async fn audit_client(
+        &self,
+    ) -> majlis_proto::audit::v1::audit_log_client::AuditLogClient<
+        majlis_runtime::grpc::TracedChannel,
+    > {
+        let channel =
+            service_keys::channel(&self.grpc_url, Service::OnboardingSvc, Service::AuthSvc);
+        majlis_proto::audit::v1::audit_log_client::AuditLogClient::new(channel)
+    }
+
+    /// The team's audit entries auth-svc holds, newest first.
+    pub async fn audit(&self, team: uuid::Uuid) -> Vec<majlis_proto::audit::v1::AuditEntry> {
+        self.audit_client()
+            .await
+            .list_audit(majlis_proto::audit::v1::ListAuditRequest {
+                team_id: team.to_string(),
+                before: None,
+                limit: 200,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .entries
+    }
+
+    pub async fn post_as(&self, path: &str, token: &str) -> Reply {
+        self.request(awc::http::Method::POST, path, Some(token), None, &[])
+            .await
+    }
+}
+
+/// The public error a gRPC status carries.
+pub fn code_of(status: tonic::Status) -> String {
+    majlis_errors::ApiError::from(status).code().to_owned()
+}

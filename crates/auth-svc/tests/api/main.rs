@@ -5,7 +5,9 @@
 
 mod abuse;
 mod access;
+mod audit;
 mod burst;
+mod deactivate;
 mod dependencies;
 mod grpc;
 mod helpers;
@@ -14,5 +16,7 @@ mod logout;
 mod ops;
 mod redis_restart;
 mod register;
+mod roles;
+mod schemes;
 mod service_auth;
 mod users;

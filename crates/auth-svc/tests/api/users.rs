@@ -1,6 +1,6 @@
 use crate::helpers::{assert_error_shape, spawn_app};
 use awc::http::StatusCode;
-use majlis_auth_token::{Claims, Role, TokenIssuer};
+use majlis_auth_token::{Claims, TokenIssuer};
 use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_runtime::keys::SigningKey;
 use majlis_testkit::service_keys;
@@ -37,8 +37,6 @@ async fn an_expired_token_is_401_token_expired() {
         iat: now - 3600,
         exp: now - 600,
         iss: majlis_auth_token::ISSUER.to_owned(),
-        team_id: None,
-        roles: vec![Role::SystemUser],
     };
     let expired = tokens(&service_keys::token_signing_key())
         .sign(&claims)
@@ -56,11 +54,7 @@ async fn a_token_signed_with_another_key_is_401() {
     let other = service_keys::private_key(service_keys::Service::ChatGateway).unwrap();
     let forger = tokens(&SigningKey::parse(other).unwrap());
     let (forged, _) = forger
-        .issue(
-            user["id"].as_str().unwrap().parse().unwrap(),
-            None,
-            vec![Role::SystemAdmin],
-        )
+        .issue(user["id"].as_str().unwrap().parse().unwrap())
         .unwrap();
     let reply = app.get("/api/users/me", Some(&forged)).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);

@@ -5,7 +5,9 @@
 
 use awc::http::{Method, StatusCode};
 use channels_svc::{Application, Settings};
-use majlis_events::{Audience, Event, PresenceEvent};
+use majlis_events::{AccessEvent, Audience, Event, PresenceEvent};
+use majlis_proto::audit::v1::audit_log_client::AuditLogClient;
+use majlis_proto::audit::v1::{AuditEntry, ListAuditRequest};
 use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
@@ -228,6 +230,63 @@ impl TestApp {
             .await
     }
 
+    /// PATCH of a JSON value on channels-svc.
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.request_to(
+            &self.address,
+            Method::PATCH,
+            path,
+            token,
+            Some(body.to_string().into_bytes()),
+        )
+        .await
+    }
+
+    /// DELETE on channels-svc.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request_to(&self.address, Method::DELETE, path, token, None)
+            .await
+    }
+
+    /// `GET /api/users/me/permissions[?channel_id=]`: (team, channel) lists.
+    pub async fn permissions(
+        &self,
+        token: &str,
+        channel: Option<&str>,
+    ) -> (Vec<String>, Vec<String>) {
+        let path = match channel {
+            Some(c) => format!("/api/users/me/permissions?channel_id={c}"),
+            None => "/api/users/me/permissions".to_owned(),
+        };
+        let reply = self.get(&path, Some(token)).await;
+        let body = reply.expect(StatusCode::OK);
+        let list = |k: &str| -> Vec<String> {
+            body[k]
+                .as_array()
+                .unwrap_or_else(|| panic!("no {k} list in {body}"))
+                .iter()
+                .map(|p| p.as_str().expect("a permission name").to_owned())
+                .collect()
+        };
+        (list("team"), list("channel"))
+    }
+
+    /// Publishes `access_changed` for `user` as auth-svc does after changing
+    /// it, until channels-svc answers `user`'s permissions as `done` says
+    /// (the stream reader may not have started when the first goes out).
+    pub async fn access_changed(&self, user: &str, token: &str, done: impl Fn(&[String]) -> bool) {
+        let user: uuid::Uuid = user.parse().expect("a user id");
+        eventually(WAIT, || async {
+            AccessEvent::access_changed(user)
+                .publish(&self.redis)
+                .await
+                .expect("access_changed published");
+            let (team, _) = self.permissions(token, None).await;
+            done(&team)
+        })
+        .await;
+    }
+
     /// POST of raw bytes on channels-svc.
     pub async fn post_raw(&self, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
         self.request_to(
@@ -274,6 +333,39 @@ impl TestApp {
         ))
     }
 
+    /// channels-svc, called as onboarding-svc (the caller of the team RPCs).
+    pub fn onboarding_grpc(&self) -> ChannelsServiceClient<TracedChannel> {
+        grpc::channels_client(service_keys::channel(
+            &self.grpc_url,
+            Service::OnboardingSvc,
+            Service::ChannelsSvc,
+        ))
+    }
+
+    /// channels-svc's `AuditLog`, called as `caller`.
+    pub fn audit_grpc(&self, caller: Service) -> AuditLogClient<TracedChannel> {
+        AuditLogClient::new(service_keys::channel(
+            &self.grpc_url,
+            caller,
+            Service::ChannelsSvc,
+        ))
+    }
+
+    /// The team's audit entries on channels-svc, newest first (as
+    /// onboarding-svc reads them).
+    pub async fn audit(&self, team: &str) -> Vec<AuditEntry> {
+        self.audit_grpc(Service::OnboardingSvc)
+            .list_audit(ListAuditRequest {
+                team_id: team.to_owned(),
+                before: None,
+                limit: 200,
+            })
+            .await
+            .expect("ListAudit")
+            .into_inner()
+            .entries
+    }
+
     /// channels-svc, called as chat-gateway (the caller of the message RPCs).
     pub fn grpc(&self) -> ChannelsServiceClient<TracedChannel> {
         grpc::channels_client(service_keys::channel(
@@ -284,8 +376,24 @@ impl TestApp {
     }
 
     /// Puts a user in `team` with `roles` through auth-svc's `SetUserTeam`;
-    /// returns the fresh token that carries them.
+    /// returns the fresh token. channels-svc decides from auth-svc's current
+    /// state, which it caches until `access.events` names the user: the
+    /// event goes out as auth-svc's own changes publish it, and this waits
+    /// until channels-svc sees the new role.
     pub async fn set_team(&self, user_id: &str, team: &str, roles: &[&str]) -> String {
+        let token = self.set_team_only(user_id, team, roles).await;
+        let admin = roles
+            .iter()
+            .any(|r| *r == "team_admin" || *r == "system_admin");
+        self.access_changed(user_id, &token, |perms| {
+            perms.iter().any(|p| p == "manage_team_roles") == admin
+        })
+        .await;
+        token
+    }
+
+    /// [`TestApp::set_team`] without telling channels-svc.
+    pub async fn set_team_only(&self, user_id: &str, team: &str, roles: &[&str]) -> String {
         self.auth_grpc()
             .set_user_team(SetUserTeamRequest {
                 user_id: user_id.to_owned(),
@@ -433,6 +541,17 @@ pub async fn database() -> diesel_async::AsyncPgConnection {
         .expect("a database connection")
 }
 
+/// Runs one statement on the run's database, as a test changes what no
+/// API of these services changes (auth-svc's tables, as its own later RPCs
+/// will).
+pub async fn sql(statement: &str) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(statement)
+        .execute(&mut database().await)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
 /// A fresh team id (teams belong to onboarding-svc, which these tests do not run).
 pub fn new_team() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -475,13 +594,17 @@ pub fn assert_channel_shape(channel: &Value) {
     assert_eq!(
         keys,
         [
+            "archived_at",
             "created_at",
             "creator_id",
             "display_name",
             "id",
             "last_seq",
             "name",
+            "purpose",
+            "read_only",
             "team_id",
+            "topic",
             "type"
         ],
         "{channel}"
@@ -517,7 +640,11 @@ pub fn assert_message_shape(message: &Value) {
 pub fn audience(entry: &Entry) -> Audience {
     match PresenceEvent::decode(&mut entry.clone()).expect("a presence event") {
         PresenceEvent::ChannelCreated { audience, .. }
-        | PresenceEvent::ChannelMemberAdded { audience, .. } => audience,
+        | PresenceEvent::ChannelMemberAdded { audience, .. }
+        | PresenceEvent::ChannelUpdated { audience, .. }
+        | PresenceEvent::ChannelArchived { audience, .. }
+        | PresenceEvent::ChannelMemberRemoved { audience, .. }
+        | PresenceEvent::PermissionsChanged { audience, .. } => audience,
         other => panic!("not an event with an audience: {other:?}"),
     }
 }

@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod channels;
 mod dependencies;
 mod grpc;
@@ -14,5 +15,8 @@ mod limits;
 mod members;
 mod messages;
 mod ops;
+mod permissions;
+mod properties;
 mod reactions;
+mod roles;
 mod service_auth;

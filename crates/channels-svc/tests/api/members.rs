@@ -239,6 +239,7 @@ async fn the_member_list_returns_user_objects() {
         assert_eq!(
             keys,
             [
+                "deactivated",
                 "display_name",
                 "email",
                 "id",

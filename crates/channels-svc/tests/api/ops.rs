@@ -36,12 +36,29 @@ async fn the_openapi_document_lists_the_ops_and_channel_endpoints() {
         ("/api/channels/{id}/members", "post"),
         ("/api/channels/{id}/messages", "get"),
         ("/api/channels/{id}/messages", "post"),
+        ("/api/channels/browse", "get"),
+        ("/api/channels/{id}", "patch"),
+        ("/api/channels/{id}/archive", "post"),
+        ("/api/channels/{id}/unarchive", "post"),
+        ("/api/channels/{id}/members/{user_id}", "patch"),
+        ("/api/channels/{id}/members/{user_id}", "delete"),
+        ("/api/users/me/permissions", "get"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),
             "{method} {path} missing"
         );
     }
+    // The channel object's Part 2 fields are in its schema.
+    let channel = &doc["components"]["schemas"]["Channel"]["properties"];
+    for field in ["topic", "purpose", "read_only", "archived_at"] {
+        assert!(
+            channel[field].is_object(),
+            "Channel.{field} missing: {channel}"
+        );
+    }
+    let update = &doc["components"]["schemas"]["UpdateChannel"]["properties"];
+    assert_eq!(update["topic"]["maxLength"], 250, "{update}");
 }
 
 #[actix_web::test]

@@ -1,7 +1,7 @@
 //! Every close code of the contract, each provoked for real.
 
 use crate::helpers::{spawn_stack, spawn_stack_with};
-use majlis_auth_token::{Claims, Role, TokenIssuer};
+use majlis_auth_token::{Claims, TokenIssuer};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -41,8 +41,6 @@ async fn an_expired_token_cannot_open_a_socket_and_an_expiring_one_is_closed_at_
         iat: now,
         exp,
         iss: majlis_auth_token::ISSUER.to_owned(),
-        team_id: Some(stack.team),
-        roles: vec![Role::TeamAdmin],
     };
     let mut ws = stack.raw_socket(0, &channel.to_string()).await;
     ws.send(&json!({"type": "auth", "token": tokens.sign(&claims(now - 60)).unwrap()}))

@@ -166,7 +166,8 @@ async fn the_scheme_is_the_default_until_an_admin_replaces_it_and_bad_schemes_ar
         json!(["use_channel_mentions"])
     );
     let mut scheme = default.body.clone();
-    scheme["roles"]["team_user"] = json!(["use_channel_mentions", "create_public_channel"]);
+    // (In the contract's order of permissions, as the server answers.)
+    scheme["roles"]["team_user"] = json!(["create_public_channel", "use_channel_mentions"]);
     let r = send(
         &app,
         Method::PUT,

@@ -6,6 +6,7 @@
 
 mod audience;
 mod bad_input;
+mod current_state;
 mod helpers;
 mod lifecycle;
 mod ops;
