@@ -65,12 +65,13 @@ test("an admin promotes then demotes a member: the member's '+' follows without 
   await A.page.getByRole('tab', { name: 'Invites' }).click();
   await A.page.getByLabel('Max uses').fill('3');
   await A.page.getByRole('button', { name: 'Create invite' }).click();
+  // the new invite, listed first among the team's usable ones (the fixture's own are there too)
   const invite = A.page.locator('tr[data-invite-id]').first();
-  await invite.waitFor();
+  await invite.locator('td[data-uses]', { hasText: '/ 3' }).waitFor();
   assert.match(await invite.locator('td[data-uses]').innerText(), /^0 \/ 3$/);
-  const count = await A.page.locator('tr[data-invite-id]').count();
+  const id = await invite.getAttribute('data-invite-id');
   await invite.getByRole('button', { name: 'Revoke' }).click();
-  await waitFor(async () => (await A.page.locator('tr[data-invite-id]').count()) === count - 1, { message: 'the invite revoked' });
+  await A.page.locator(`tr[data-invite-id="${id}"]`).waitFor({ state: 'detached' });
   await A.page.getByRole('tab', { name: 'Permissions' }).click();
   await A.page.getByRole('table', { name: 'Permission scheme' }).waitFor();
   assert.equal(await A.page.getByRole('checkbox', { name: 'Team admin: invite_user' }).isChecked(), true);
@@ -185,6 +186,23 @@ test("a removed member's open channel closes and says why, without reconnecting"
   await M.page.getByRole('button', { name: /^Go to #/ }).click();
   await waitChatOpen(M.page);
   await M.page.getByRole('textbox', { name: 'Message #town-square' }).waitFor();
+  assert.equal(await M.page.evaluate(() => window.__noReload), 1);
+  assert.deepEqual(M.errors, []);
+  await M.context.close();
+});
+
+test('a member removed from the team lands on onboarding, told why, without a reload', async () => {
+  const { admin, team } = fixture;
+  const member = fixture.members[1];
+  const M = await newPage(browser, { session: member });
+  await openHome(M.page);
+  await M.page.evaluate(() => (window.__noReload = 1));
+
+  await apiCall(`/api/teams/${team.id}/members/${member.user.id}`, { method: 'DELETE', token: admin.token });
+  await M.page.waitForURL(/\/onboarding$/, { timeout: 10000 });
+  await M.page.getByRole('alert').filter({ hasText: 'You were removed from the team' }).waitFor();
+  await shot(M.page, '27-removed-from-team');
+  await waitFor(async () => (await chatSockets(M.page)).every((s) => s.state === 3), { message: 'no chat socket left open' });
   assert.equal(await M.page.evaluate(() => window.__noReload), 1);
   assert.deepEqual(M.errors, []);
   await M.context.close();
