@@ -292,13 +292,26 @@ export function toggleScheme(s: Scheme, role: SchemeRole, perm: Permission, on: 
 }
 
 function SchemeTab({ teamId }: { teamId: Id }) {
-  const perms = usePermissions();
-  const canEdit = canTeam(perms, 'manage_team_roles');
+  // auth-svc lets a team_admin or system_admin change the scheme (a role, not a permission): the user's
+  // current roles are read from the server, not from the session
+  const [editor, setEditor] = useState(false);
+  const canEdit = editor;
   const [saved, setSaved] = useState<Scheme | null>(null);
   const [draft, setDraft] = useState<Scheme | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    api.me().then(
+      (u) => live && setEditor(u.roles.includes('team_admin') || u.roles.includes('system_admin')),
+      (e) => live && setError(teamErrorText(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, []);
 
   useEffect(() => {
     let live = true;
@@ -336,6 +349,7 @@ function SchemeTab({ teamId }: { teamId: Id }) {
   return (
     <div>
       <p className="muted small">
+        {!canEdit && 'Only team admins may change the scheme. '}
         What each role may do in this team. Channel roles hold only the channel-scoped permissions; a team admin's
         permissions apply in every channel.
       </p>
