@@ -18,6 +18,7 @@ export function App() {
           <Route path="/register" element={<PublicOnly><RegisterScreen /></PublicOnly>} />
           <Route path="/join/:token" element={<JoinScreen />} />
           <Route path="/onboarding" element={<RequireAuth><OnboardingScreen /></RequireAuth>} />
+          <Route path="/team" element={<RequireAuth><RequireTeam><MainApp view="team" /></RequireTeam></RequireAuth>} />
           <Route path="/c/:channelId" element={<RequireAuth><RequireTeam><MainApp /></RequireTeam></RequireAuth>} />
           <Route path="/" element={<RequireAuth><RequireTeam><MainApp /></RequireTeam></RequireAuth>} />
           <Route path="*" element={<Navigate to="/" replace />} />

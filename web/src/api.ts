@@ -1,5 +1,19 @@
 import { useAuth } from './store';
-import type { Channel, Id, Message, Team, User } from './types';
+import type {
+  AuditEntry,
+  BrowseChannel,
+  Channel,
+  ChannelMember,
+  ChannelRole,
+  Id,
+  Invite,
+  Message,
+  MyPermissions,
+  Scheme,
+  Team,
+  TeamRole,
+  User,
+} from './types';
 
 /** The contract's error body, typed. `status` 0 means the network failed. */
 export class ApiError extends Error {
@@ -71,6 +85,8 @@ export async function request<T>(path: string, opts: Opts = {}): Promise<T> {
   return data as T;
 }
 
+const seg = (id: Id) => encodeURIComponent(String(id));
+
 export interface Session {
   user: User;
   token: string;
@@ -92,15 +108,45 @@ export const api = {
     }),
   joinTeam: (invite_token: string) =>
     request<{ team: Team; user: User; token: string }>('/api/teams/join', { method: 'POST', body: { invite_token } }),
-  createInvite: (teamId: Id) =>
-    request<{ invite_token: string; expires_at: string }>(`/api/teams/${encodeURIComponent(String(teamId))}/invites`, {
-      method: 'POST',
-    }),
+  createInvite: (teamId: Id, b: { max_uses?: number; expires_in_secs?: number } = {}) =>
+    request<Invite>(`/api/teams/${seg(teamId)}/invites`, { method: 'POST', body: b }),
+  invites: (teamId: Id) => request<Invite[]>(`/api/teams/${seg(teamId)}/invites`),
+  revokeInvite: (teamId: Id, inviteId: Id) =>
+    request<void>(`/api/teams/${seg(teamId)}/invites/${seg(inviteId)}`, { method: 'DELETE' }),
+  setTeamRole: (teamId: Id, userId: Id, role: TeamRole) =>
+    request<User>(`/api/teams/${seg(teamId)}/members/${seg(userId)}`, { method: 'PATCH', body: { role } }),
+  removeTeamMember: (teamId: Id, userId: Id) =>
+    request<void>(`/api/teams/${seg(teamId)}/members/${seg(userId)}`, { method: 'DELETE' }),
+  scheme: (teamId: Id) => request<Scheme>(`/api/teams/${seg(teamId)}/scheme`),
+  putScheme: (teamId: Id, s: Scheme) => request<Scheme>(`/api/teams/${seg(teamId)}/scheme`, { method: 'PUT', body: s }),
+  audit: (teamId: Id, q: { before?: Id; limit?: number } = {}) => {
+    const p = new URLSearchParams();
+    if (q.before !== undefined) p.set('before', String(q.before));
+    p.set('limit', String(q.limit ?? 50));
+    return request<{ entries: AuditEntry[]; has_more: boolean }>(`/api/teams/${seg(teamId)}/audit?${p}`);
+  },
+  myPermissions: (channelId?: Id | null) =>
+    request<MyPermissions>(
+      `/api/users/me/permissions${channelId == null ? '' : `?channel_id=${encodeURIComponent(String(channelId))}`}`,
+    ),
   teamMembers: (teamId: Id) => request<User[]>(`/api/teams/${encodeURIComponent(String(teamId))}/members`),
   channels: () => request<Channel[]>('/api/channels'),
   createChannel: (b: { name: string; display_name: string; type: 'public' | 'private' }) =>
     request<Channel>('/api/channels', { method: 'POST', body: b }),
-  channelMembers: (id: Id) => request<User[]>(`/api/channels/${encodeURIComponent(String(id))}/members`),
+  browseChannels: () => request<BrowseChannel[]>('/api/channels/browse'),
+  channel: (id: Id) => request<Channel>(`/api/channels/${seg(id)}`),
+  joinChannel: (id: Id) => request<Channel>(`/api/channels/${seg(id)}/join`, { method: 'POST' }),
+  updateChannel: (id: Id, b: { display_name?: string; topic?: string; purpose?: string; read_only?: boolean }) =>
+    request<Channel>(`/api/channels/${seg(id)}`, { method: 'PATCH', body: b }),
+  archiveChannel: (id: Id, archive: boolean) =>
+    request<Channel>(`/api/channels/${seg(id)}/${archive ? 'archive' : 'unarchive'}`, { method: 'POST' }),
+  channelMembers: (id: Id) => request<ChannelMember[]>(`/api/channels/${seg(id)}/members`),
+  addChannelMember: (id: Id, userId: Id) =>
+    request<User>(`/api/channels/${seg(id)}/members`, { method: 'POST', body: { user_id: userId } }),
+  setChannelRole: (id: Id, userId: Id, role: ChannelRole) =>
+    request<ChannelMember>(`/api/channels/${seg(id)}/members/${seg(userId)}`, { method: 'PATCH', body: { role } }),
+  removeChannelMember: (id: Id, userId: Id) =>
+    request<void>(`/api/channels/${seg(id)}/members/${seg(userId)}`, { method: 'DELETE' }),
   messages: (id: Id, q: { before_seq?: number; after_seq?: number; limit?: number } = {}) => {
     const p = new URLSearchParams();
     if (q.before_seq !== undefined) p.set('before_seq', String(q.before_seq));

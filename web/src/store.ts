@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import type { Channel, Id, Message, PresenceStatus, Team, User } from './types';
+import type { BrowseChannel, Channel, Id, Message, MyPermissions, Permission, PresenceStatus, Team, User } from './types';
 import { key } from './types';
 
 // ---------------------------------------------------------------- auth
@@ -10,12 +10,17 @@ interface AuthState {
   team: Team | null;
   /** a message shown on the login screen after a forced logout */
   notice: string | null;
+  /** a message shown on the onboarding screen after the user was removed from its team */
+  teamNotice: string | null;
   setSession: (token: string, user: User, team?: Team | null) => void;
   setUser: (user: User) => void;
   setTeam: (team: Team | null) => void;
   /** clears the session locally (no request); sockets close because the token goes away */
   logoutLocal: (notice?: string) => void;
   clearNotice: () => void;
+  /** the user is no longer in its team (`team_removed`): onboarding again, with a message saying why */
+  leftTeam: (notice: string) => void;
+  clearTeamNotice: () => void;
 }
 
 export const useAuth = create<AuthState>()(
@@ -25,15 +30,27 @@ export const useAuth = create<AuthState>()(
       user: null,
       team: null,
       notice: null,
+      teamNotice: null,
       setSession: (token, user, team) =>
-        set((s) => ({ token, user, team: team === undefined ? s.team : team, notice: null })),
+        set((s) => ({ token, user, team: team === undefined ? s.team : team, notice: null, teamNotice: null })),
       setUser: (user) => set({ user }),
       setTeam: (team) => set({ team }),
       logoutLocal: (notice) => {
-        set({ token: null, user: null, team: null, notice: notice ?? null });
+        set({ token: null, user: null, team: null, notice: notice ?? null, teamNotice: null });
         useChat.getState().reset();
+        usePermissions.getState().reset();
       },
       clearNotice: () => set({ notice: null }),
+      leftTeam: (notice) => {
+        set((s) => ({
+          user: s.user ? { ...s.user, team_id: null, roles: s.user.roles.filter((r) => !r.startsWith('team_')) } : null,
+          team: null,
+          teamNotice: notice,
+        }));
+        useChat.getState().reset();
+        usePermissions.getState().reset();
+      },
+      clearTeamNotice: () => set({ teamNotice: null }),
     }),
     { name: 'majlis.auth', partialize: (s) => ({ token: s.token, user: s.user, team: s.team }) },
   ),
@@ -49,8 +66,21 @@ export interface PendingMessage {
   error?: string;
 }
 
+/** A channel the user was removed from while it was open: what the "removed" screen names. */
+export interface RemovedChannel {
+  name: string;
+  display_name: string;
+}
+
 interface ChatState {
+  /** the channels the user is a member of (`GET /api/channels`) */
   channels: Channel[];
+  /** public channels of the team the user is not in (`GET /api/channels/browse`, `channel_created`) */
+  browse: BrowseChannel[];
+  /** channels the user was removed from (by someone else), by key: the open one shows why */
+  removed: Record<string, RemovedChannel>;
+  /** channels the user is leaving itself: their removal is expected, not shown as one */
+  leaving: Record<string, true>;
   /** messages per channel key, ascending by seq, unique by seq */
   messages: Record<string, Message[]>;
   hasMore: Record<string, boolean>;
@@ -66,7 +96,21 @@ interface ChatState {
   lastRead: Record<string, number>;
 
   setChannels: (c: Channel[]) => void;
+  /** a channel the user is a member of (created, joined, added to) */
   upsertChannel: (c: Channel) => void;
+  setBrowse: (c: BrowseChannel[]) => void;
+  /** `channel_created`: the user's own (it created it, or it is private: only members hear of it) or one to browse */
+  channelCreated: (c: Channel, me: Id | null | undefined) => void;
+  /** `channel_updated` / `channel_archived`: new properties, wherever the channel is listed */
+  updateChannel: (c: Channel) => void;
+  /** `channel_archived` without the channel object */
+  markArchived: (channelId: Id, at: string) => void;
+  /** the user left or lost a channel: it is no longer its own; a public one can be browsed (and joined) again */
+  memberRemoved: (channelId: Id, userId: Id, me: Id | null | undefined) => void;
+  /** the chat socket of the open channel closed with 4403: the user is no longer allowed in it */
+  chatForbidden: (channelId: Id) => void;
+  setLeaving: (channelId: Id, leaving: boolean) => void;
+  clearRemoved: (channelId: Id) => void;
   /** merges messages (dedupe by seq); returns the ones that were new */
   addMessages: (channelId: Id, msgs: Message[], hasMore?: boolean) => Message[];
   /** forgets the messages below `seq` (a replay that skipped past them); older ones can be loaded again */
@@ -104,6 +148,9 @@ function loadLastRead(): Record<string, number> {
 
 const initial = () => ({
   channels: [] as Channel[],
+  browse: [] as BrowseChannel[],
+  removed: {} as Record<string, RemovedChannel>,
+  leaving: {} as Record<string, true>,
   messages: {},
   hasMore: {},
   lastSeq: {},
@@ -117,14 +164,92 @@ export const useChat = create<ChatState>()((set, get) => ({
   ...initial(),
   lastRead: loadLastRead(),
 
-  setChannels: (c) => set({ channels: sortChannels(c) }),
+  setChannels: (c) =>
+    set((s) => {
+      const mine = new Set(c.map((x) => key(x.id)));
+      // a channel listed as the user's own is not one it was removed from (it joined again)
+      const removed = Object.fromEntries(Object.entries(s.removed).filter(([k]) => !mine.has(k)));
+      return { channels: sortChannels(c), browse: s.browse.filter((b) => !mine.has(key(b.id))), removed };
+    }),
   upsertChannel: (c) =>
     set((s) => {
-      const i = s.channels.findIndex((x) => key(x.id) === key(c.id));
-      if (i === -1) return { channels: sortChannels([...s.channels, c]) };
+      const k = key(c.id);
+      const browse = s.browse.filter((b) => key(b.id) !== k);
+      const removed = { ...s.removed };
+      delete removed[k];
+      const i = s.channels.findIndex((x) => key(x.id) === k);
+      if (i === -1) return { channels: sortChannels([...s.channels, c]), browse, removed };
       const next = s.channels.slice();
       next[i] = { ...next[i], ...c, last_seq: Math.max(next[i].last_seq ?? 0, c.last_seq ?? 0) };
-      return { channels: next };
+      return { channels: sortChannels(next), browse, removed };
+    }),
+  setBrowse: (c) =>
+    set((s) => {
+      const mine = new Set(s.channels.map((x) => key(x.id)));
+      return { browse: sortChannels(c.filter((b) => !mine.has(key(b.id)) && !b.archived_at)) };
+    }),
+  channelCreated: (c, me) => {
+    if (c.type === 'private' || (me != null && key(c.creator_id) === key(me))) return get().upsertChannel(c);
+    set((s) => {
+      if (s.channels.some((x) => key(x.id) === key(c.id)) || s.browse.some((x) => key(x.id) === key(c.id))) return {};
+      return { browse: sortChannels([...s.browse, { ...c, member_count: 1 }]) };
+    });
+  },
+  updateChannel: (c) =>
+    set((s) => {
+      const k = key(c.id);
+      const out: Partial<ChatState> = {};
+      if (s.channels.some((x) => key(x.id) === k))
+        out.channels = sortChannels(
+          s.channels.map((x) => (key(x.id) === k ? { ...x, ...c, last_seq: Math.max(x.last_seq ?? 0, c.last_seq ?? 0) } : x)),
+        );
+      if (s.browse.some((x) => key(x.id) === k))
+        // browse lists no archived channel
+        out.browse = sortChannels(s.browse.flatMap((x) => (key(x.id) !== k ? [x] : c.archived_at ? [] : [{ ...x, ...c }])));
+      return out;
+    }),
+  markArchived: (channelId, at) =>
+    set((s) => {
+      const k = key(channelId);
+      return {
+        channels: s.channels.map((x) => (key(x.id) === k ? { ...x, archived_at: x.archived_at ?? at } : x)),
+        browse: s.browse.filter((x) => key(x.id) !== k),
+      };
+    }),
+  memberRemoved: (channelId, userId, me) =>
+    set((s) => {
+      if (me == null || key(userId) !== key(me)) return {};
+      const k = key(channelId);
+      const c = s.channels.find((x) => key(x.id) === k);
+      const leaving = { ...s.leaving };
+      const expected = !!leaving[k];
+      delete leaving[k];
+      if (!c) return { leaving };
+      const out: Partial<ChatState> = { channels: s.channels.filter((x) => key(x.id) !== k), leaving };
+      if (c.type === 'public' && !c.archived_at && !s.browse.some((x) => key(x.id) === k))
+        out.browse = sortChannels([...s.browse, { ...c, member_count: 0 }]);
+      if (!expected) out.removed = { ...s.removed, [k]: { name: c.name, display_name: c.display_name } };
+      return out;
+    }),
+  chatForbidden: (channelId) => {
+    const k = key(channelId);
+    const s = get();
+    if (s.leaving[k] || !s.channels.some((x) => key(x.id) === k)) return;
+    const me = useAuth.getState().user?.id;
+    if (me != null) get().memberRemoved(channelId, me, me);
+  },
+  setLeaving: (channelId, leaving) =>
+    set((s) => {
+      const l = { ...s.leaving };
+      if (leaving) l[key(channelId)] = true;
+      else delete l[key(channelId)];
+      return { leaving: l };
+    }),
+  clearRemoved: (channelId) =>
+    set((s) => {
+      const removed = { ...s.removed };
+      delete removed[key(channelId)];
+      return { removed };
     }),
 
   addMessages: (channelId, msgs, hasMore) => {
@@ -268,6 +393,45 @@ export const useChat = create<ChatState>()((set, get) => ({
   },
 }));
 
-function sortChannels(c: Channel[]): Channel[] {
+function sortChannels<C extends Channel>(c: C[]): C[] {
   return c.slice().sort((a, b) => a.display_name.localeCompare(b.display_name));
+}
+
+// ---------------------------------------------------------------- permissions
+interface PermissionsState {
+  /** the team-scoped permissions, as the server last said */
+  team: string[];
+  /** the channel-scoped permissions in `channelId` */
+  channel: string[];
+  /** which channel `channel` is for (a key; '' = none asked) */
+  channelId: string;
+  /** a first answer has arrived (before it, every gated control is off) */
+  loaded: boolean;
+  /** the last fetch failed: the controls keep the previous answer, and this says why */
+  error: string | null;
+  set: (p: MyPermissions, channelId: Id | null | undefined) => void;
+  setError: (e: string | null) => void;
+  reset: () => void;
+}
+
+export const usePermissions = create<PermissionsState>()((set) => ({
+  team: [],
+  channel: [],
+  channelId: '',
+  loaded: false,
+  error: null,
+  set: (p, channelId) =>
+    set({ team: p.team ?? [], channel: p.channel ?? [], channelId: key(channelId), loaded: true, error: null }),
+  setError: (error) => set({ error }),
+  reset: () => set({ team: [], channel: [], channelId: '', loaded: false, error: null }),
+}));
+
+/** Whether the user holds `perm` in the team. */
+export function canTeam(p: Pick<PermissionsState, 'team'>, perm: Permission): boolean {
+  return p.team.includes(perm);
+}
+
+/** Whether the user holds `perm` in channel `channelId` (channel-scoped grants, or the team's). */
+export function canChannel(p: Pick<PermissionsState, 'team' | 'channel' | 'channelId'>, perm: Permission, channelId: Id): boolean {
+  return p.team.includes(perm) || (p.channelId === key(channelId) && p.channel.includes(perm));
 }

@@ -7,6 +7,7 @@ export interface User {
   display_name: string;
   team_id: Id | null;
   roles: string[];
+  deactivated?: boolean;
 }
 
 export interface Team {
@@ -25,6 +26,77 @@ export interface Channel {
   creator_id?: Id;
   created_at?: string;
   last_seq: number;
+  /** Part 2 (additive): absent on an older server */
+  topic?: string;
+  purpose?: string;
+  read_only?: boolean;
+  archived_at?: string | null;
+}
+
+/** A public channel of the team the caller is not in (`GET /api/channels/browse`). */
+export interface BrowseChannel extends Channel {
+  member_count: number;
+}
+
+/** The contract's permission names. */
+export const PERMISSIONS = [
+  'create_public_channel',
+  'create_private_channel',
+  'manage_channel_properties',
+  'manage_channel_members',
+  'archive_channel',
+  'invite_user',
+  'manage_team_roles',
+  'remove_team_member',
+  'edit_others_posts',
+  'delete_others_posts',
+  'post_in_read_only',
+  'use_channel_mentions',
+  'manage_integrations',
+  'view_audit_log',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+/** The permissions a channel role may hold; the others are team-scoped. */
+export const CHANNEL_SCOPED: readonly Permission[] = ['manage_channel_properties', 'manage_channel_members', 'post_in_read_only'];
+
+export type TeamRole = 'team_admin' | 'team_user';
+export type ChannelRole = 'channel_admin' | 'channel_user';
+export const SCHEME_ROLES = ['team_user', 'team_admin', 'channel_user', 'channel_admin'] as const;
+export type SchemeRole = (typeof SCHEME_ROLES)[number];
+
+/** `GET/PUT /api/teams/{id}/scheme` */
+export interface Scheme {
+  roles: Record<SchemeRole, string[]>;
+}
+
+/** `GET /api/users/me/permissions[?channel_id=]` */
+export interface MyPermissions {
+  team: string[];
+  channel: string[];
+}
+
+/** A channel member; `channel_role` is there when the server says it (PATCH answers it). */
+export interface ChannelMember extends User {
+  channel_role?: ChannelRole;
+}
+
+export interface Invite {
+  id: Id;
+  invite_token: string;
+  expires_at: string;
+  max_uses: number | null;
+  uses: number;
+}
+
+export interface AuditEntry {
+  id: Id;
+  at: string;
+  actor_id: Id;
+  action: string;
+  target_type: string;
+  target_id: string;
+  details: unknown;
 }
 
 export interface Reaction {
@@ -47,6 +119,3 @@ export type PresenceStatus = 'online' | 'away' | 'offline';
 
 /** Ids are opaque: compare them as strings, never parse them. */
 export const key = (id: Id | null | undefined): string => (id === null || id === undefined ? '' : String(id));
-
-export const isAdmin = (u: User | null | undefined): boolean =>
-  !!u && (u.roles.includes('team_admin') || u.roles.includes('system_admin'));

@@ -1,9 +1,10 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api, errorText } from '../api';
 import { useChatSocket, type ChatStatus } from '../realtime/ChatSocketProvider';
-import { useAuth, useChat, type PendingMessage } from '../store';
+import { canChannel, canTeam, useAuth, useChat, usePermissions, type PendingMessage } from '../store';
 import type { Channel, Message } from '../types';
-import { isAdmin, key } from '../types';
+import { key } from '../types';
+import { ChannelSettingsModal } from './ChannelSettingsModal';
 import { InviteModal } from './InviteModal';
 import { MembersPanel } from './MembersPanel';
 
@@ -26,6 +27,9 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [showMembers, setShowMembers] = useState(() => window.innerWidth > 1100);
   const [inviting, setInviting] = useState(false);
+  const [settings, setSettings] = useState(false);
+  const [frameError, setFrameError] = useState<{ code: string; message: string } | null>(null);
+  const perms = usePermissions();
   const listRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const prependAnchor = useRef<{ height: number; top: number } | null>(null);
@@ -55,6 +59,16 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
       live = false;
     };
   }, [k, channel.id, connectChannel]);
+
+  // the server's `error` frames (a post refused in a read-only or archived channel …) are shown, not only logged
+  const { onMessage } = chat;
+  useEffect(
+    () =>
+      onMessage((f, ch) => {
+        if (f.type === 'error' && key(ch) === k) setFrameError({ code: f.code, message: f.message });
+      }),
+    [onMessage, k],
+  );
 
   // read marker follows what is on screen
   const newest = messages.length ? messages[messages.length - 1].seq : 0;
@@ -99,22 +113,47 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const typingNames = Object.keys(typing)
     .filter((u) => u !== key(user?.id))
     .map((u) => users[u]?.display_name || users[u]?.username || 'Someone');
-  const admin = isAdmin(user);
+  const canInvite = canTeam(perms, 'invite_user');
+  const archived = !!channel.archived_at;
+  const mayPost = !channel.read_only || canChannel(perms, 'post_in_read_only', channel.id);
+  let composerNote = '';
+  if (archived) composerNote = 'This channel is archived: it can be read, not written to.';
+  else if (!mayPost) composerNote = 'This channel is read-only: only some members may post.';
 
   return (
     <div className="channel-area">
       <section className="channel-view" aria-label={`Channel ${channel.display_name}`}>
         <header className="channel-head">
           <button className="icon-btn only-narrow" aria-label="Show channels" onClick={onToggleSidebar}>☰</button>
-          <h1 className="channel-title"><span aria-hidden="true">{channel.type === 'private' ? '🔒 ' : '# '}</span>{channel.display_name}</h1>
+          <div className="channel-title-block">
+            <h1 className="channel-title"><span aria-hidden="true">{channel.type === 'private' ? '🔒 ' : '# '}</span>{channel.display_name}</h1>
+            {channel.topic && <div className="channel-topic muted small" title={channel.topic} data-testid="channel-topic">{channel.topic}</div>}
+          </div>
           <div className="head-actions">
-            {admin && user?.team_id != null && (
+            {canInvite && user?.team_id != null && (
               <button className="btn small" onClick={() => setInviting(true)}>Invite</button>
             )}
+            <button className="btn small" onClick={() => setSettings(true)}>Channel settings</button>
             <button className="btn small" aria-pressed={showMembers} onClick={() => setShowMembers((v) => !v)}>Members</button>
           </div>
         </header>
         <ConnectionBanner status={chat.status} onReconnect={chat.reconnect} />
+        {archived && (
+          <div className="banner banner-warn" role="status" data-status="archived">
+            This channel was archived{fmtDate(channel.archived_at)}. It is read-only.
+          </div>
+        )}
+        {!archived && channel.read_only && (
+          <div className="banner banner-warn" role="status" data-status="read-only">
+            Read-only channel{mayPost ? ': you may post in it.' : '.'}
+          </div>
+        )}
+        {frameError && (
+          <div className="banner banner-error" role="alert" data-code={frameError.code}>
+            <span>{frameErrorText(frameError)}</span>
+            <button className="link-btn" onClick={() => setFrameError(null)}>Dismiss</button>
+          </div>
+        )}
         <div className="message-list" ref={listRef} onScroll={onScroll} role="log" aria-live="polite" aria-label="Messages">
           {hasMore && (
             <div className="load-older">
@@ -139,10 +178,15 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
           {typingNames.length > 0 &&
             `${typingNames.slice(0, 3).join(', ')} ${typingNames.length === 1 ? 'is' : 'are'} typing…`}
         </div>
-        <Composer channel={channel} disabled={chat.status === 'forbidden' || chat.status === 'not_found'} />
+        <Composer
+          channel={channel}
+          disabled={chat.status === 'forbidden' || chat.status === 'not_found' || archived || !mayPost}
+          note={composerNote}
+        />
       </section>
       {showMembers && <MembersPanel channelId={channel.id} onClose={() => setShowMembers(false)} />}
       {inviting && user?.team_id != null && <InviteModal teamId={user.team_id} onClose={() => setInviting(false)} />}
+      {settings && <ChannelSettingsModal channel={channel} onClose={() => setSettings(false)} />}
     </div>
   );
 }
@@ -176,6 +220,19 @@ function ConnectionBanner({ status, onReconnect }: { status: ChatStatus; onRecon
       {status === 'reconnecting' && <button className="link-btn" onClick={onReconnect}>Reconnect now</button>}
     </div>
   );
+}
+
+function fmtDate(iso: string | null | undefined) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  return isNaN(d.getTime()) ? '' : ` on ${d.toLocaleDateString()}`;
+}
+
+/** The contract's codes for refused posts, said plainly; anything else as the server put it. */
+export function frameErrorText(e: { code: string; message: string }): string {
+  if (e.code === 'read_only') return 'This channel is read-only: your message was not posted.';
+  if (e.code === 'channel_archived') return 'This channel is archived: your message was not posted.';
+  return e.message || e.code;
 }
 
 function fmtTime(iso: string) {
@@ -243,7 +300,7 @@ function PendingRow({ p, onRetry }: { p: PendingMessage; onRetry: () => void }) 
   );
 }
 
-function Composer({ channel, disabled }: { channel: Channel; disabled: boolean }) {
+function Composer({ channel, disabled, note }: { channel: Channel; disabled: boolean; note: string }) {
   const { sendMessage, sendTyping } = useChatSocket();
   const [text, setText] = useState('');
   const typingSince = useRef(0);
@@ -295,7 +352,7 @@ function Composer({ channel, disabled }: { channel: Channel; disabled: boolean }
       <textarea
         ref={ref}
         aria-label={`Message #${channel.name}`}
-        placeholder={`Message #${channel.display_name}`}
+        placeholder={note || `Message #${channel.display_name}`}
         value={text}
         rows={Math.min(8, Math.max(1, text.split('\n').length))}
         maxLength={16000}

@@ -2,12 +2,12 @@ import { useEffect, useState } from 'react';
 import { api, errorText } from '../api';
 import { usePresence } from '../realtime/usePresence';
 import { useChat } from '../store';
-import type { Id, User } from '../types';
+import type { ChannelMember, Id, User } from '../types';
 import { key } from '../types';
 import { PresenceDot } from './PresenceDot';
 
 export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: () => void }) {
-  const [members, setMembers] = useState<User[] | null>(null);
+  const [members, setMembers] = useState<ChannelMember[] | null>(null);
   const [err, setErr] = useState('');
   const presence = usePresence();
   const status = useChat((s) => s.presence);
@@ -25,7 +25,10 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
     // load() handles its own failure (the error line), so its promise is not awaited
     void load();
     const off = presence.onEvent((ev) => {
+      // the list follows the channel's members: added, removed, left
       if (ev.type === 'channel_member_added' && key(ev.channel.id) === key(channelId)) void load();
+      else if (ev.type === 'channel_member_removed' && key(ev.channel_id) === key(channelId))
+        setMembers((m) => m && m.filter((u) => key(u.id) !== key(ev.user_id)));
     });
     return () => {
       live = false;
@@ -46,6 +49,7 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
           <li key={key(u.id)} data-username={u.username}>
             <PresenceDot userId={u.id} />
             <span>{u.display_name || u.username}</span>
+            {u.channel_role === 'channel_admin' && <span className="role-badge" title="Channel admin">admin</span>}
             <span className="muted small">@{u.username}</span>
           </li>
         ))}

@@ -1,39 +1,31 @@
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { NavLink, useNavigate, useParams } from 'react-router-dom';
-import { api } from '../api';
-import { usePresence } from '../realtime/usePresence';
-import { useAuth, useChat } from '../store';
+import { useAuth, useChat, usePermissions } from '../store';
 import type { Channel } from '../types';
-import { isAdmin, key } from '../types';
+import { key } from '../types';
+import { BrowseChannelsModal } from './BrowseChannelsModal';
 import { CreateChannelModal } from './CreateChannelModal';
 import { PresenceDot } from './PresenceDot';
 
-export const NON_ADMIN_TOOLTIP = 'Only team admins can create channels';
+export const NO_CREATE_TOOLTIP = 'You do not have permission to create channels';
+
+/** The permissions that open the team settings (each opens its tab). */
+export const TEAM_SETTINGS_PERMS = ['manage_team_roles', 'remove_team_member', 'invite_user', 'view_audit_log'] as const;
 
 export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNavigate?: () => void }) {
   const channels = useChat((s) => s.channels);
+  const browse = useChat((s) => s.browse);
   const lastRead = useChat((s) => s.lastRead);
   const upsertChannel = useChat((s) => s.upsertChannel);
+  const teamPerms = usePermissions((s) => s.team);
   const user = useAuth((s) => s.user);
   const team = useAuth((s) => s.team);
-  const presence = usePresence();
   const nav = useNavigate();
   const { channelId } = useParams();
   const [creating, setCreating] = useState(false);
-  const admin = isAdmin(user);
-
-  // channel events arrive on the presence socket; after a presence reconnect, refetch (events are not replayed)
-  useEffect(
-    () =>
-      presence.onEvent((ev) => {
-        if (ev.type === 'channel_created' || ev.type === 'channel_member_added') {
-          upsertChannel(ev.channel);
-        } else if (ev.type === 'hello' && ev.reconnected) {
-          api.channels().then(useChat.getState().setChannels, (e) => console.warn('[sidebar]', 'refetch_failed', e));
-        }
-      }),
-    [presence, upsertChannel],
-  );
+  const [browsing, setBrowsing] = useState(false);
+  const canCreate = teamPerms.includes('create_public_channel') || teamPerms.includes('create_private_channel');
+  const canSettings = TEAM_SETTINGS_PERMS.some((p) => teamPerms.includes(p));
 
   function created(c: Channel) {
     upsertChannel(c);
@@ -41,40 +33,60 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
     nav(`/c/${encodeURIComponent(String(c.id))}`);
   }
 
+  function joined(c: Channel) {
+    setBrowsing(false);
+    onNavigate?.();
+    nav(`/c/${encodeURIComponent(String(c.id))}`);
+  }
+
+  const link = (c: Channel, member: boolean) => {
+    const active = key(c.id) === channelId;
+    const unread = member && !active && (c.last_seq ?? 0) > (lastRead[key(c.id)] ?? 0);
+    return (
+      <li key={key(c.id)}>
+        <NavLink
+          to={`/c/${encodeURIComponent(String(c.id))}`}
+          className={({ isActive }) =>
+            `channel-link${isActive ? ' active' : ''}${unread ? ' unread' : ''}${member ? '' : ' not-member'}${c.archived_at ? ' archived' : ''}`
+          }
+          data-channel-name={c.name}
+          data-member={member ? 'true' : 'false'}
+          title={member ? undefined : 'You are not a member: open it to join'}
+          onClick={onNavigate}
+        >
+          <span className="hash" aria-hidden="true">{c.type === 'private' ? '🔒' : '#'}</span>
+          <span className="channel-label">{c.display_name}</span>
+          {c.archived_at && <span className="muted small"> (archived)</span>}
+          {unread && <span className="unread-dot" aria-label="unread messages" role="img" />}
+        </NavLink>
+      </li>
+    );
+  };
+
   return (
     <nav className="sidebar" aria-label="Channels">
       <div className="sidebar-head">
         <div className="team-name" title={team?.display_name}>{team?.display_name ?? 'majlis'}</div>
+        {canSettings && (
+          <NavLink to="/team" className="icon-btn" aria-label="Team settings" title="Team settings" onClick={onNavigate}>⚙</NavLink>
+        )}
       </div>
       <div className="sidebar-section">
         <span>Channels</span>
-        {admin ? (
-          <button className="icon-btn" aria-label="Create channel" title="Create channel" onClick={() => setCreating(true)}>+</button>
-        ) : (
-          <span className="tooltip-wrap" title={NON_ADMIN_TOOLTIP} data-tooltip={NON_ADMIN_TOOLTIP}>
-            <button className="icon-btn" aria-label="Create channel" title={NON_ADMIN_TOOLTIP} disabled aria-disabled="true">+</button>
-          </span>
-        )}
+        <span className="section-actions">
+          <button className="icon-btn" aria-label="Browse channels" title="Browse channels" onClick={() => setBrowsing(true)}>☰</button>
+          {canCreate ? (
+            <button className="icon-btn" aria-label="Create channel" title="Create channel" onClick={() => setCreating(true)}>+</button>
+          ) : (
+            <span className="tooltip-wrap" title={NO_CREATE_TOOLTIP} data-tooltip={NO_CREATE_TOOLTIP}>
+              <button className="icon-btn" aria-label="Create channel" title={NO_CREATE_TOOLTIP} disabled aria-disabled="true">+</button>
+            </span>
+          )}
+        </span>
       </div>
       <ul className="channel-list">
-        {channels.map((c) => {
-          const active = key(c.id) === channelId;
-          const unread = !active && (c.last_seq ?? 0) > (lastRead[key(c.id)] ?? 0);
-          return (
-            <li key={key(c.id)}>
-              <NavLink
-                to={`/c/${encodeURIComponent(String(c.id))}`}
-                className={({ isActive }) => `channel-link${isActive ? ' active' : ''}${unread ? ' unread' : ''}`}
-                data-channel-name={c.name}
-                onClick={onNavigate}
-              >
-                <span className="hash" aria-hidden="true">{c.type === 'private' ? '🔒' : '#'}</span>
-                <span className="channel-label">{c.display_name}</span>
-                {unread && <span className="unread-dot" aria-label="unread messages" role="img" />}
-              </NavLink>
-            </li>
-          );
-        })}
+        {channels.map((c) => link(c, true))}
+        {browse.map((c) => link(c, false))}
       </ul>
       {user && (
         <div className="sidebar-foot">
@@ -84,6 +96,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
         </div>
       )}
       {creating && <CreateChannelModal onClose={() => setCreating(false)} onCreated={created} />}
+      {browsing && <BrowseChannelsModal onClose={() => setBrowsing(false)} onJoined={joined} />}
     </nav>
   );
 }

@@ -12,7 +12,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { useAuth, useChat } from '../store';
-import type { Id, Message } from '../types';
+import type { Channel, Id, Message } from '../types';
 import { key } from '../types';
 import { newClientId, wsUrl } from './backoff';
 import { useReconnectingSocket, type SocketStatus } from './useReconnectingSocket';
@@ -27,6 +27,8 @@ export type ChatServerFrame =
   | { type: 'reaction_added' | 'reaction_removed'; message_id: Id; user_id: Id; emoji: string }
   | { type: 'error'; code: string; message: string; client_id?: string }
   | { type: 'replay_truncated'; last_seq: number; first_seq: number }
+  | { type: 'channel_updated'; channel: Channel }
+  | { type: 'channel_archived'; channel_id?: Id; channel?: Channel }
   | { type: 'pong' };
 
 export type ChatHandler = (frame: ChatServerFrame, channelId: Id) => void;
@@ -144,6 +146,14 @@ function applyFrame(f: ChatServerFrame, ch: Id, acks: AckTimers, send: (frame: o
       // so it goes; "load older" reads the rest over REST.
       st.dropBefore(ch, f.first_seq);
       break;
+    case 'channel_updated':
+      st.updateChannel(f.channel);
+      break;
+    case 'channel_archived':
+      // the socket stays open: the channel is readable, not writable
+      if (f.channel) st.updateChannel({ ...f.channel, archived_at: f.channel.archived_at ?? new Date().toISOString() });
+      else st.markArchived(f.channel_id ?? ch, new Date().toISOString());
+      break;
     case 'pong':
       break;
     default:
@@ -180,6 +190,8 @@ export function ChatSocketProvider({ children, WebSocketImpl, onUnauthorized }: 
       if (onUnauthorized) onUnauthorized();
       else useAuth.getState().logoutLocal('Your session has ended. Please sign in again.');
     },
+    // 4403: removed from the channel (or never allowed in); the main view says so, and nothing reconnects
+    onForbidden: (ch) => useChat.getState().chatForbidden(ch),
   });
   const { connect, close, send, currentTarget } = socket;
 

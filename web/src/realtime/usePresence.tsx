@@ -8,7 +8,7 @@
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
 import { useAuth, useChat } from '../store';
-import type { Channel, Id, PresenceStatus } from '../types';
+import type { Channel, Id, PresenceStatus, User } from '../types';
 import { key } from '../types';
 import { wsUrl } from './backoff';
 import { useReconnectingSocket, type SocketStatus } from './useReconnectingSocket';
@@ -20,6 +20,12 @@ export type PresenceEvent =
   | { type: 'presence_batch'; updates: { user_id: Id; status: PresenceStatus }[] }
   | { type: 'channel_created'; channel: Channel }
   | { type: 'channel_member_added'; channel: Channel; user_id: Id }
+  | { type: 'channel_updated'; channel: Channel }
+  | { type: 'channel_archived'; channel_id: Id; channel?: Channel }
+  | { type: 'channel_member_removed'; channel_id: Id; user_id: Id }
+  | { type: 'permissions_changed' }
+  | { type: 'team_removed'; team_id?: Id }
+  | { type: 'user_updated'; user: User }
   | { type: 'error'; code: string; message: string }
   | { type: 'pong' };
 
@@ -82,8 +88,15 @@ export function PresenceProvider({ children, WebSocketImpl }: Props) {
       case 'presence_batch':
         for (const u of ev.updates) st.setPresence(u.user_id, u.status);
         break;
+      // the workspace's own events: applied by their subscribers (src/workspace.ts)
       case 'channel_created':
       case 'channel_member_added':
+      case 'channel_updated':
+      case 'channel_archived':
+      case 'channel_member_removed':
+      case 'permissions_changed':
+      case 'team_removed':
+      case 'user_updated':
       case 'pong':
         break;
       case 'error':

@@ -58,6 +58,8 @@ export interface SocketOptions<T, F extends ServerFrame> {
   onFrame: (frame: F, target: T, send: (frame: object) => boolean) => void;
   /** close code 4401: the session is over */
   onUnauthorized: () => void;
+  /** close code 4403: the user may not (any longer) use this target; called once per such close */
+  onForbidden?: (target: T) => void;
   /** injectable for tests */
   WebSocketImpl?: typeof WebSocket;
   /** the jitter source (tests) */
@@ -253,6 +255,7 @@ export class ReconnectingSocket<T, F extends ServerFrame> {
     this.warn(kind, ev.code, ev.reason || '');
     this.emit(kind, this.wanted);
     if (kind === 'unauthorized') this.opts.onUnauthorized();
+    else if (kind === 'forbidden') this.opts.onForbidden?.(conn.target);
   }
 
   /** the next attempt after a close that reconnecting can help: only while the target is still wanted */

@@ -11,6 +11,8 @@ const slug = (s: string) =>
 
 export function OnboardingScreen() {
   const user = useAuth((s) => s.user);
+  const teamNotice = useAuth((s) => s.teamNotice);
+  const clearTeamNotice = useAuth((s) => s.clearTeamNotice);
   const setSession = useAuth((s) => s.setSession);
   const setUser = useAuth((s) => s.setUser);
   const setChannels = useChat((s) => s.setChannels);
@@ -78,6 +80,11 @@ export function OnboardingScreen() {
     <div className="center-page">
       <div className="card onboarding-card">
         <div className="brand">majlis</div>
+        {teamNotice && (
+          <div className="notice" role="alert">
+            {teamNotice} <button className="link-btn small" onClick={clearTeamNotice}>Dismiss</button>
+          </div>
+        )}
         <h1>Create your team</h1>
         <p className="muted">
           Welcome{user ? `, ${user.display_name || user.username}` : ''}. A team is where your channels live. You'll start with

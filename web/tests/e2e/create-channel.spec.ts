@@ -65,7 +65,7 @@ test("non-admin sees a disabled '+' with a tooltip; a new channel still appears 
   await page.waitForURL(/\/c\/[^/]+$/);
   const plus = page.getByRole('button', { name: 'Create channel' });
   assert.equal(await plus.isDisabled(), true);
-  assert.equal(await plus.getAttribute('title'), 'Only team admins can create channels');
+  assert.equal(await plus.getAttribute('title'), 'You do not have permission to create channels');
   await page.locator('.tooltip-wrap').hover();
   await shot(page, '06-non-admin-plus-disabled');
 

@@ -2,14 +2,14 @@ import { act, render, screen } from '@testing-library/react';
 import { MemoryRouter, Route, Routes, useLocation } from 'react-router-dom';
 import { useEffect } from 'react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Sidebar, NON_ADMIN_TOOLTIP } from '../../src/components/Sidebar';
+import { Sidebar, NO_CREATE_TOOLTIP } from '../../src/components/Sidebar';
+import { applyPresenceEvent } from '../../src/workspace';
 import { ChatSocketProvider, useChatSocket } from '../../src/realtime/ChatSocketProvider';
 import { PresenceProvider, usePresence, type PresenceEvent } from '../../src/realtime/usePresence';
-import { useAuth, useChat } from '../../src/store';
+import { useAuth, useChat, usePermissions } from '../../src/store';
 import { advance, asImpl, FakeWebSocket } from './fakeWs';
 
 const admin = { id: 1, username: 'amina', display_name: 'Amina', team_id: 10, roles: ['team_admin', 'team_user'] };
-const member = { id: 2, username: 'bilal', display_name: 'Bilal', team_id: 10, roles: ['team_user'] };
 const ch = (id: number, name: string) => ({ id, team_id: 10, name, display_name: name, type: 'public' as const, last_seq: 0 });
 const presenceSockets = () => FakeWebSocket.instances.filter((w) => w.url.endsWith('/ws/presence'));
 
@@ -19,6 +19,7 @@ beforeEach(() => {
   vi.spyOn(Math, 'random').mockReturnValue(0.5);
   FakeWebSocket.reset();
   useChat.getState().reset();
+  usePermissions.getState().reset();
   useAuth.setState({ token: 't', user: admin, team: { id: 10, name: 'acme', display_name: 'Acme' }, notice: null });
   vi.stubGlobal('fetch', vi.fn(() => Promise.resolve(new Response('[]', { status: 200 }))));
 });
@@ -125,12 +126,18 @@ describe('usePresence()', () => {
 function Where() {
   return <div data-testid="where">{useLocation().pathname}</div>;
 }
+/** what MainApp does with presence events, without the rest of it */
+function WorkspaceEvents() {
+  const p = usePresence();
+  useEffect(() => p.onEvent((e) => void applyPresenceEvent(e)), [p]);
+  return null;
+}
 function renderSidebar() {
   return render(
     <MemoryRouter initialEntries={['/c/1']}>
       <PresenceProvider WebSocketImpl={asImpl}>
         <Routes>
-          <Route path="/c/:channelId" element={<><Sidebar /><Where /></>} />
+          <Route path="/c/:channelId" element={<><WorkspaceEvents /><Sidebar /><Where /></>} />
         </Routes>
       </PresenceProvider>
     </MemoryRouter>,
@@ -147,22 +154,46 @@ describe('Sidebar', () => {
     act(() => ws.serverSend({ type: 'channel_created', channel: ch(3, 'design') }));
     const link = screen.getByText('design').closest('a')!;
     expect(link.getAttribute('href')).toBe('/c/3');
+    // someone else's public channel: listed, to be joined
+    expect(link.getAttribute('data-member')).toBe('false');
     // the same event twice does not duplicate it
     act(() => ws.serverSend({ type: 'channel_created', channel: ch(3, 'design') }));
     expect(screen.getAllByText('design')).toHaveLength(1);
   });
 
-  it("shows an enabled '+' for admins and a disabled one with a tooltip for others", () => {
+  it("shows an enabled '+' with create_public_channel or create_private_channel", () => {
+    usePermissions.getState().set({ team: ['create_private_channel'], channel: [] }, null);
     renderSidebar();
     expect(screen.getByRole<HTMLButtonElement>('button', { name: 'Create channel' }).disabled).toBe(false);
   });
 
-  it("non-admin '+' is disabled with the tooltip", () => {
-    useAuth.setState({ user: member });
+  it("'+' is disabled with the tooltip without either permission, whatever the roles say", () => {
+    // the session still says team_admin: the permissions, not the token's roles, decide
+    usePermissions.getState().set({ team: ['invite_user', 'use_channel_mentions'], channel: [] }, null);
     renderSidebar();
     const b = screen.getByRole<HTMLButtonElement>('button', { name: 'Create channel' });
     expect(b.disabled).toBe(true);
-    expect(b.title).toBe(NON_ADMIN_TOOLTIP);
+    expect(b.title).toBe(NO_CREATE_TOOLTIP);
+  });
+
+  it("'+' follows the permissions as they change, without a remount", () => {
+    usePermissions.getState().set({ team: ['create_public_channel'], channel: [] }, null);
+    renderSidebar();
+    const b = () => screen.getByRole<HTMLButtonElement>('button', { name: 'Create channel' });
+    expect(b().disabled).toBe(false);
+    act(() => usePermissions.getState().set({ team: [], channel: [] }, null));
+    expect(b().disabled).toBe(true);
+  });
+
+  it('lists the channels to browse after its own, and offers team settings only with a settings permission', () => {
+    useChat.getState().setChannels([ch(1, 'town-square')]);
+    useChat.getState().setBrowse([{ ...ch(5, 'lounge'), member_count: 3 }]);
+    renderSidebar();
+    expect(screen.getByText('lounge').closest('a')!.getAttribute('data-member')).toBe('false');
+    expect(screen.getByText('town-square').closest('a')!.getAttribute('data-member')).toBe('true');
+    expect(screen.queryByRole('link', { name: 'Team settings' })).toBeNull();
+    act(() => usePermissions.getState().set({ team: ['view_audit_log'], channel: [] }, null));
+    expect(screen.getByRole('link', { name: 'Team settings' }).getAttribute('href')).toBe('/team');
   });
 
   it('marks channels with unseen messages as unread', () => {
