@@ -490,6 +490,31 @@ pub async fn member_ids(db: &Db, channel: Uuid) -> Result<Vec<Uuid>, DbError> {
     .await
 }
 
+/// The channel's members and their roles, in the order they joined (an
+/// unknown role, from a newer version, reads as channel_user).
+pub async fn member_roles(db: &Db, channel: Uuid) -> Result<Vec<(Uuid, ChannelRole)>, DbError> {
+    let rows: Vec<(Uuid, String)> = db
+        .timed(async {
+            let mut conn = db.conn().await?;
+            Ok(members::table
+                .filter(members::channel_id.eq(channel))
+                .select((members::user_id, members::role))
+                .order(members::joined_at.asc())
+                .load(&mut conn)
+                .await?)
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(u, r)| {
+            (
+                u,
+                ChannelRole::parse(&r).unwrap_or(ChannelRole::ChannelUser),
+            )
+        })
+        .collect())
+}
+
 /// Which page of history to read.
 #[derive(Clone, Copy, Debug)]
 pub enum Page {

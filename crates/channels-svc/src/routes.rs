@@ -427,18 +427,36 @@ async fn add_member(
     Ok(HttpResponse::Created().json(added))
 }
 
-/// The channel's members.
-#[utoipa::path(tag = "channels", params(("id" = Uuid, Path)), responses((status = 200, body = [User]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
+/// The channel's members: each user object with its `channel_role`
+/// (additive to the contract's `[user]`).
+#[utoipa::path(tag = "channels", params(("id" = Uuid, Path)), responses((status = 200, body = [ChannelMember]), (status = 404, body = ErrorBody)), security(("bearer" = [])))]
 #[get("/{id}/members")]
 async fn list_members(
     user: AuthUser,
     id: web::Path<Uuid>,
     chat: web::Data<Chat>,
     users: web::Data<Users>,
-) -> ApiResult<web::Json<Vec<User>>> {
+) -> ApiResult<web::Json<Vec<ChannelMember>>> {
     let seen = visible(&chat, id.into_inner(), &user).await?;
-    let ids = repo::member_ids(&chat.db, seen.row.id).await?;
-    Ok(web::Json(users.get(&ids).await?))
+    let roles = repo::member_roles(&chat.db, seen.row.id).await?;
+    let ids: Vec<Uuid> = roles.iter().map(|(u, _)| *u).collect();
+    let mut found: std::collections::HashMap<String, User> = users
+        .get(&ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id.to_string(), u))
+        .collect();
+    // In the order they joined; a user auth-svc no longer knows is left out.
+    Ok(web::Json(
+        roles
+            .into_iter()
+            .filter_map(|(id, channel_role)| {
+                found
+                    .remove(&id.to_string())
+                    .map(|user| ChannelMember { user, channel_role })
+            })
+            .collect(),
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -232,6 +232,8 @@ async fn the_member_list_returns_user_objects() {
         .await;
     let members = reply.expect(StatusCode::OK).as_array().unwrap().clone();
     assert_eq!(members.len(), 2);
+    assert_eq!(members[0]["channel_role"], "channel_admin", "the creator");
+    assert_eq!(members[1]["channel_role"], "channel_user");
     for (m, expected) in members.iter().zip([&admin_id, &user_id]) {
         assert_eq!(m["id"], **expected);
         let mut keys: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
@@ -239,6 +241,7 @@ async fn the_member_list_returns_user_objects() {
         assert_eq!(
             keys,
             [
+                "channel_role",
                 "deactivated",
                 "display_name",
                 "email",
