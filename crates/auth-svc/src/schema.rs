@@ -25,19 +25,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    auth.audit (id) {
-        id -> Uuid,
-        team_id -> Nullable<Uuid>,
-        at -> Timestamptz,
-        actor_id -> Uuid,
-        action -> Text,
-        target_type -> Text,
-        target_id -> Text,
-        details -> Jsonb,
-    }
-}
-
 diesel::allow_tables_to_appear_in_same_query!(users, team_schemes);
 
 diesel::table! {

@@ -60,7 +60,7 @@ impl Process for Settings {
             })
         };
         let readiness = (db.readiness_check(), redis.readiness_check());
-        let audit = crate::audit::server(db.clone());
+        let audit = majlis_audit::server(db.clone(), majlis_audit::Log::Auth);
         let service = AuthGrpc {
             db,
             issuer: self.issuer,

@@ -10,7 +10,6 @@
 //! channel roles from its own table.
 
 mod access;
-mod audit;
 mod commit;
 mod events;
 mod grpc;

@@ -3,8 +3,7 @@
 //! connection drops.
 
 use crate::model::{ChannelRow, MessageRow, Reaction};
-use crate::schema::{audit, channels, members, messages, reactions};
-use chrono::{DateTime, Utc};
+use crate::schema::{channels, members, messages, reactions};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -407,42 +406,6 @@ pub async fn remove_from_team_channels(
         .load(&mut conn)
         .await?;
         Ok(rows.into_iter().map(|r| r.channel_id).collect())
-    })
-    .await
-}
-
-/// One entry of `channels.audit`.
-#[derive(Clone, Debug, Queryable, Selectable)]
-#[diesel(table_name = audit)]
-pub struct AuditRow {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    pub actor_id: Uuid,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    pub details: serde_json::Value,
-}
-
-/// A team's entries, newest first, with ids below `before`.
-pub async fn list_audit(
-    db: &Db,
-    team: Uuid,
-    before: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<AuditRow>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        let mut q = audit::table
-            .filter(audit::team_id.eq(team))
-            .select(AuditRow::as_select())
-            .order(audit::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(b) = before {
-            q = q.filter(audit::id.lt(b));
-        }
-        Ok(q.load(&mut conn).await?)
     })
     .await
 }

@@ -48,20 +48,6 @@ diesel::table! {
     }
 }
 
-diesel::table! {
-    /// Append-only (a trigger refuses updates and deletes).
-    channels.audit (id) {
-        id -> Uuid,
-        team_id -> Nullable<Uuid>,
-        at -> Timestamptz,
-        actor_id -> Uuid,
-        action -> Text,
-        target_type -> Text,
-        target_id -> Text,
-        details -> Jsonb,
-    }
-}
-
 diesel::joinable!(members -> channels (channel_id));
 diesel::joinable!(messages -> channels (channel_id));
 diesel::allow_tables_to_appear_in_same_query!(channels, members, messages, reactions);

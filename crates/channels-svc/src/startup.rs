@@ -2,7 +2,6 @@
 //! `ChannelsService` on the shared host, around the group committer.
 
 use crate::Settings;
-use crate::audit;
 use crate::commit::Committer;
 use crate::grpc::ChannelsGrpc;
 use crate::routes;
@@ -60,7 +59,7 @@ impl Process for Settings {
                     .configure(routes::routes);
             })
         };
-        let audit = audit::server(chat.db.clone());
+        let audit = majlis_audit::server(chat.db.clone(), majlis_audit::Log::Channels);
         let bound = host
             .bind(
                 "Channels, memberships, messages and reactions (the contract's \"Channels and messages\" section), channel properties, archive and roles, and the caller's permissions.",

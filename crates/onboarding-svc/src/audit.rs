@@ -3,11 +3,10 @@
 //! this endpoint merges onboarding's with auth-svc's and channels-svc's
 //! pages (ids are UUIDv7, so one `before` cursor pages all three).
 
-use crate::clients::AuditEntry;
-use crate::members::{merge_audit, visible_team};
-use crate::repo;
+use crate::members::visible_team;
 use crate::saga::Onboarding;
 use actix_web::{get, web};
+use majlis_audit::{Entry, Log};
 use majlis_auth_token::AuthUser;
 use majlis_authz::Permission;
 use majlis_errors::{ApiError, ApiResult, ErrorBody};
@@ -28,7 +27,7 @@ pub struct AuditQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// Newest first.
-    pub entries: Vec<AuditEntry>,
+    pub entries: Vec<Entry>,
     pub has_more: bool,
 }
 
@@ -73,10 +72,15 @@ async fn audit_log(
     }
     // One more than asked of each owner: whether more exist is then known.
     let (own, (auth, channels)) = tokio::try_join!(
-        async { Ok(repo::audit_page(&ob.db, team, before, i64::from(limit) + 1).await?) },
+        async {
+            Ok(
+                majlis_audit::page(&ob.db, Log::Onboarding, team, before, i64::from(limit) + 1)
+                    .await?,
+            )
+        },
         ob.clients.peer_audit(team, before, limit + 1),
     )?;
-    let (entries, has_more) = merge_audit(vec![own, auth, channels], limit as usize);
+    let (entries, has_more) = majlis_audit::merge(vec![own, auth, channels], limit as usize);
     Ok(web::Json(AuditPage { entries, has_more }))
 }
 

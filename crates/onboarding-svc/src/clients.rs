@@ -3,6 +3,7 @@
 //! sockets through `presence.events`. The protos' strings stop here: the
 //! saga and the join pass and get back uuids, roles and the contract's objects.
 
+use majlis_audit::Entry;
 use majlis_auth_token::Role;
 use majlis_authz::{Scheme, TeamRole};
 use majlis_errors::ApiError;
@@ -166,39 +167,6 @@ impl Clients {
     }
 }
 
-/// One audit entry, as the contract shows it (every owner's, merged here;
-/// `repo` reads onboarding's own in this field order).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema, diesel::Queryable)]
-pub struct AuditEntry {
-    pub id: Uuid,
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub actor_id: Uuid,
-    pub action: String,
-    pub target_type: String,
-    pub target_id: String,
-    #[schema(value_type = Object)]
-    pub details: serde_json::Value,
-}
-
-fn audit_entry(e: audit_pb::AuditEntry) -> Result<AuditEntry, ApiError> {
-    let bad = |what: &str| {
-        ApiError::internal(std::io::Error::other(format!(
-            "unreadable audit entry: {what}"
-        )))
-    };
-    Ok(AuditEntry {
-        id: e.id.parse().map_err(|_| bad("id"))?,
-        at: chrono::DateTime::parse_from_rfc3339(&e.at)
-            .map_err(|_| bad("at"))?
-            .with_timezone(&chrono::Utc),
-        actor_id: e.actor_id.parse().map_err(|_| bad("actor_id"))?,
-        action: e.action,
-        target_type: e.target_type,
-        target_id: e.target_id,
-        details: serde_json::from_str(&e.details_json).map_err(|_| bad("details"))?,
-    })
-}
-
 /// The roles and membership calls (issue 15): auth-svc owns team roles and
 /// schemes and enforces them with `actor`; channels-svc owns channel
 /// memberships. Each answers the owner's typed error unchanged.
@@ -309,7 +277,7 @@ impl Clients {
         team: Uuid,
         before: Option<Uuid>,
         limit: u32,
-    ) -> Result<(Vec<AuditEntry>, Vec<AuditEntry>), ApiError> {
+    ) -> Result<(Vec<Entry>, Vec<Entry>), ApiError> {
         let req = audit_pb::ListAuditRequest {
             team_id: team.to_string(),
             before: before.map(|b| b.to_string()),
@@ -325,7 +293,7 @@ impl Clients {
             r.into_inner()
                 .entries
                 .into_iter()
-                .map(audit_entry)
+                .map(majlis_audit::from_pb)
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok((entries(auth)?, entries(channels)?))

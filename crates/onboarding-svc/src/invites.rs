@@ -4,10 +4,11 @@
 //! many try at once. Each creation and revocation is audited with it.
 
 use crate::members::{Caller, visible_team};
-use crate::repo::{self, NewEntry};
+use crate::repo;
 use crate::saga::Onboarding;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
+use majlis_audit::NewEntry;
 use majlis_auth_token::AuthUser;
 use majlis_authz::Permission;
 use majlis_errors::{ApiError, ApiResult, ErrorBody};
@@ -111,7 +112,7 @@ async fn create_invite(
         uses: 0,
     };
     let entry = NewEntry {
-        team,
+        team: Some(team),
         actor: user.claims.sub,
         action: "invite_created",
         target_type: "invite",
@@ -160,7 +161,7 @@ async fn revoke_invite(
     let caller = visible_team(&ob, &user, team).await?;
     invite_user(&caller, team)?;
     let entry = NewEntry {
-        team,
+        team: Some(team),
         actor: user.claims.sub,
         action: "invite_revoked",
         target_type: "invite",

@@ -4,7 +4,6 @@
 //! calls, answers 404 for a team the caller cannot see, and finishes a
 //! removal by taking the user out of the team's channels.
 
-use crate::clients::AuditEntry;
 use crate::saga::Onboarding;
 use actix_web::{HttpResponse, delete, get, patch, put, web};
 use majlis_access::Access;
@@ -166,15 +165,4 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(remove_member)
         .service(get_scheme)
         .service(put_scheme);
-}
-
-/// Merges the owners' newest-first pages into one of at most `limit`:
-/// entries are compared by id (UUIDv7, so by time), and `has_more` says
-/// whether any page held more than what was taken.
-pub fn merge_audit(pages: Vec<Vec<AuditEntry>>, limit: usize) -> (Vec<AuditEntry>, bool) {
-    let total: usize = pages.iter().map(Vec::len).sum();
-    let mut all: Vec<AuditEntry> = pages.into_iter().flatten().collect();
-    all.sort_by_key(|e| std::cmp::Reverse(e.id));
-    all.truncate(limit);
-    (all, total > limit)
 }

@@ -1,12 +1,12 @@
 //! Every query onboarding-svc runs.
 
-use crate::clients::AuditEntry;
 use crate::invites::Invite;
-use crate::schema::{audit, installation, invites, team_creations, teams};
+use crate::schema::{installation, invites, team_creations, teams};
 use crate::state::{CreationStatus, TeamState};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use majlis_audit::{Log, NewEntry};
 use majlis_db::{Db, DbError, is_unique_violation};
 use serde::Serialize;
 use uuid::Uuid;
@@ -281,39 +281,12 @@ pub async fn delete_unfinished_team(db: &Db, team: Uuid) -> Result<(), DbError> 
 
 // ---- invites and the audit log (issue 15)
 
-/// One audit entry to append, in the transaction of the change it records.
-#[derive(Debug)]
-pub struct NewEntry {
-    pub team: Uuid,
-    pub actor: Uuid,
-    pub action: &'static str,
-    pub target_type: &'static str,
-    pub target_id: String,
-    pub details: serde_json::Value,
-}
-
-async fn append(conn: &mut AsyncPgConnection, e: &NewEntry) -> QueryResult<()> {
-    diesel::insert_into(audit::table)
-        .values((
-            audit::id.eq(Uuid::now_v7()),
-            audit::team_id.eq(Some(e.team)),
-            audit::actor_id.eq(e.actor),
-            audit::action.eq(e.action),
-            audit::target_type.eq(e.target_type),
-            audit::target_id.eq(&e.target_id),
-            audit::details.eq(&e.details),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 /// Stores an invite and its `invite_created` entry, together.
 pub async fn create_invite(
     db: &Db,
     invite: &Invite,
     team: Uuid,
-    entry: &NewEntry,
+    entry: &NewEntry<'_>,
 ) -> Result<(), DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
@@ -329,7 +302,7 @@ pub async fn create_invite(
                 ))
                 .execute(conn)
                 .await?;
-            append(conn, entry).await
+            majlis_audit::append(conn, Log::Onboarding, entry).await
         })
         .await?;
         Ok(())
@@ -370,7 +343,7 @@ pub async fn revoke_invite(
     db: &Db,
     team: Uuid,
     invite: Uuid,
-    entry: &NewEntry,
+    entry: &NewEntry<'_>,
 ) -> Result<bool, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
@@ -386,7 +359,7 @@ pub async fn revoke_invite(
                 .execute(conn)
                 .await?;
                 if n > 0 {
-                    append(conn, entry).await?;
+                    majlis_audit::append(conn, Log::Onboarding, entry).await?;
                 }
                 Ok::<_, diesel::result::Error>(n > 0)
             })
@@ -456,38 +429,6 @@ pub async fn release_invite_use(db: &Db, token: &str) -> Result<(), DbError> {
         .execute(&mut conn)
         .await?;
         Ok(())
-    })
-    .await
-}
-
-/// This service's entries of the team, newest first, below `before`.
-pub async fn audit_page(
-    db: &Db,
-    team: Uuid,
-    before: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<AuditEntry>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        let mut q = audit::table
-            .filter(audit::team_id.eq(team))
-            .order(audit::id.desc())
-            .limit(limit)
-            .into_boxed();
-        if let Some(b) = before {
-            q = q.filter(audit::id.lt(b));
-        }
-        Ok(q.select((
-            audit::id,
-            audit::at,
-            audit::actor_id,
-            audit::action,
-            audit::target_type,
-            audit::target_id,
-            audit::details,
-        ))
-        .load::<AuditEntry>(&mut conn)
-        .await?)
     })
     .await
 }

@@ -26,19 +26,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    onboarding.audit (id) {
-        id -> Uuid,
-        team_id -> Nullable<Uuid>,
-        at -> Timestamptz,
-        actor_id -> Uuid,
-        action -> Text,
-        target_type -> Text,
-        target_id -> Text,
-        details -> Jsonb,
-    }
-}
-
-diesel::table! {
     onboarding.team_creations (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -58,4 +45,4 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(teams, invites, team_creations, installation, audit);
+diesel::allow_tables_to_appear_in_same_query!(teams, invites, team_creations, installation);
