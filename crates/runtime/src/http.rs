@@ -151,11 +151,17 @@ impl RouteTable {
         self.routes.push((segments, methods));
     }
 
-    /// The methods of every template `path` matches, in `Allow` order; empty
-    /// when none does.
+    /// The methods of the most specific templates `path` matches (those with
+    /// the fewest parameters: `/channels/browse` before `/channels/{id}`, as
+    /// OpenAPI matches paths), in `Allow` order; empty when none matches.
     pub fn methods_for(&self, path: &str) -> Vec<&'static str> {
+        let params =
+            |segments: &[Segment]| segments.iter().filter(|s| **s == Segment::Param).count();
+        let Some(fewest) = self.matching(path).map(|(s, _)| params(s)).min() else {
+            return Vec::new();
+        };
         let mut found = [false; METHODS.len()];
-        for (_, methods) in self.matching(path) {
+        for (_, methods) in self.matching(path).filter(|(s, _)| params(s) == fewest) {
             for m in methods {
                 if let Some(i) = METHODS.iter().position(|k| k == m) {
                     found[i] = true;
@@ -170,31 +176,16 @@ impl RouteTable {
             .collect()
     }
 
-    /// The methods of the most specific templates `path` matches (those
-    /// with the fewest parameters: `/channels/browse` before
-    /// `/channels/{id}`), when they do not answer `method`: a request that
-    /// reached a parameter's route only because no literal one answers its
-    /// method. `None` when the most specific templates answer it.
+    /// The methods of the most specific templates `path` matches when they
+    /// do not answer `method`: a request that reached a parameter's route
+    /// only because no literal one answers its method. `None` otherwise.
     pub fn shadowed(&self, method: &Method, path: &str) -> Option<Vec<&'static str>> {
-        let params =
-            |segments: &[Segment]| segments.iter().filter(|s| **s == Segment::Param).count();
-        let fewest = self.matching(path).map(|(s, _)| params(s)).min()?;
-        let mut allowed: Vec<&'static str> = Vec::new();
-        for (segments, methods) in self.matching(path) {
-            if params(segments) == fewest {
-                allowed.extend(methods.iter().copied());
-            }
+        let allowed = self.methods_for(path);
+        if allowed.is_empty() || allowed.contains(&method.as_str()) {
+            None
+        } else {
+            Some(allowed)
         }
-        if allowed.iter().any(|m| *m == method.as_str()) {
-            return None;
-        }
-        Some(
-            METHODS
-                .iter()
-                .copied()
-                .filter(|m| allowed.contains(m))
-                .collect(),
-        )
     }
 
     /// Whether a template `path` matches answers `method` (no allocation:
@@ -280,7 +271,7 @@ pub fn path_config() -> web::PathConfig {
             .app_data::<web::Data<RouteTable>>()
             .and_then(|routes| routes.shadowed(req.method(), req.path()));
         match shadowed {
-            Some(allowed) if !allowed.is_empty() => actix_web::error::InternalError::from_response(
+            Some(allowed) => actix_web::error::InternalError::from_response(
                 "method not allowed",
                 method_not_allowed(req.method(), &allowed),
             )
@@ -387,6 +378,14 @@ mod tests {
             Some(vec!["GET"])
         );
         assert_eq!(t.shadowed(&Method::GET, "/api/channels/browse"), None);
+    }
+
+    #[test]
+    fn allow_names_the_methods_of_the_most_specific_template_only() {
+        let t = table();
+        assert_eq!(t.methods_for("/api/channels/browse"), ["GET"]);
+        assert_eq!(t.methods_for("/api/channels/x1"), ["GET", "PATCH"]);
+        assert!(t.methods_for("/api/elsewhere").is_empty());
     }
 
     #[test]
