@@ -98,6 +98,9 @@ enum Segment {
     Literal(String),
     /// `{id}` (or any segment holding a parameter): one non-empty segment.
     Param,
+    /// A parameter the document says is a uuid: only a segment that parses
+    /// as one (`/channels/browse` is not `/channels/{id}`).
+    Uuid,
 }
 
 impl RouteTable {
@@ -122,18 +125,48 @@ impl RouteTable {
                 &item.options,
                 &item.trace,
             ];
+            let uuids: Vec<&str> = ops
+                .iter()
+                .filter_map(|op| op.as_ref())
+                .flat_map(|op| op.parameters.iter().flatten())
+                .filter_map(|p| match p {
+                    utoipa::openapi::RefOr::T(p) => Some(p),
+                    utoipa::openapi::RefOr::Ref(_) => None,
+                })
+                .filter(|p| {
+                    p.parameter_in == utoipa::openapi::path::ParameterIn::Path
+                        && matches!(
+                            &p.schema,
+                            Some(utoipa::openapi::RefOr::T(utoipa::openapi::Schema::Object(o)))
+                                if o.format == Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                                    utoipa::openapi::KnownFormat::Uuid
+                                ))
+                        )
+                })
+                .map(|p| p.name.as_str())
+                .collect();
             let methods = METHODS
                 .iter()
                 .zip(ops)
                 .filter(|(_, op)| op.as_ref().is_some_and(&keep))
                 .map(|(m, _)| *m);
-            table.add(path, methods);
+            table.add_typed(path, methods, &uuids);
         }
         table
     }
 
     /// Adds a route the document does not list (the host's `/openapi.json`).
     pub fn add<'a>(&mut self, path: &str, methods: impl IntoIterator<Item = &'a str>) {
+        self.add_typed(path, methods, &[]);
+    }
+
+    /// A route whose parameters named in `uuids` match uuids only.
+    fn add_typed<'a>(
+        &mut self,
+        path: &str,
+        methods: impl IntoIterator<Item = &'a str>,
+        uuids: &[&str],
+    ) {
         let methods: Vec<&'static str> = methods
             .into_iter()
             .filter_map(|m| METHODS.iter().copied().find(|k| k.eq_ignore_ascii_case(m)))
@@ -142,7 +175,12 @@ impl RouteTable {
             .split('/')
             .map(|s| {
                 if s.contains('{') {
-                    Segment::Param
+                    let name = s.trim_start_matches('{').trim_end_matches('}');
+                    if uuids.contains(&name) {
+                        Segment::Uuid
+                    } else {
+                        Segment::Param
+                    }
                 } else {
                     Segment::Literal(s.to_owned())
                 }
@@ -151,17 +189,11 @@ impl RouteTable {
         self.routes.push((segments, methods));
     }
 
-    /// The methods of the most specific templates `path` matches (those with
-    /// the fewest parameters: `/channels/browse` before `/channels/{id}`, as
-    /// OpenAPI matches paths), in `Allow` order; empty when none matches.
+    /// The methods of every template `path` matches, in `Allow` order; empty
+    /// when none does.
     pub fn methods_for(&self, path: &str) -> Vec<&'static str> {
-        let params =
-            |segments: &[Segment]| segments.iter().filter(|s| **s == Segment::Param).count();
-        let Some(fewest) = self.matching(path).map(|(s, _)| params(s)).min() else {
-            return Vec::new();
-        };
         let mut found = [false; METHODS.len()];
-        for (_, methods) in self.matching(path).filter(|(s, _)| params(s) == fewest) {
+        for (_, methods) in self.matching(path) {
             for m in methods {
                 if let Some(i) = METHODS.iter().position(|k| k == m) {
                     found[i] = true;
@@ -176,9 +208,10 @@ impl RouteTable {
             .collect()
     }
 
-    /// The methods of the most specific templates `path` matches when they
-    /// do not answer `method`: a request that reached a parameter's route
-    /// only because no literal one answers its method. `None` otherwise.
+    /// The methods of the templates `path` matches when none answers
+    /// `method`: a request that reached a uuid parameter's route with a
+    /// segment that is no uuid (`PATCH /channels/browse` reaching
+    /// `PATCH /channels/{id}`) while a literal route has that path.
     pub fn shadowed(&self, method: &Method, path: &str) -> Option<Vec<&'static str>> {
         let allowed = self.methods_for(path);
         if allowed.is_empty() || allowed.contains(&method.as_str()) {
@@ -204,6 +237,7 @@ impl RouteTable {
             segments.iter().all(|s| match (s, parts.next()) {
                 (Segment::Literal(l), Some(p)) => l == p,
                 (Segment::Param, Some(p)) => !p.is_empty(),
+                (Segment::Uuid, Some(p)) => uuid::Uuid::parse_str(p).is_ok(),
                 (_, None) => false,
             }) && parts.next().is_none()
         })
@@ -365,10 +399,18 @@ mod tests {
     fn table() -> RouteTable {
         let mut t = RouteTable::default();
         t.add("/api/channels/browse", ["GET"]);
-        t.add("/api/channels/{id}", ["GET", "PATCH"]);
-        t.add("/api/channels/{id}/members/{user_id}", ["PATCH", "DELETE"]);
+        t.add_typed("/api/channels/{id}", ["GET", "PATCH"], &["id"]);
+        t.add_typed(
+            "/api/channels/{id}/members/{user_id}",
+            ["PATCH", "DELETE"],
+            &["id", "user_id"],
+        );
+        t.add("/api/things/{name}", ["POST"]);
+        t.add("/api/things/special", ["GET"]);
         t
     }
+
+    const ID: &str = "01a23513-c642-7171-aa20-005b521c2cee";
 
     #[test]
     fn a_literal_route_shadows_a_parameter_for_the_methods_it_does_not_answer() {
@@ -381,10 +423,16 @@ mod tests {
     }
 
     #[test]
-    fn allow_names_the_methods_of_the_most_specific_template_only() {
+    fn a_uuid_parameter_matches_uuids_only_and_any_other_parameter_anything() {
         let t = table();
         assert_eq!(t.methods_for("/api/channels/browse"), ["GET"]);
-        assert_eq!(t.methods_for("/api/channels/x1"), ["GET", "PATCH"]);
+        assert_eq!(
+            t.methods_for(&format!("/api/channels/{ID}")),
+            ["GET", "PATCH"]
+        );
+        assert!(t.methods_for("/api/channels/x1").is_empty());
+        // A text parameter also answers for the literal path.
+        assert_eq!(t.methods_for("/api/things/special"), ["GET", "POST"]);
         assert!(t.methods_for("/api/elsewhere").is_empty());
     }
 
@@ -393,7 +441,7 @@ mod tests {
         let t = table();
         assert_eq!(t.shadowed(&Method::PATCH, "/api/channels/not-a-uuid"), None);
         assert_eq!(
-            t.shadowed(&Method::PATCH, "/api/channels/x/members/y"),
+            t.shadowed(&Method::PATCH, &format!("/api/channels/{ID}/members/y")),
             None
         );
         assert_eq!(t.shadowed(&Method::PATCH, "/api/nowhere"), None);
