@@ -105,12 +105,14 @@ enum Segment {
 
 impl RouteTable {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        Self::of_operations(api, |_| true)
+        Self::of_operations(api, true, |_| true)
     }
 
-    /// The operations of `api` that `keep` keeps.
+    /// The operations of `api` that `keep` keeps; with `typed`, a uuid
+    /// parameter matches uuids only.
     fn of_operations(
         api: &utoipa::openapi::OpenApi,
+        typed: bool,
         keep: impl Fn(&utoipa::openapi::path::Operation) -> bool,
     ) -> Self {
         let mut table = Self::default();
@@ -144,6 +146,7 @@ impl RouteTable {
                         )
                 })
                 .map(|p| p.name.as_str())
+                .filter(|_| typed)
                 .collect();
             let methods = METHODS
                 .iter()
@@ -251,7 +254,9 @@ pub struct SecuredRoutes(RouteTable);
 
 impl SecuredRoutes {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        Self(RouteTable::of_operations(api, |op| {
+        // Untyped: a request to a secured route is authenticated whatever
+        // its parameters hold (its handler then answers 404 for a bad id).
+        Self(RouteTable::of_operations(api, false, |op| {
             op.security.as_ref().is_some_and(|s| !s.is_empty())
         }))
     }
