@@ -9,6 +9,7 @@
 //! `max_age` in any case (the bound when an event is lost, e.g. while Redis
 //! restarts). A fetch that overlaps an invalidation is answered but not
 //! stored, so a slow answer from before a change is never kept after it.
+//! Users without a team are never cached: onboarding is about to change them.
 
 pub mod wire;
 
@@ -161,7 +162,10 @@ impl AccessCache {
         }
         for access in fetched {
             let user = access.principal.user;
-            if current {
+            // A user without a team is one onboarding is about to change:
+            // always asked afresh, so the request right after it joins a
+            // team (the SPA's next one) never meets the old answer.
+            if current && access.principal.team.is_some() {
                 entries.insert(user, Cached { access, at: now });
             }
             found.insert(user, access);

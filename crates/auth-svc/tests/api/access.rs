@@ -216,3 +216,21 @@ async fn an_unknown_user_has_no_access() {
     let app = spawn_app().await;
     assert_eq!(cache(&app).get(Uuid::now_v7()).await.unwrap(), None);
 }
+
+#[actix_web::test]
+async fn a_user_without_a_team_is_asked_afresh_so_joining_one_holds_at_once() {
+    let app = spawn_app().await;
+    let (user, _, _) = app.register().await;
+    let id: Uuid = user["id"].as_str().unwrap().parse().unwrap();
+    let cache = cache(&app);
+    assert_eq!(cache.get(id).await.unwrap().unwrap().team(), None);
+    assert!(cache.is_empty(), "not cached");
+    let team = Uuid::now_v7();
+    sql(format!(
+        "UPDATE auth.users SET team_id = '{team}', roles = ARRAY['system_user','team_admin'] WHERE id = '{id}'"
+    ))
+    .await;
+    // No event, a long max age: the next answer is the new state anyway.
+    assert_eq!(cache.get(id).await.unwrap().unwrap().team(), Some(team));
+    assert_eq!(cache.len(), 1, "a member is cached");
+}

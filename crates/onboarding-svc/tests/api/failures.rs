@@ -63,17 +63,47 @@ async fn channels_svc_down_mid_flow_leaves_no_team_and_no_channel() {
 async fn auth_svc_failing_after_the_channels_were_made_rolls_them_back() {
     let app = spawn_app().await;
     let u = app.register().await;
-    let name = majlis_testkit::unique("authdown");
-    // The caller's access is cached (as after any earlier request), so the
-    // saga starts and meets auth-svc down only when it sets the team.
-    app.get("/api/onboarding", &u.token).await;
-    app.auth_proxy.cut();
+    let name = majlis_testkit::unique("authfail");
+    // auth-svc answers everything but the team change of this user, which
+    // fails in its database (a trigger scoped to the user): the saga meets
+    // the failure after it made the channels.
+    let trigger = format!("refuse_{}", u.id.replace('-', ""));
+    let mut conn = {
+        use diesel_async::AsyncConnection;
+        diesel_async::AsyncPgConnection::establish(&app.db_url)
+            .await
+            .unwrap()
+    };
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(format!(
+            "CREATE FUNCTION auth.{trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN RAISE EXCEPTION 'refused team change'; END $$"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        diesel::sql_query(format!(
+            "CREATE TRIGGER {trigger} BEFORE UPDATE OF team_id ON auth.users
+             FOR EACH ROW WHEN (OLD.id = '{}') EXECUTE FUNCTION auth.{trigger}()",
+            u.id
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
     let r = app.create_team(&u.token, &name, None).await;
-    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.status, 500, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "internal_error");
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(format!("DROP TRIGGER {trigger} ON auth.users"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
     // The channels were made, then the saga could not set the user's team:
-    // compensation removes them. (auth-svc itself answers HTTP; only the
-    // onboarding → auth-svc gRPC link is cut.)
-    app.auth_proxy.restore();
+    // compensation removes them.
     eventually(Duration::from_secs(10), || async {
         app.count(
             "SELECT count(*) AS n FROM onboarding.team_creations WHERE user_id::text = $1 AND status = 'failed'",
