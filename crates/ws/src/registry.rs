@@ -69,21 +69,20 @@ impl Registry {
 
     /// Closes every socket opened with token `jti` (4401). Returns how many.
     pub fn revoke(&self, jti: Uuid) -> usize {
-        let conns = self.lock();
-        let mut n = 0;
-        for c in conns.values().filter(|c| c.jti == jti) {
-            c.signal.request(CloseRequest::REVOKED);
-            n += 1;
-        }
-        n
+        self.revoke_where(|c| c.jti == jti)
     }
 
     /// Closes every socket of `user` whose token was issued before `before`
     /// (Unix seconds): deactivation, "log out everywhere" (4401).
     pub fn revoke_user(&self, user: Uuid, before: i64) -> usize {
+        self.revoke_where(|c| c.user == user && c.iat < before)
+    }
+
+    /// Closes (4401) the sockets `revoked` picks. Returns how many.
+    fn revoke_where(&self, revoked: impl Fn(&Conn) -> bool) -> usize {
         let conns = self.lock();
         let mut n = 0;
-        for c in conns.values().filter(|c| c.user == user && c.iat < before) {
+        for c in conns.values().filter(|c| revoked(c)) {
             c.signal.request(CloseRequest::REVOKED);
             n += 1;
         }
