@@ -1,7 +1,7 @@
 //! `majlis.audit.v1.AuditLog` on channels-svc: its own entries of one team,
 //! newest first, paged by id; only onboarding-svc may read them.
 
-use crate::helpers::{new_team, spawn_app};
+use crate::helpers::{expect_grpc_invalid, new_team, spawn_app};
 use majlis_proto::audit::v1::ListAuditRequest;
 use majlis_testkit::service_keys::Service;
 
@@ -83,9 +83,7 @@ async fn list_audit_refuses_malformed_ids_and_callers_other_than_onboarding() {
         (request(&new_team(), Some("nope"), 10), "before"),
     ] {
         let err = audit.list_audit(req).await.unwrap_err();
-        assert_eq!(err.code(), tonic::Code::InvalidArgument);
-        let api = majlis_errors::ApiError::from(err);
-        assert_eq!(api.field(), Some(field));
+        expect_grpc_invalid(&err, field);
     }
     let err = app
         .audit_grpc(Service::ChatGateway)

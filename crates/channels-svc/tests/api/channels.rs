@@ -69,13 +69,7 @@ async fn a_team_user_may_not_create_a_channel() {
     let app = spawn_app().await;
     let team = new_team();
     let (_, token) = app.team_user(&team).await;
-    let reply = app
-        .post(
-            "/api/channels",
-            Some(&token),
-            &json!({"name": "mine", "display_name": "Mine", "type": "public"}),
-        )
-        .await;
+    let reply = app.try_create_channel(&token, "mine", "public").await;
     reply.expect_error(StatusCode::FORBIDDEN, "forbidden");
     assert!(app.my_channel_ids(&token).await.is_empty());
     assert!(app.stream(PRESENCE_EVENTS).await.is_empty());
@@ -85,13 +79,7 @@ async fn a_team_user_may_not_create_a_channel() {
 async fn a_user_without_a_team_may_not_create_a_channel() {
     let app = spawn_app().await;
     let (_, token) = app.teamless().await;
-    let reply = app
-        .post(
-            "/api/channels",
-            Some(&token),
-            &json!({"name": "mine", "display_name": "Mine", "type": "public"}),
-        )
-        .await;
+    let reply = app.try_create_channel(&token, "mine", "public").await;
     reply.expect_error(StatusCode::FORBIDDEN, "forbidden");
     let listed = app.get("/api/channels", Some(&token)).await;
     assert_eq!(*listed.expect(StatusCode::OK), json!([]));
@@ -115,11 +103,7 @@ async fn a_duplicate_name_in_the_same_team_is_409_but_another_team_may_use_it() 
     // Another admin of the same team hits the same wall.
     let (_, other_admin) = app.team_admin(&team).await;
     let again = app
-        .post(
-            "/api/channels",
-            Some(&other_admin),
-            &json!({"name": "random", "display_name": "Random", "type": "public"}),
-        )
+        .try_create_channel(&other_admin, "random", "public")
         .await;
     again.expect_error(StatusCode::CONFLICT, "channel_exists");
 
@@ -225,11 +209,7 @@ async fn a_malformed_body_is_400_and_a_missing_field_is_422() {
 #[actix_web::test]
 async fn every_channel_endpoint_needs_a_token() {
     let app = spawn_app().await;
-    let (_, token) = app.team_admin(&new_team()).await;
-    let id = app.create_channel(&token, "c", "public").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, token, id) = app.admin_with_channel().await;
     let gets = [
         "/api/channels".to_owned(),
         format!("/api/channels/{id}"),
@@ -308,20 +288,12 @@ async fn failed_creations_publish_nothing() {
     let app = spawn_app().await;
     let (_, token) = app.team_admin(&new_team()).await;
     app.create_channel(&token, "once", "public").await;
-    app.post(
-        "/api/channels",
-        Some(&token),
-        &json!({"name": "once", "display_name": "Once", "type": "public"}),
-    )
-    .await
-    .expect_error(StatusCode::CONFLICT, "channel_exists");
-    app.post(
-        "/api/channels",
-        Some(&token),
-        &json!({"name": "Bad Name", "display_name": "X", "type": "public"}),
-    )
-    .await
-    .expect_invalid("name");
+    app.try_create_channel(&token, "once", "public")
+        .await
+        .expect_error(StatusCode::CONFLICT, "channel_exists");
+    app.try_create_channel(&token, "Bad Name", "public")
+        .await
+        .expect_invalid("name");
     assert_eq!(app.stream(PRESENCE_EVENTS).await.len(), 1);
 }
 
@@ -340,22 +312,10 @@ async fn the_channel_list_holds_only_the_callers_memberships() {
     assert_eq!(app.my_channel_ids(&admin).await.len(), 3);
     assert!(app.my_channel_ids(&user).await.is_empty());
     let b_id = b["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/channels/{b_id}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.join(&user, b_id).await.expect(StatusCode::OK);
     assert_eq!(app.my_channel_ids(&user).await, vec![b_id.to_owned()]);
     let a_id = a["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/channels/{a_id}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.join(&user, a_id).await.expect(StatusCode::OK);
     let mut mine = app.my_channel_ids(&user).await;
     mine.sort();
     let mut expected = vec![a_id.to_owned(), b_id.to_owned()];
@@ -423,13 +383,9 @@ async fn a_channel_of_another_team_is_404_whatever_its_type() {
             app.get(&format!("/api/channels/{id}/messages"), Some(who))
                 .await
                 .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
-            app.post(
-                &format!("/api/channels/{id}/messages"),
-                Some(who),
-                &json!({"content": "hi"}),
-            )
-            .await
-            .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
+            app.try_send(who, id, "hi")
+                .await
+                .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
         }
     }
 }
@@ -457,22 +413,12 @@ async fn unknown_and_garbage_channel_ids_are_404() {
             );
             crate::helpers::assert_error_shape(&reply);
         }
-        let reply = app
-            .post(
-                &format!("/api/channels/{garbage}/join"),
-                Some(&token),
-                &json!({}),
-            )
-            .await;
+        let reply = app.join(&token, garbage).await;
         assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
     }
-    app.post(
-        &format!("/api/channels/{unknown}/join"),
-        Some(&token),
-        &json!({}),
-    )
-    .await
-    .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
+    app.join(&token, &unknown.to_string())
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
 }
 
 #[actix_web::test]
@@ -484,9 +430,7 @@ async fn joining_a_public_channel_makes_a_member_and_is_idempotent() {
     let channel = app.create_channel(&admin, "lobby", "public").await;
     let id = channel["id"].as_str().unwrap();
     for _ in 0..2 {
-        let reply = app
-            .post(&format!("/api/channels/{id}/join"), Some(&user), &json!({}))
-            .await;
+        let reply = app.join(&user, id).await;
         assert_eq!(reply.expect(StatusCode::OK), &channel);
     }
     assert_eq!(app.my_channel_ids(&user).await, vec![id.to_owned()]);
@@ -510,7 +454,7 @@ async fn joining_a_private_channel_or_one_of_another_team_is_404() {
     let (_, user) = app.team_user(&team).await;
     let private = app.create_channel(&admin, "vault", "private").await;
     let id = private["id"].as_str().unwrap();
-    app.post(&format!("/api/channels/{id}/join"), Some(&user), &json!({}))
+    app.join(&user, id)
         .await
         .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
     assert!(app.my_channel_ids(&user).await.is_empty());
@@ -518,20 +462,12 @@ async fn joining_a_private_channel_or_one_of_another_team_is_404() {
     let (_, foreign_admin) = app.team_admin(&new_team()).await;
     let foreign = app.create_channel(&foreign_admin, "lobby", "public").await;
     let foreign_id = foreign["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/channels/{foreign_id}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
+    app.join(&user, foreign_id)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
     assert!(app.my_channel_ids(&user).await.is_empty());
     let (_, teamless) = app.teamless().await;
-    app.post(
-        &format!("/api/channels/{foreign_id}/join"),
-        Some(&teamless),
-        &json!({}),
-    )
-    .await
-    .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
+    app.join(&teamless, foreign_id)
+        .await
+        .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
 }

@@ -1,29 +1,20 @@
 //! PostgreSQL or auth-svc going away is a prompt 503, never a hang or a 500,
 //! and channels-svc recovers by itself when PostgreSQL comes back.
 
-use crate::helpers::{assert_error_shape, eventually, new_team, spawn_app, spawn_app_with};
+use crate::helpers::{Team, assert_error_shape, eventually, spawn_app_with};
 use awc::http::StatusCode;
 use majlis_proto::channels::v1::CheckMembershipRequest;
-use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[actix_web::test]
 async fn postgres_down_is_a_prompt_503_and_the_service_recovers() {
     let app = spawn_app_with(true).await;
-    let (admin_id, admin) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let id = channel["id"].as_str().unwrap().to_owned();
+    let (admin_id, admin, id) = app.admin_with_channel().await;
     app.send(&admin, &id, "before").await;
     app.db_proxy.as_ref().unwrap().cut();
 
     let started = Instant::now();
-    let reply = app
-        .post(
-            &format!("/api/channels/{id}/messages"),
-            Some(&admin),
-            &json!({"content": "during"}),
-        )
-        .await;
+    let reply = app.try_send(&admin, &id, "during").await;
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "503 took {:?}",
@@ -48,13 +39,7 @@ async fn postgres_down_is_a_prompt_503_and_the_service_recovers() {
         );
         assert_error_shape(&reply);
     }
-    let reply = app
-        .post(
-            "/api/channels",
-            Some(&admin),
-            &json!({"name": "later", "display_name": "Later", "type": "public"}),
-        )
-        .await;
+    let reply = app.try_create_channel(&admin, "later", "public").await;
     assert_eq!(
         reply.status,
         StatusCode::SERVICE_UNAVAILABLE,
@@ -91,17 +76,13 @@ async fn postgres_down_is_a_prompt_503_and_the_service_recovers() {
 
 #[actix_web::test]
 async fn auth_svc_down_makes_member_lookups_a_prompt_503() {
-    let app = spawn_app().await;
-    let team = new_team();
-    let (_, admin) = app.team_admin(&team).await;
-    let (user_id, _) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let id = channel["id"].as_str().unwrap().to_owned();
-    app.auth_shutdown.trigger();
+    let t = Team::new().await;
+    t.app.auth_shutdown.trigger();
     // Wait until auth-svc has really stopped answering.
     eventually(Duration::from_secs(10), || async {
-        app.client
-            .get(format!("{}/healthz", app.auth_address))
+        t.app
+            .client
+            .get(format!("{}/healthz", t.app.auth_address))
             .send()
             .await
             .is_err()
@@ -109,17 +90,15 @@ async fn auth_svc_down_makes_member_lookups_a_prompt_503() {
     .await;
 
     let started = Instant::now();
-    let reply = app
-        .get(&format!("/api/channels/{id}/members"), Some(&admin))
-        .await;
-    reply.expect_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
-    let reply = app
-        .post(
-            &format!("/api/channels/{id}/members"),
-            Some(&admin),
-            &json!({ "user_id": user_id }),
+    let reply = t
+        .app
+        .get(
+            &format!("/api/channels/{}/members", t.channel),
+            Some(&t.admin),
         )
         .await;
+    reply.expect_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+    let reply = t.app.add_member(&t.admin, &t.channel, &t.user_id).await;
     reply.expect_error(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
     assert!(
         started.elapsed() < Duration::from_secs(8),
@@ -127,5 +106,8 @@ async fn auth_svc_down_makes_member_lookups_a_prompt_503() {
         started.elapsed()
     );
     // Tokens are verified locally: everything that needs no user lookup works.
-    assert_eq!(app.send(&admin, &id, "still here").await["seq"], 1);
+    assert_eq!(
+        t.app.send(&t.admin, &t.channel, "still here").await["seq"],
+        1
+    );
 }

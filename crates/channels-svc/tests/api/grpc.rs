@@ -1,88 +1,28 @@
 //! `majlis.channels.v1.ChannelsService`, as the chat gateway uses it.
 
-use crate::helpers::{TestApp, WAIT, assert_message_shape, new_team, seqs, spawn_app};
+use crate::helpers::{
+    Team, WAIT, assert_message_shape, batched, post_request, react_request, seqs,
+};
 use awc::http::StatusCode;
 use majlis_events::topics::CHAT_EVENTS;
 use majlis_proto::channels::v1::{
-    BatchedPost, CheckMembershipRequest, ListMessagesRequest, PostMessageRequest,
-    PostMessagesRequest, ReactRequest, post_outcome::Outcome,
+    BatchedPost, CheckMembershipRequest, ListMessagesRequest, PostMessagesRequest,
+    post_outcome::Outcome,
 };
 use serde_json::{Value, json};
 
-/// A team with an admin, a teammate (not yet a member), and an admin-made
-/// public channel.
-struct Setup {
-    app: TestApp,
-    team: String,
-    admin_id: String,
-    admin: String,
-    user_id: String,
-    user: String,
-    channel: String,
-}
-
-async fn setup() -> Setup {
-    let app = spawn_app().await;
-    let team = new_team();
-    let (admin_id, admin) = app.team_admin(&team).await;
-    let (user_id, user) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap().to_owned();
-    Setup {
-        app,
-        team,
-        admin_id,
-        admin,
-        user_id,
-        user,
-        channel,
-    }
-}
-
-fn post(channel: &str, user: &str, content: &str, client_id: Option<&str>) -> PostMessageRequest {
-    PostMessageRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-        content: content.to_owned(),
-        client_id: client_id.map(str::to_owned),
-    }
-}
-
-fn react(channel: &str, user: &str, message: &str, emoji: &str, add: bool) -> ReactRequest {
-    ReactRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-        message_id: message.to_owned(),
-        emoji: emoji.to_owned(),
-        add,
-    }
-}
-
 #[actix_web::test]
 async fn check_membership_answers_for_members_non_members_and_unknown_channels() {
-    let s = setup().await;
+    let s = Team::new().await;
     s.app.send(&s.admin, &s.channel, "one").await;
     s.app.send(&s.admin, &s.channel, "two").await;
-    let mut grpc = s.app.grpc();
-    let check = |channel: &str, user: &str| CheckMembershipRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-    };
 
-    let member = grpc
-        .check_membership(check(&s.channel, &s.admin_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let member = s.app.membership(&s.channel, &s.admin_id).await;
     assert!(member.exists && member.is_member);
     assert_eq!(member.team_id, s.team);
     assert_eq!(member.last_seq, 2);
 
-    let outsider = grpc
-        .check_membership(check(&s.channel, &s.user_id))
-        .await
-        .unwrap()
-        .into_inner();
+    let outsider = s.app.membership(&s.channel, &s.user_id).await;
     assert!(outsider.exists && !outsider.is_member);
     assert_eq!(outsider.team_id, s.team);
     assert_eq!(outsider.last_seq, 2);
@@ -92,18 +32,19 @@ async fn check_membership_answers_for_members_non_members_and_unknown_channels()
         "garbage".to_owned(),
         String::new(),
     ] {
-        let none = grpc
-            .check_membership(check(&channel, &s.admin_id))
-            .await
-            .unwrap()
-            .into_inner();
+        let none = s.app.membership(&channel, &s.admin_id).await;
         assert!(!none.exists && !none.is_member, "{channel}: {none:?}");
         assert_eq!(none.team_id, "");
         assert_eq!(none.last_seq, 0);
     }
 
-    let bad_user = grpc
-        .check_membership(check(&s.channel, "garbage"))
+    let bad_user = s
+        .app
+        .grpc()
+        .check_membership(CheckMembershipRequest {
+            channel_id: s.channel.clone(),
+            user_id: "garbage".to_owned(),
+        })
         .await
         .unwrap_err();
     assert_eq!(bad_user.code(), tonic::Code::InvalidArgument);
@@ -111,13 +52,10 @@ async fn check_membership_answers_for_members_non_members_and_unknown_channels()
 
 #[actix_web::test]
 async fn post_message_stores_publishes_and_flags_a_repeated_client_id() {
-    let s = setup().await;
+    let s = Team::new().await;
     let mut grpc = s.app.grpc();
-    let first = grpc
-        .post_message(post(&s.channel, &s.admin_id, "over the socket", Some("k1")))
-        .await
-        .unwrap()
-        .into_inner();
+    let send = post_request(&s.channel, &s.admin_id, "over the socket", Some("k1"));
+    let first = grpc.post_message(send.clone()).await.unwrap().into_inner();
     assert_eq!(first.seq, 1);
     assert!(!first.duplicate);
     let message: Value = serde_json::from_str(&first.message_json).unwrap();
@@ -128,11 +66,7 @@ async fn post_message_stores_publishes_and_flags_a_repeated_client_id() {
     assert_eq!(message["user_id"], s.admin_id);
     assert_eq!(message["channel_id"], s.channel);
 
-    let again = grpc
-        .post_message(post(&s.channel, &s.admin_id, "over the socket", Some("k1")))
-        .await
-        .unwrap()
-        .into_inner();
+    let again = grpc.post_message(send).await.unwrap().into_inner();
     assert!(again.duplicate);
     assert_eq!(again.seq, 1);
     let again_message: Value = serde_json::from_str(&again.message_json).unwrap();
@@ -166,7 +100,7 @@ async fn post_message_stores_publishes_and_flags_a_repeated_client_id() {
 /// each channel's messages once, in seq order.
 #[actix_web::test]
 async fn concurrent_sends_to_several_channels_get_gapless_seqs_and_ordered_stream_entries() {
-    let s = setup().await;
+    let s = Team::new().await;
     let mut channels = vec![s.channel.clone()];
     for name in ["second", "third"] {
         let c = s.app.create_channel(&s.admin, name, "public").await;
@@ -179,7 +113,7 @@ async fn concurrent_sends_to_several_channels_get_gapless_seqs_and_ordered_strea
             // Every fourth send repeats the client_id of the send before it.
             let key = if i % 4 == 3 { i - 1 } else { i };
             let mut grpc = s.app.grpc();
-            let req = post(
+            let req = post_request(
                 channel,
                 &s.admin_id,
                 &format!("m{i}"),
@@ -248,15 +182,15 @@ async fn concurrent_sends_to_several_channels_get_gapless_seqs_and_ordered_strea
 
 #[actix_web::test]
 async fn post_message_rejects_invalid_input() {
-    let s = setup().await;
+    let s = Team::new().await;
     let mut grpc = s.app.grpc();
     for req in [
-        post(&s.channel, &s.admin_id, "", None),
-        post(&s.channel, &s.admin_id, "   ", None),
-        post(&s.channel, &s.admin_id, &"x".repeat(16_001), None),
-        post(&s.channel, &s.admin_id, "ok", Some("")),
-        post("garbage", &s.admin_id, "ok", None),
-        post(&s.channel, "garbage", "ok", None),
+        post_request(&s.channel, &s.admin_id, "", None),
+        post_request(&s.channel, &s.admin_id, "   ", None),
+        post_request(&s.channel, &s.admin_id, &"x".repeat(16_001), None),
+        post_request(&s.channel, &s.admin_id, "ok", Some("")),
+        post_request("garbage", &s.admin_id, "ok", None),
+        post_request(&s.channel, "garbage", "ok", None),
     ] {
         let err = grpc.post_message(req).await.unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
@@ -265,46 +199,38 @@ async fn post_message_rejects_invalid_input() {
     assert_eq!(s.app.send(&s.admin, &s.channel, "first").await["seq"], 1);
 }
 
-fn batched(post: PostMessageRequest) -> BatchedPost {
-    BatchedPost {
-        post: Some(post),
-        trace: Default::default(),
-    }
-}
-
 /// The gateway's batched send: each post is stored (or refused) as alone,
 /// answered in request order, and a bad one fails only itself.
 #[actix_web::test]
 async fn post_messages_answers_each_send_in_order_and_a_bad_one_fails_only_itself() {
-    let s = setup().await;
-    let mut grpc = s.app.grpc();
+    let s = Team::new().await;
     let other = s.app.create_channel(&s.admin, "other", "public").await;
     let other = other["id"].as_str().unwrap().to_owned();
     let posts = vec![
-        batched(post(&s.channel, &s.admin_id, "a1", Some("b1"))),
-        batched(post(&other, &s.admin_id, "o1", None)),
-        batched(post(&s.channel, &s.admin_id, "", None)),
-        batched(post(&s.channel, &s.admin_id, "a2", Some("b2"))),
-        batched(post("garbage", &s.admin_id, "x", None)),
-        batched(post(
+        batched(post_request(&s.channel, &s.admin_id, "a1", Some("b1"))),
+        batched(post_request(&other, &s.admin_id, "o1", None)),
+        batched(post_request(&s.channel, &s.admin_id, "", None)),
+        batched(post_request(&s.channel, &s.admin_id, "a2", Some("b2"))),
+        batched(post_request("garbage", &s.admin_id, "x", None)),
+        batched(post_request(
             &uuid::Uuid::new_v4().to_string(),
             &s.admin_id,
             "x",
             None,
         )),
-        batched(post(&s.channel, &s.admin_id, "a1 again", Some("b1"))),
+        batched(post_request(
+            &s.channel,
+            &s.admin_id,
+            "a1 again",
+            Some("b1"),
+        )),
         BatchedPost {
             post: None,
             trace: Default::default(),
         },
-        batched(post(&s.channel, &s.admin_id, "a3", None)),
+        batched(post_request(&s.channel, &s.admin_id, "a3", None)),
     ];
-    let outcomes = grpc
-        .post_messages(PostMessagesRequest { posts })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcomes;
+    let outcomes = s.app.post_batch(posts).await;
     let shown: Vec<String> = outcomes
         .iter()
         .map(|o| match &o.outcome {
@@ -357,10 +283,17 @@ async fn post_messages_answers_each_send_in_order_and_a_bad_one_fails_only_itsel
 
 #[actix_web::test]
 async fn post_messages_refuses_more_than_512_sends_and_stores_none_of_them() {
-    let s = setup().await;
+    let s = Team::new().await;
     let mut grpc = s.app.grpc();
     let posts = (0..513)
-        .map(|i| batched(post(&s.channel, &s.admin_id, &format!("m{i}"), None)))
+        .map(|i| {
+            batched(post_request(
+                &s.channel,
+                &s.admin_id,
+                &format!("m{i}"),
+                None,
+            ))
+        })
         .collect();
     let err = grpc
         .post_messages(PostMessagesRequest { posts })
@@ -368,17 +301,12 @@ async fn post_messages_refuses_more_than_512_sends_and_stores_none_of_them() {
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
     assert!(s.app.stream(CHAT_EVENTS).await.is_empty());
-    let empty = grpc
-        .post_messages(PostMessagesRequest { posts: vec![] })
-        .await
-        .unwrap()
-        .into_inner();
-    assert!(empty.outcomes.is_empty());
+    assert!(s.app.post_batch(vec![]).await.is_empty());
 }
 
 #[actix_web::test]
 async fn list_messages_pages_after_a_seq_with_has_more() {
-    let s = setup().await;
+    let s = Team::new().await;
     for i in 1..=5 {
         s.app.send(&s.admin, &s.channel, &format!("m{i}")).await;
     }
@@ -432,20 +360,12 @@ async fn list_messages_pages_after_a_seq_with_has_more() {
 
 #[actix_web::test]
 async fn reactions_count_once_per_user_show_in_history_and_are_published_when_they_change() {
-    let s = setup().await;
-    s.app
-        .post(
-            &format!("/api/channels/{}/join", s.channel),
-            Some(&s.user),
-            &json!({}),
-        )
-        .await
-        .expect(StatusCode::OK);
+    let s = Team::new().await.with_user_joined().await;
     let message = s.app.send(&s.admin, &s.channel, "react to me").await;
     let mid = message["id"].as_str().unwrap().to_owned();
     let grpc = s.app.grpc();
     let changed = |user: &str, emoji: &str, add: bool| {
-        let req = react(&s.channel, user, &mid, emoji, add);
+        let req = react_request(&s.channel, user, &mid, emoji, add);
         let mut grpc = grpc.clone();
         async move { grpc.react(req).await.unwrap().into_inner().changed }
     };
@@ -535,7 +455,7 @@ async fn reactions_count_once_per_user_show_in_history_and_are_published_when_th
 
 #[actix_web::test]
 async fn reacting_to_a_message_of_another_channel_or_an_unknown_message_is_not_found() {
-    let s = setup().await;
+    let s = Team::new().await;
     let here = s.app.send(&s.admin, &s.channel, "here").await;
     let other = s.app.create_channel(&s.admin, "other", "public").await;
     let other_id = other["id"].as_str().unwrap();
@@ -550,14 +470,14 @@ async fn reacting_to_a_message_of_another_channel_or_an_unknown_message_is_not_f
         (&uuid::Uuid::new_v4().to_string(), there_id.to_owned()),
     ] {
         let err = grpc
-            .react(react(channel, &s.admin_id, &message, "👍", true))
+            .react(react_request(channel, &s.admin_id, &message, "👍", true))
             .await
             .unwrap_err();
         assert_eq!(err.code(), tonic::Code::NotFound, "{err:?}");
     }
     for emoji in ["", "two words", &"x".repeat(65)] {
         let err = grpc
-            .react(react(
+            .react(react_request(
                 &s.channel,
                 &s.admin_id,
                 here["id"].as_str().unwrap(),
@@ -591,11 +511,11 @@ async fn reacting_to_a_message_of_another_channel_or_an_unknown_message_is_not_f
 
 #[actix_web::test]
 async fn posting_to_an_unknown_channel_over_grpc_is_not_found() {
-    let s = setup().await;
+    let s = Team::new().await;
     let err = s
         .app
         .grpc()
-        .post_message(post(
+        .post_message(post_request(
             &uuid::Uuid::new_v4().to_string(),
             &s.admin_id,
             "hi",

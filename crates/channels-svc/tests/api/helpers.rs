@@ -1,16 +1,22 @@
 //! `spawn_app()`: auth-svc and channels-svc exactly as production wires them
 //! (channels-svc asks auth-svc over gRPC, both use the test token keys, the Redis
-//! prefix and the database), each on port 0, plus the client helpers every
-//! test uses.
+//! prefix and the database), each on port 0, plus the client helpers and the
+//! shared fixtures (a [`Team`], request builders, error assertions) the tests
+//! use.
 
 use awc::http::{Method, StatusCode};
 use channels_svc::{Application, Settings};
+use majlis_errors::ApiError;
 use majlis_events::{AccessEvent, Audience, Event, PresenceEvent};
 use majlis_proto::audit::v1::audit_log_client::AuditLogClient;
 use majlis_proto::audit::v1::{AuditEntry, ListAuditRequest};
 use majlis_proto::auth::v1::SetUserTeamRequest;
 use majlis_proto::auth::v1::auth_service_client::AuthServiceClient;
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
+use majlis_proto::channels::v1::{
+    BatchedPost, CheckMembershipRequest, CheckMembershipResponse, PostMessageRequest,
+    PostMessagesRequest, PostOutcome, ReactRequest,
+};
 use majlis_redis::Redis;
 use majlis_redis::streams::Entry;
 use majlis_runtime::Shutdown;
@@ -333,13 +339,18 @@ impl TestApp {
         ))
     }
 
-    /// channels-svc, called as onboarding-svc (the caller of the team RPCs).
-    pub fn onboarding_grpc(&self) -> ChannelsServiceClient<TracedChannel> {
+    /// channels-svc, called as `caller` with that service's own credentials.
+    pub fn grpc_as(&self, caller: Service) -> ChannelsServiceClient<TracedChannel> {
         grpc::channels_client(service_keys::channel(
             &self.grpc_url,
-            Service::OnboardingSvc,
+            caller,
             Service::ChannelsSvc,
         ))
+    }
+
+    /// channels-svc, called as onboarding-svc (the caller of the team RPCs).
+    pub fn onboarding_grpc(&self) -> ChannelsServiceClient<TracedChannel> {
+        self.grpc_as(Service::OnboardingSvc)
     }
 
     /// channels-svc's `AuditLog`, called as `caller`.
@@ -368,11 +379,31 @@ impl TestApp {
 
     /// channels-svc, called as chat-gateway (the caller of the message RPCs).
     pub fn grpc(&self) -> ChannelsServiceClient<TracedChannel> {
-        grpc::channels_client(service_keys::channel(
-            &self.grpc_url,
-            Service::ChatGateway,
-            Service::ChannelsSvc,
-        ))
+        self.grpc_as(Service::ChatGateway)
+    }
+
+    /// `CheckMembership` of `user` in `channel`, as chat-gateway asks it
+    /// (asserting the call itself succeeds).
+    pub async fn membership(&self, channel: &str, user: &str) -> CheckMembershipResponse {
+        self.grpc()
+            .check_membership(CheckMembershipRequest {
+                channel_id: channel.to_owned(),
+                user_id: user.to_owned(),
+            })
+            .await
+            .expect("CheckMembership")
+            .into_inner()
+    }
+
+    /// `PostMessages` of `posts`, as chat-gateway sends it (asserting the
+    /// call itself succeeds): each post's outcome, in request order.
+    pub async fn post_batch(&self, posts: Vec<BatchedPost>) -> Vec<PostOutcome> {
+        self.grpc()
+            .post_messages(PostMessagesRequest { posts })
+            .await
+            .expect("PostMessages")
+            .into_inner()
+            .outcomes
     }
 
     /// Puts a user in `team` with `roles` through auth-svc's `SetUserTeam`;
@@ -435,28 +466,140 @@ impl TestApp {
         (user["id"].as_str().expect("user id").to_owned(), token)
     }
 
-    /// Creates a channel (asserting 201); returns the channel object.
-    pub async fn create_channel(&self, token: &str, name: &str, kind: &str) -> Value {
+    /// An admin of a fresh team and the public channel `general` it made:
+    /// (admin id, admin token, channel id).
+    pub async fn admin_with_channel(&self) -> (String, String, String) {
+        let (id, token) = self.team_admin(&new_team()).await;
+        let channel = self.create_channel(&token, "general", "public").await;
+        (
+            id,
+            token,
+            channel["id"].as_str().expect("channel id").to_owned(),
+        )
+    }
+
+    /// `POST /api/channels` as [`TestApp::create_channel`] sends it, the
+    /// reply unchecked (for the refusals).
+    pub async fn try_create_channel(&self, token: &str, name: &str, kind: &str) -> Reply {
         self.post(
             "/api/channels",
             Some(token),
             &json!({"name": name, "display_name": format!("The {name}"), "type": kind}),
         )
         .await
-        .expect(StatusCode::CREATED)
-        .clone()
     }
 
-    /// Posts a message over REST (asserting 201); returns the message object.
-    pub async fn send(&self, token: &str, channel: &str, content: &str) -> Value {
+    /// Creates a channel (asserting 201); returns the channel object.
+    pub async fn create_channel(&self, token: &str, name: &str, kind: &str) -> Value {
+        self.try_create_channel(token, name, kind)
+            .await
+            .expect(StatusCode::CREATED)
+            .clone()
+    }
+
+    /// `POST /api/channels/{channel}/join` as `token`, the reply unchecked.
+    pub async fn join(&self, token: &str, channel: &str) -> Reply {
+        self.post(
+            &format!("/api/channels/{channel}/join"),
+            Some(token),
+            &json!({}),
+        )
+        .await
+    }
+
+    /// `POST /api/channels/{channel}/members` adding `user`, as `token`, the
+    /// reply unchecked.
+    pub async fn add_member(&self, token: &str, channel: &str, user: &str) -> Reply {
+        self.post(
+            &format!("/api/channels/{channel}/members"),
+            Some(token),
+            &json!({ "user_id": user }),
+        )
+        .await
+    }
+
+    /// `PATCH /api/channels/{channel}/members/{user}` giving it `role`, as
+    /// `token`, the reply unchecked.
+    pub async fn set_channel_role(
+        &self,
+        token: &str,
+        channel: &str,
+        user: &str,
+        role: &str,
+    ) -> Reply {
+        self.patch(
+            &format!("/api/channels/{channel}/members/{user}"),
+            Some(token),
+            &json!({ "role": role }),
+        )
+        .await
+    }
+
+    /// `DELETE /api/channels/{channel}/members/{user}` as `token` (a removal,
+    /// or leaving when `token` is `user`'s), the reply unchecked.
+    pub async fn remove_member(&self, token: &str, channel: &str, user: &str) -> Reply {
+        self.delete(
+            &format!("/api/channels/{channel}/members/{user}"),
+            Some(token),
+        )
+        .await
+    }
+
+    /// Posts a message over REST as [`TestApp::send`] does, the reply
+    /// unchecked (for the refusals).
+    pub async fn try_send(&self, token: &str, channel: &str, content: &str) -> Reply {
         self.post(
             &format!("/api/channels/{channel}/messages"),
             Some(token),
             &json!({ "content": content }),
         )
         .await
-        .expect(StatusCode::CREATED)
-        .clone()
+    }
+
+    /// Posts a message over REST (asserting 201); returns the message object.
+    pub async fn send(&self, token: &str, channel: &str, content: &str) -> Value {
+        self.try_send(token, channel, content)
+            .await
+            .expect(StatusCode::CREATED)
+            .clone()
+    }
+
+    /// Posts every one of `bodies` to `channel`'s messages at once, each from
+    /// a task of its own, as `token`: the (status, body) of each, in the
+    /// order given (none may take longer than [`WAIT`]).
+    pub async fn post_messages_at_once(
+        &self,
+        token: &str,
+        channel: &str,
+        bodies: impl IntoIterator<Item = Value>,
+    ) -> Vec<(StatusCode, Value)> {
+        let url = format!("{}/api/channels/{channel}/messages", self.address);
+        let handles: Vec<_> = bodies
+            .into_iter()
+            .map(|body| {
+                let (client, url, token) = (self.client.clone(), url.clone(), token.to_owned());
+                actix_web::rt::spawn(async move {
+                    let mut res = client
+                        .post(url)
+                        .bearer_auth(token)
+                        .send_json(&body)
+                        .await
+                        .expect("request reaches the service");
+                    let status = res.status();
+                    let body: Value = res.json().await.expect("JSON body");
+                    (status, body)
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for handle in handles {
+            let reply = tokio::time::timeout(WAIT, handle)
+                .await
+                .expect("a concurrent post hung")
+                .expect("task");
+            replies.push(reply);
+        }
+        replies
     }
 
     /// The ids of the channels `GET /api/channels` lists for `token`.
@@ -529,6 +672,165 @@ impl TestApp {
             })
             .collect()
     }
+}
+
+/// The usual cast: a fresh team with an admin and a teammate, and a public
+/// channel `general` the admin made (the teammate is not in it unless the
+/// test asks for [`Team::joined`]).
+pub struct Team {
+    pub app: TestApp,
+    pub team: String,
+    pub admin_id: String,
+    /// The admin's token.
+    pub admin: String,
+    pub user_id: String,
+    /// The teammate's token.
+    pub user: String,
+    /// The channel's id.
+    pub channel: String,
+}
+
+impl Team {
+    /// A [`Team`] on a freshly spawned app.
+    pub async fn new() -> Self {
+        Self::on(spawn_app().await).await
+    }
+
+    /// A [`Team`] on `app` (spawned as the test needs it).
+    pub async fn on(app: TestApp) -> Self {
+        let team = new_team();
+        let (admin_id, admin) = app.team_admin(&team).await;
+        let (user_id, user) = app.team_user(&team).await;
+        let channel = app.create_channel(&admin, "general", "public").await;
+        let channel = channel["id"].as_str().expect("channel id").to_owned();
+        Self {
+            app,
+            team,
+            admin_id,
+            admin,
+            user_id,
+            user,
+            channel,
+        }
+    }
+
+    /// A [`Team`] on a freshly spawned app, the teammate a member of the
+    /// channel.
+    pub async fn joined() -> Self {
+        Self::new().await.with_user_joined().await
+    }
+
+    /// This team once the teammate has joined the channel (asserting 200).
+    pub async fn with_user_joined(self) -> Self {
+        self.app
+            .join(&self.user, &self.channel)
+            .await
+            .expect(StatusCode::OK);
+        self
+    }
+
+    /// One more teammate, who joined the channel too: (user_id, token).
+    pub async fn another_member(&self) -> (String, String) {
+        let (id, token) = self.app.team_user(&self.team).await;
+        self.app
+            .join(&token, &self.channel)
+            .await
+            .expect(StatusCode::OK);
+        (id, token)
+    }
+
+    /// [`TestApp::set_channel_role`] in the team's channel.
+    pub async fn set_role(&self, token: &str, user: &str, role: &str) -> Reply {
+        self.app
+            .set_channel_role(token, &self.channel, user, role)
+            .await
+    }
+
+    /// [`TestApp::remove_member`] from the team's channel.
+    pub async fn remove(&self, token: &str, user: &str) -> Reply {
+        self.app.remove_member(token, &self.channel, user).await
+    }
+}
+
+/// A `PostMessage` request of `user`'s `content` to `channel`.
+pub fn post_request(
+    channel: &str,
+    user: &str,
+    content: &str,
+    client_id: Option<&str>,
+) -> PostMessageRequest {
+    PostMessageRequest {
+        channel_id: channel.to_owned(),
+        user_id: user.to_owned(),
+        content: content.to_owned(),
+        client_id: client_id.map(str::to_owned),
+    }
+}
+
+/// `post` as one send of a `PostMessages` batch (no trace context).
+pub fn batched(post: PostMessageRequest) -> BatchedPost {
+    BatchedPost {
+        post: Some(post),
+        trace: Default::default(),
+    }
+}
+
+/// A `React` request: `user` adds (or, `add` false, removes) `emoji` on
+/// `message` of `channel`.
+pub fn react_request(
+    channel: &str,
+    user: &str,
+    message: &str,
+    emoji: &str,
+    add: bool,
+) -> ReactRequest {
+    ReactRequest {
+        channel_id: channel.to_owned(),
+        user_id: user.to_owned(),
+        message_id: message.to_owned(),
+        emoji: emoji.to_owned(),
+        add,
+    }
+}
+
+/// The contract's error code a gRPC refusal carries (`channel_archived`, ...).
+pub fn grpc_code(status: &tonic::Status) -> String {
+    ApiError::from(status.clone()).code().to_owned()
+}
+
+/// Asserts a gRPC refusal of a bad field: `InvalidArgument`, typed
+/// `invalid_field`, naming `field`.
+#[track_caller]
+pub fn expect_grpc_invalid(status: &tonic::Status, field: &str) {
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    let typed = ApiError::from(status.clone());
+    assert_eq!(
+        (typed.code(), typed.field()),
+        ("invalid_field", Some(field)),
+        "{status:?}"
+    );
+}
+
+/// The least environment channels-svc's settings read, without its service
+/// keys (nothing is connected to: the settings are only parsed).
+pub fn boot_env() -> HashMap<String, String> {
+    [
+        ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
+        (
+            "MAJLIS_DATABASE_URL",
+            "postgres://unused@127.0.0.1/unused".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// Asserts channels-svc refuses to start with `env`, naming `var`.
+#[track_caller]
+pub fn assert_refused_at_boot(env: &HashMap<String, String>, var: &str) {
+    let err = Settings::from_env(env).expect_err("must refuse to start");
+    assert!(err.to_string().contains(var), "{err}");
 }
 
 /// A connection of the test's own to the run's database, for what no API

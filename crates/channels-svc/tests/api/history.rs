@@ -1,16 +1,14 @@
 //! `GET /api/channels/{id}/messages`: paging by `after_seq` / `before_seq`
 //! and `limit`, with `has_more`.
 
-use crate::helpers::{TestApp, new_team, seqs, spawn_app};
+use crate::helpers::{TestApp, seqs, spawn_app};
 use awc::http::StatusCode;
 use serde_json::json;
 
 /// A channel holding messages 1..=n: (app, admin token, history path).
 async fn channel_with_messages(n: usize) -> (TestApp, String, String) {
     let app = spawn_app().await;
-    let (_, admin) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&admin, "history", "public").await;
-    let id = channel["id"].as_str().unwrap().to_owned();
+    let (_, admin, id) = app.admin_with_channel().await;
     for i in 1..=n {
         app.send(&admin, &id, &format!("message {i}")).await;
     }

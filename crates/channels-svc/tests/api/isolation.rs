@@ -2,31 +2,13 @@
 //! the database refuses (a fault injected with a trigger) fails alone while
 //! the sends batched with it, other teams' included, are stored.
 
-use crate::helpers::{TestApp, database, new_team, seqs, spawn_app};
+use crate::helpers::{batched, database, expect_grpc_invalid, post_request, seqs, spawn_app};
 use awc::http::StatusCode;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use majlis_errors::{ApiError, ErrorCode};
+use majlis_errors::ErrorCode;
 use majlis_events::topics::CHAT_EVENTS;
-use majlis_proto::channels::v1::{
-    BatchedPost, PostMessageRequest, PostMessagesRequest, post_outcome::Outcome,
-};
+use majlis_proto::channels::v1::{PostMessagesRequest, post_outcome::Outcome};
 use serde_json::json;
-
-fn post(channel: &str, user: &str, content: &str, client_id: Option<&str>) -> PostMessageRequest {
-    PostMessageRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-        content: content.to_owned(),
-        client_id: client_id.map(str::to_owned),
-    }
-}
-
-fn batched(post: PostMessageRequest) -> BatchedPost {
-    BatchedPost {
-        post: Some(post),
-        trace: Default::default(),
-    }
-}
 
 /// A trigger on `channels.messages` that refuses any content holding
 /// `marker`, as PostgreSQL refused NUL: only sends carrying the marker fail,
@@ -75,18 +57,11 @@ impl Poison {
     }
 }
 
-/// A team admin with a channel of their own: (user id, token, channel id).
-async fn team_with_channel(app: &TestApp) -> (String, String, String) {
-    let (id, token) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&token, "general", "public").await;
-    (id, token, channel["id"].as_str().unwrap().to_owned())
-}
-
 #[actix_web::test]
 async fn a_send_the_database_refuses_fails_alone_and_never_another_teams_sends() {
     let app = spawn_app().await;
-    let (poisoner_id, poisoner, bad_channel) = team_with_channel(&app).await;
-    let (other_id, other, good_channel) = team_with_channel(&app).await;
+    let (poisoner_id, poisoner, bad_channel) = app.admin_with_channel().await;
+    let (other_id, other, good_channel) = app.admin_with_channel().await;
     let marker = majlis_testkit::unique("m");
     let poison = Poison::install(&marker).await;
     let poisoned = |i: usize| format!("poisoned {i} {marker}");
@@ -113,7 +88,7 @@ async fn a_send_the_database_refuses_fails_alone_and_never_another_teams_sends()
     let (mut posts, mut is_poisoned) = (Vec::new(), Vec::new());
     for i in 0..15 {
         if i < 10 {
-            posts.push(batched(post(
+            posts.push(batched(post_request(
                 &bad_channel,
                 &poisoner_id,
                 &poisoned(100 + i),
@@ -122,7 +97,7 @@ async fn a_send_the_database_refuses_fails_alone_and_never_another_teams_sends()
             is_poisoned.push(true);
         }
         is_poisoned.push(false);
-        posts.push(batched(post(
+        posts.push(batched(post_request(
             &good_channel,
             &other_id,
             &format!("other batched {i}"),
@@ -211,7 +186,7 @@ async fn a_send_the_database_refuses_fails_alone_and_never_another_teams_sends()
 #[actix_web::test]
 async fn nul_in_content_or_client_id_is_422_over_rest_naming_the_field() {
     let app = spawn_app().await;
-    let (_, token, channel) = team_with_channel(&app).await;
+    let (_, token, channel) = app.admin_with_channel().await;
     let path = format!("/api/channels/{channel}/messages");
     for (body, field) in [
         (json!({"content": "a\u{0}b"}), "content"),
@@ -232,36 +207,28 @@ async fn nul_in_content_or_client_id_is_422_over_rest_naming_the_field() {
 #[actix_web::test]
 async fn nul_in_content_or_client_id_is_invalid_argument_over_grpc_naming_the_field() {
     let app = spawn_app().await;
-    let (user, token, channel) = team_with_channel(&app).await;
+    let (user, token, channel) = app.admin_with_channel().await;
     let mut grpc = app.grpc();
     for (req, field) in [
-        (post(&channel, &user, "a\u{0}b", None), "content"),
-        (post(&channel, &user, "fine", Some("c\u{0}")), "client_id"),
+        (post_request(&channel, &user, "a\u{0}b", None), "content"),
+        (
+            post_request(&channel, &user, "fine", Some("c\u{0}")),
+            "client_id",
+        ),
     ] {
         let err = grpc.post_message(req).await.unwrap_err();
-        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err:?}");
-        let typed = ApiError::from(err.clone());
-        assert_eq!(
-            (typed.code(), typed.field()),
-            ("invalid_field", Some(field)),
-            "{err:?}"
-        );
+        expect_grpc_invalid(&err, field);
     }
 
     // In a batch, each fails alone and the others are stored.
-    let outcomes = grpc
-        .post_messages(PostMessagesRequest {
-            posts: vec![
-                batched(post(&channel, &user, "one", None)),
-                batched(post(&channel, &user, "nul\u{0}", None)),
-                batched(post(&channel, &user, "two", Some("k\u{0}"))),
-                batched(post(&channel, &user, "three", None)),
-            ],
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcomes;
+    let outcomes = app
+        .post_batch(vec![
+            batched(post_request(&channel, &user, "one", None)),
+            batched(post_request(&channel, &user, "nul\u{0}", None)),
+            batched(post_request(&channel, &user, "two", Some("k\u{0}"))),
+            batched(post_request(&channel, &user, "three", None)),
+        ])
+        .await;
     let summary: Vec<Result<i64, (i32, i32, String)>> = outcomes
         .into_iter()
         .map(|o| match o.outcome {

@@ -2,13 +2,12 @@
 //! `PostMessages` answer cannot be blown up by repeats, and `chat.events`
 //! stays within its byte budget.
 
-use crate::helpers::{TestApp, new_team, seqs, spawn_app, spawn_app_configured};
+use crate::helpers::{TestApp, batched, post_request, seqs, spawn_app, spawn_app_configured};
 use awc::http::StatusCode;
 use majlis_errors::ErrorCode;
 use majlis_events::topics::CHAT_EVENTS;
 use majlis_proto::channels::v1::{
-    BatchedPost, ListMessagesRequest, PostMessageRequest, PostMessagesRequest,
-    post_outcome::Outcome,
+    BatchedPost, ListMessagesRequest, PostMessagesRequest, post_outcome::Outcome,
 };
 
 /// 16,000 control characters: each is serialized as a 6-byte `\u00XX`, so
@@ -17,44 +16,14 @@ fn heavy(i: usize) -> String {
     format!("{i:05}{}", "\u{1}".repeat(15_995))
 }
 
-fn post(channel: &str, user: &str, content: &str, client_id: Option<&str>) -> PostMessageRequest {
-    PostMessageRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-        content: content.to_owned(),
-        client_id: client_id.map(str::to_owned),
-    }
-}
-
-fn batched(post: PostMessageRequest) -> BatchedPost {
-    BatchedPost {
-        post: Some(post),
-        trace: Default::default(),
-    }
-}
-
-/// A team admin and their channel: (user id, token, channel id).
-async fn new_channel(app: &TestApp) -> (String, String, String) {
-    let (id, token) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&token, "general", "public").await;
-    (id, token, channel["id"].as_str().unwrap().to_owned())
-}
-
 /// Stores `n` heavy messages, ten per call (an answer of ~1 MB each).
 async fn post_heavy(app: &TestApp, channel: &str, user: &str, n: usize) {
-    let mut grpc = app.grpc();
     for chunk in (0..n).collect::<Vec<_>>().chunks(10) {
         let posts = chunk
             .iter()
-            .map(|i| batched(post(channel, user, &heavy(*i), None)))
+            .map(|i| batched(post_request(channel, user, &heavy(*i), None)))
             .collect();
-        let outcomes = grpc
-            .post_messages(PostMessagesRequest { posts })
-            .await
-            .unwrap()
-            .into_inner()
-            .outcomes;
-        for o in outcomes {
+        for o in app.post_batch(posts).await {
             assert!(matches!(o.outcome, Some(Outcome::Stored(_))), "{o:?}");
         }
     }
@@ -63,7 +32,7 @@ async fn post_heavy(app: &TestApp, channel: &str, user: &str, n: usize) {
 #[actix_web::test]
 async fn a_replay_page_of_large_messages_stays_under_a_megabyte_and_paging_gets_them_all() {
     let app = spawn_app().await;
-    let (user, _, channel) = new_channel(&app).await;
+    let (user, _, channel) = app.admin_with_channel().await;
     post_heavy(&app, &channel, &user, 60).await;
     let mut grpc = app.grpc();
     let (mut after, mut seen, mut pages) = (0, Vec::new(), 0);
@@ -95,7 +64,7 @@ async fn a_replay_page_of_large_messages_stays_under_a_megabyte_and_paging_gets_
 #[actix_web::test]
 async fn rest_history_pages_are_bounded_by_bytes_in_both_directions() {
     let app = spawn_app().await;
-    let (user, token, channel) = new_channel(&app).await;
+    let (user, token, channel) = app.admin_with_channel().await;
     post_heavy(&app, &channel, &user, 30).await;
     let page = |query: String| {
         let (app, token, channel) = (&app, &token, &channel);
@@ -139,7 +108,7 @@ async fn rest_history_pages_are_bounded_by_bytes_in_both_directions() {
     }
     assert_eq!(backwards, (1..=30).collect::<Vec<i64>>());
     // Small messages are paged by count, as before.
-    let (_, small_token, small) = new_channel(&app).await;
+    let (_, small_token, small) = app.admin_with_channel().await;
     for i in 0..5 {
         app.send(&small_token, &small, &format!("small {i}")).await;
     }
@@ -157,19 +126,19 @@ async fn rest_history_pages_are_bounded_by_bytes_in_both_directions() {
 #[actix_web::test]
 async fn repeats_of_a_large_message_cannot_blow_up_a_batchs_answer() {
     let app = spawn_app().await;
-    let (user, _, channel) = new_channel(&app).await;
+    let (user, _, channel) = app.admin_with_channel().await;
     let mut grpc = app.grpc();
     let big = grpc
-        .post_message(post(&channel, &user, &heavy(0), Some("big")))
+        .post_message(post_request(&channel, &user, &heavy(0), Some("big")))
         .await
         .unwrap()
         .into_inner();
     // 50 tiny sends reusing its client_id: each is answered with the stored
     // ~96 KB message, ~4.8 MB in all, past what any client may decode.
     let mut posts: Vec<BatchedPost> = (0..50)
-        .map(|_| batched(post(&channel, &user, "tiny", Some("big"))))
+        .map(|_| batched(post_request(&channel, &user, "tiny", Some("big"))))
         .collect();
-    posts.push(batched(post(&channel, &user, "new", Some("new"))));
+    posts.push(batched(post_request(&channel, &user, "new", Some("new"))));
     let outcomes = grpc
         .post_messages(PostMessagesRequest { posts })
         .await
@@ -200,7 +169,7 @@ async fn repeats_of_a_large_message_cannot_blow_up_a_batchs_answer() {
     assert_eq!((new.seq, new.duplicate), (2, false));
     // A deferred repeat, retried, gets the stored message.
     let retried = grpc
-        .post_message(post(&channel, &user, "tiny", Some("big")))
+        .post_message(post_request(&channel, &user, "tiny", Some("big")))
         .await
         .unwrap()
         .into_inner();
@@ -234,7 +203,7 @@ async fn stream_memory(app: &TestApp) -> (usize, usize) {
 async fn the_chat_stream_stays_within_its_byte_budget() {
     let budget = 1 << 20;
     let app = spawn_app_configured(false, &[("MAJLIS_CHAT_EVENTS_MAX_BYTES", "1048576")]).await;
-    let (user, token, channel) = new_channel(&app).await;
+    let (user, token, channel) = app.admin_with_channel().await;
     // Small entries are kept by count: all of them fit.
     for i in 0..20 {
         app.send(&token, &channel, &format!("small {i}")).await;

@@ -1,23 +1,15 @@
 //! `POST /api/channels/{id}/messages`: seqs, idempotent retries, validation,
 //! membership, and the chat stream entry each new message writes.
 
-use crate::helpers::{WAIT, assert_message_shape, new_team, seqs, spawn_app};
+use crate::helpers::{Team, assert_message_shape, new_team, seqs, spawn_app};
 use awc::http::StatusCode;
 use majlis_events::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
 use serde_json::{Value, json};
 
-/// A team with an admin-made public channel: (app, admin id, admin token, channel id).
-async fn channel_with_admin() -> (crate::helpers::TestApp, String, String, String) {
-    let app = spawn_app().await;
-    let (admin_id, admin) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let id = channel["id"].as_str().unwrap().to_owned();
-    (app, admin_id, admin, id)
-}
-
 #[actix_web::test]
 async fn a_member_posts_messages_numbered_1_2_3_per_channel() {
-    let (app, admin_id, admin, id) = channel_with_admin().await;
+    let app = spawn_app().await;
+    let (admin_id, admin, id) = app.admin_with_channel().await;
     let reply = app
         .post(
             &format!("/api/channels/{id}/messages"),
@@ -56,7 +48,8 @@ async fn a_member_posts_messages_numbered_1_2_3_per_channel() {
 
 #[actix_web::test]
 async fn each_new_message_writes_one_chat_stream_entry_with_the_message_frame() {
-    let (app, _, admin, id) = channel_with_admin().await;
+    let app = spawn_app().await;
+    let (_, admin, id) = app.admin_with_channel().await;
     let first = app.send(&admin, &id, "one").await;
     let second = app.send(&admin, &id, "two").await;
     let entries = app.stream(CHAT_EVENTS).await;
@@ -82,7 +75,8 @@ async fn each_new_message_writes_one_chat_stream_entry_with_the_message_frame() 
 
 #[actix_web::test]
 async fn a_repeated_client_id_returns_the_stored_message_and_publishes_nothing_new() {
-    let (app, _, admin, id) = channel_with_admin().await;
+    let app = spawn_app().await;
+    let (_, admin, id) = app.admin_with_channel().await;
     let path = format!("/api/channels/{id}/messages");
     let body = json!({"content": "only once", "client_id": "tab-1:42"});
     let first = app.post(&path, Some(&admin), &body).await;
@@ -110,58 +104,31 @@ async fn a_repeated_client_id_returns_the_stored_message_and_publishes_nothing_n
 
 #[actix_web::test]
 async fn the_same_client_id_from_another_user_is_another_message() {
-    let app = spawn_app().await;
-    let team = new_team();
-    let (admin_id, admin) = app.team_admin(&team).await;
-    let (user_id, user) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let id = channel["id"].as_str().unwrap();
-    app.post(&format!("/api/channels/{id}/join"), Some(&user), &json!({}))
-        .await
-        .expect(StatusCode::OK);
-    let path = format!("/api/channels/{id}/messages");
+    let t = Team::joined().await;
+    let path = format!("/api/channels/{}/messages", t.channel);
     let body = json!({"content": "hi", "client_id": "c-1"});
-    let a = app.post(&path, Some(&admin), &body).await;
-    let b = app.post(&path, Some(&user), &body).await;
+    let a = t.app.post(&path, Some(&t.admin), &body).await;
+    let b = t.app.post(&path, Some(&t.user), &body).await;
     let (a, b) = (a.expect(StatusCode::CREATED), b.expect(StatusCode::CREATED));
     assert_ne!(a["id"], b["id"]);
     assert_eq!((a["seq"].clone(), b["seq"].clone()), (json!(1), json!(2)));
-    assert_eq!(a["user_id"], admin_id);
-    assert_eq!(b["user_id"], user_id);
+    assert_eq!(a["user_id"], t.admin_id);
+    assert_eq!(b["user_id"], t.user_id);
     // And the same client id in another channel is another message too.
-    let other = app.create_channel(&admin, "other", "public").await;
+    let other = t.app.create_channel(&t.admin, "other", "public").await;
     let other_path = format!("/api/channels/{}/messages", other["id"].as_str().unwrap());
-    let c = app.post(&other_path, Some(&admin), &body).await;
+    let c = t.app.post(&other_path, Some(&t.admin), &body).await;
     assert_ne!(c.expect(StatusCode::CREATED)["id"], a["id"]);
-    assert_eq!(app.stream(CHAT_EVENTS).await.len(), 3);
+    assert_eq!(t.app.stream(CHAT_EVENTS).await.len(), 3);
 }
 
 #[actix_web::test]
 async fn twenty_concurrent_posts_get_seqs_1_to_20_without_gap_or_duplicate() {
-    let (app, _, admin, id) = channel_with_admin().await;
-    let url = format!("{}/api/channels/{id}/messages", app.address);
-    let handles: Vec<_> = (0..20)
-        .map(|i| {
-            let (client, url, token) = (app.client.clone(), url.clone(), admin.clone());
-            actix_web::rt::spawn(async move {
-                let mut res = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .send_json(&json!({ "content": format!("message {i}") }))
-                    .await
-                    .expect("request reaches the service");
-                let status = res.status();
-                let body: Value = res.json().await.expect("JSON body");
-                (status, body)
-            })
-        })
-        .collect();
+    let app = spawn_app().await;
+    let (_, admin, id) = app.admin_with_channel().await;
+    let posts = (0..20).map(|i| json!({ "content": format!("message {i}") }));
     let mut seen = Vec::new();
-    for handle in handles {
-        let (status, body) = tokio::time::timeout(WAIT, handle)
-            .await
-            .expect("a concurrent post hung")
-            .expect("task");
+    for (status, body) in app.post_messages_at_once(&admin, &id, posts).await {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         seen.push(body["seq"].as_i64().unwrap());
     }
@@ -186,30 +153,11 @@ async fn twenty_concurrent_posts_get_seqs_1_to_20_without_gap_or_duplicate() {
 
 #[actix_web::test]
 async fn concurrent_retries_of_one_client_id_store_one_message() {
-    let (app, _, admin, id) = channel_with_admin().await;
-    let url = format!("{}/api/channels/{id}/messages", app.address);
-    let handles: Vec<_> = (0..8)
-        .map(|_| {
-            let (client, url, token) = (app.client.clone(), url.clone(), admin.clone());
-            actix_web::rt::spawn(async move {
-                let mut res = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .send_json(&json!({"content": "racing", "client_id": "same"}))
-                    .await
-                    .expect("request reaches the service");
-                let status = res.status();
-                let body: Value = res.json().await.expect("JSON body");
-                (status, body)
-            })
-        })
-        .collect();
+    let app = spawn_app().await;
+    let (_, admin, id) = app.admin_with_channel().await;
+    let retries = (0..8).map(|_| json!({"content": "racing", "client_id": "same"}));
     let mut ids = Vec::new();
-    for handle in handles {
-        let (status, body) = tokio::time::timeout(WAIT, handle)
-            .await
-            .expect("a concurrent post hung")
-            .expect("task");
+    for (status, body) in app.post_messages_at_once(&admin, &id, retries).await {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["seq"], 1, "{body}");
         ids.push(body["id"].clone());
@@ -222,7 +170,8 @@ async fn concurrent_retries_of_one_client_id_store_one_message() {
 
 #[actix_web::test]
 async fn empty_blank_or_too_long_content_is_422_naming_content() {
-    let (app, _, admin, id) = channel_with_admin().await;
+    let app = spawn_app().await;
+    let (_, admin, id) = app.admin_with_channel().await;
     let path = format!("/api/channels/{id}/messages");
     for bad in [
         json!(""),
@@ -267,24 +216,22 @@ async fn empty_blank_or_too_long_content_is_422_naming_content() {
 
 #[actix_web::test]
 async fn a_non_member_of_a_public_channel_may_neither_read_nor_post() {
-    let app = spawn_app().await;
-    let team = new_team();
-    let (_, admin) = app.team_admin(&team).await;
-    let (_, user) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let id = channel["id"].as_str().unwrap();
-    app.send(&admin, id, "members only").await;
-    let path = format!("/api/channels/{id}/messages");
-    app.get(&path, Some(&user))
+    let t = Team::new().await;
+    t.app.send(&t.admin, &t.channel, "members only").await;
+    let path = format!("/api/channels/{}/messages", t.channel);
+    t.app
+        .get(&path, Some(&t.user))
         .await
         .expect_error(StatusCode::FORBIDDEN, "not_a_member");
-    app.post(&path, Some(&user), &json!({"content": "let me in"}))
+    t.app
+        .try_send(&t.user, &t.channel, "let me in")
         .await
         .expect_error(StatusCode::FORBIDDEN, "not_a_member");
-    assert_eq!(app.stream(CHAT_EVENTS).await.len(), 1);
+    assert_eq!(t.app.stream(CHAT_EVENTS).await.len(), 1);
     // A team admin is no exception: membership is what counts.
-    let (_, other_admin) = app.team_admin(&team).await;
-    app.get(&path, Some(&other_admin))
+    let (_, other_admin) = t.app.team_admin(&t.team).await;
+    t.app
+        .get(&path, Some(&other_admin))
         .await
         .expect_error(StatusCode::FORBIDDEN, "not_a_member");
 }
@@ -309,7 +256,8 @@ async fn a_non_member_of_a_private_channel_gets_404_for_read_and_post() {
 
 #[actix_web::test]
 async fn posting_to_an_unknown_or_garbage_channel_is_404() {
-    let (app, _, admin, _) = channel_with_admin().await;
+    let app = spawn_app().await;
+    let (_, admin, _) = app.admin_with_channel().await;
     let unknown = uuid::Uuid::new_v4();
     app.post(
         &format!("/api/channels/{unknown}/messages"),
@@ -330,7 +278,8 @@ async fn posting_to_an_unknown_or_garbage_channel_is_404() {
 
 #[actix_web::test]
 async fn a_body_over_1_mib_is_413() {
-    let (app, _, admin, id) = channel_with_admin().await;
+    let app = spawn_app().await;
+    let (_, admin, id) = app.admin_with_channel().await;
     let body = json!({ "content": "x".repeat(1024 * 1024 + 1) }).to_string();
     let reply = app
         .post_raw(

@@ -2,11 +2,10 @@
 //! channel roles here), never from a token's claims; and
 //! `GET /api/users/me/permissions` for every kind of caller.
 
-use crate::helpers::{TestApp, new_team, spawn_app, spawn_app_configured, sql};
+use crate::helpers::{Team, TestApp, new_team, spawn_app, spawn_app_configured, sql};
 use awc::http::StatusCode;
 use majlis_events::AccessEvent;
-use majlis_proto::channels::v1::CheckMembershipRequest;
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// Every team-scoped permission, in the contract's order.
 const TEAM_SCOPED: [&str; 11] = [
@@ -33,8 +32,14 @@ fn names(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
 
-fn create_body(name: &str, kind: &str) -> serde_json::Value {
-    json!({"name": name, "display_name": name, "type": kind})
+/// Asserts `token` holds every team-scoped permission, and every
+/// channel-scoped one in `channel`.
+async fn assert_holds_every_permission(app: &TestApp, token: &str, channel: &Value) {
+    let (team_perms, channel_perms) = app
+        .permissions(token, Some(channel["id"].as_str().unwrap()))
+        .await;
+    assert_eq!(team_perms, names(&TEAM_SCOPED));
+    assert_eq!(channel_perms, names(&CHANNEL_SCOPED));
 }
 
 /// Gives `team` a scheme where team users may create public channels, and
@@ -69,7 +74,7 @@ async fn a_team_user_may_create_no_channel_under_the_default_scheme() {
     let app = spawn_app().await;
     let (_, user) = app.team_user(&new_team()).await;
     for kind in ["public", "private"] {
-        app.post("/api/channels", Some(&user), &create_body("nope", kind))
+        app.try_create_channel(&user, "nope", kind)
             .await
             .expect_error(StatusCode::FORBIDDEN, "forbidden");
     }
@@ -83,13 +88,9 @@ async fn a_scheme_that_lets_team_users_create_public_channels_allows_those_and_n
     let_team_users_create_public_channels(&app, &team, &user).await;
 
     let made = app.create_channel(&user, "by-a-user", "public").await;
-    app.post(
-        "/api/channels",
-        Some(&user),
-        &create_body("secret", "private"),
-    )
-    .await
-    .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.try_create_channel(&user, "secret", "private")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
 
     // Its creator is its channel_admin: the three channel-scoped permissions
     // there, and nothing more in the team.
@@ -151,13 +152,9 @@ async fn a_demoted_team_admin_is_refused_on_the_next_request_after_access_change
         !perms.iter().any(|p| p == "manage_team_roles")
     })
     .await;
-    app.post(
-        "/api/channels",
-        Some(&admin),
-        &create_body("third", "public"),
-    )
-    .await
-    .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.try_create_channel(&admin, "third", "public")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
     app.post(
         &format!("/api/channels/{channel}/archive"),
         Some(&admin),
@@ -177,22 +174,8 @@ async fn a_demoted_team_admin_is_refused_on_the_next_request_after_access_change
 #[actix_web::test]
 async fn a_deactivated_user_may_do_nothing_and_its_memberships_no_longer_count() {
     let app = spawn_app().await;
-    let team = new_team();
-    let (admin_id, admin) = app.team_admin(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap();
-    let check = CheckMembershipRequest {
-        channel_id: channel.to_owned(),
-        user_id: admin_id.clone(),
-    };
-    assert!(
-        app.grpc()
-            .check_membership(check.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .is_member
-    );
+    let (admin_id, admin, channel) = app.admin_with_channel().await;
+    assert!(app.membership(&channel, &admin_id).await.is_member);
 
     sql(&format!(
         "UPDATE auth.users SET deactivated_at = now() WHERE id = '{admin_id}'"
@@ -208,75 +191,36 @@ async fn a_deactivated_user_may_do_nothing_and_its_memberships_no_longer_count()
     )
     .await
     .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
-    let membership = app
-        .grpc()
-        .check_membership(check)
-        .await
-        .unwrap()
-        .into_inner();
+    let membership = app.membership(&channel, &admin_id).await;
     assert!(membership.exists && !membership.is_member, "{membership:?}");
     app.get(&format!("/api/channels/{channel}"), Some(&admin))
         .await
         .expect_error(StatusCode::NOT_FOUND, "channel_not_found");
     assert!(app.my_channel_ids(&admin).await.is_empty());
-    app.post(
-        "/api/channels",
-        Some(&admin),
-        &create_body("more", "public"),
-    )
-    .await
-    .expect_error(StatusCode::FORBIDDEN, "forbidden");
+    app.try_create_channel(&admin, "more", "public")
+        .await
+        .expect_error(StatusCode::FORBIDDEN, "forbidden");
 }
 
 #[actix_web::test]
 async fn check_membership_is_false_once_the_user_is_in_another_team() {
     let app = spawn_app().await;
-    let team = new_team();
-    let (admin_id, admin) = app.team_admin(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let check = CheckMembershipRequest {
-        channel_id: channel["id"].as_str().unwrap().to_owned(),
-        user_id: admin_id.clone(),
-    };
-    assert!(
-        app.grpc()
-            .check_membership(check.clone())
-            .await
-            .unwrap()
-            .into_inner()
-            .is_member
-    );
+    let (admin_id, _, channel) = app.admin_with_channel().await;
+    assert!(app.membership(&channel, &admin_id).await.is_member);
     app.set_team(&admin_id, &new_team(), &["system_user", "team_admin"])
         .await;
-    let membership = app
-        .grpc()
-        .check_membership(check)
-        .await
-        .unwrap()
-        .into_inner();
+    let membership = app.membership(&channel, &admin_id).await;
     assert!(membership.exists && !membership.is_member, "{membership:?}");
 }
 
 #[actix_web::test]
 async fn the_permissions_of_a_team_user_are_channel_mentions_and_nothing_in_a_channel_it_is_a_plain_member_of()
  {
-    let app = spawn_app().await;
-    let team = new_team();
-    let (_, admin) = app.team_admin(&team).await;
-    let (_, user) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/channels/{channel}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
-    let (team_perms, channel_perms) = app.permissions(&user, Some(channel)).await;
+    let t = Team::joined().await;
+    let (team_perms, channel_perms) = t.app.permissions(&t.user, Some(&t.channel)).await;
     assert_eq!(team_perms, names(&["use_channel_mentions"]));
     assert!(channel_perms.is_empty());
-    let (_, without_channel) = app.permissions(&user, None).await;
+    let (_, without_channel) = t.app.permissions(&t.user, None).await;
     assert!(without_channel.is_empty());
 }
 
@@ -290,11 +234,7 @@ async fn the_permissions_of_a_team_admin_are_every_team_one_and_every_channel_on
     // Not a member of it: a team role's channel permissions apply in every
     // channel of the team.
     let channel = app.create_channel(&other, "theirs", "public").await;
-    let (team_perms, channel_perms) = app
-        .permissions(&admin, Some(channel["id"].as_str().unwrap()))
-        .await;
-    assert_eq!(team_perms, names(&TEAM_SCOPED));
-    assert_eq!(channel_perms, names(&CHANNEL_SCOPED));
+    assert_holds_every_permission(&app, &admin, &channel).await;
 }
 
 #[actix_web::test]
@@ -304,11 +244,7 @@ async fn the_permissions_of_a_system_admin_are_everything() {
     let (_, admin) = app.team_admin(&team).await;
     let (_, root) = app.system_admin(&team).await;
     let channel = app.create_channel(&admin, "general", "public").await;
-    let (team_perms, channel_perms) = app
-        .permissions(&root, Some(channel["id"].as_str().unwrap()))
-        .await;
-    assert_eq!(team_perms, names(&TEAM_SCOPED));
-    assert_eq!(channel_perms, names(&CHANNEL_SCOPED));
+    assert_holds_every_permission(&app, &root, &channel).await;
 }
 
 #[actix_web::test]

@@ -2,64 +2,16 @@
 //! "Channels: browse, properties, archive"): who may, what is refused, the
 //! events and the audit entries.
 
-use crate::helpers::{TestApp, assert_channel_shape, audience, ids, new_team, spawn_app};
+use crate::helpers::{
+    Team, assert_channel_shape, audience, batched, grpc_code, ids, new_team, post_request,
+    react_request, spawn_app,
+};
 use awc::http::StatusCode;
 use majlis_errors::ApiError;
 use majlis_events::Audience;
 use majlis_events::topics::{CHAT_EVENTS, PRESENCE_EVENTS};
-use majlis_proto::channels::v1::{
-    BatchedPost, PostMessageRequest, PostMessagesRequest, ReactRequest, post_outcome::Outcome,
-};
+use majlis_proto::channels::v1::post_outcome::Outcome;
 use serde_json::{Value, json};
-
-/// A team: an admin with a public channel, and a teammate who joined it.
-struct Team {
-    app: TestApp,
-    team: String,
-    admin_id: String,
-    admin: String,
-    user_id: String,
-    user: String,
-    channel: String,
-}
-
-async fn team() -> Team {
-    let app = spawn_app().await;
-    let team = new_team();
-    let (admin_id, admin) = app.team_admin(&team).await;
-    let (user_id, user) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/channels/{channel}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
-    Team {
-        app,
-        team,
-        admin_id,
-        admin,
-        user_id,
-        user,
-        channel,
-    }
-}
-
-fn post(channel: &str, user: &str, content: &str) -> PostMessageRequest {
-    PostMessageRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-        content: content.to_owned(),
-        client_id: None,
-    }
-}
-
-fn code_of(status: tonic::Status) -> String {
-    ApiError::from(status).code().to_owned()
-}
 
 fn failed_code(outcome: &Option<Outcome>) -> String {
     match outcome {
@@ -103,13 +55,7 @@ async fn browse_lists_the_public_unarchived_channels_of_the_team_the_caller_has_
 
     // Joined: no longer listed, and listed among the caller's channels.
     let alpha_id = alpha["id"].as_str().unwrap();
-    app.post(
-        &format!("/api/channels/{alpha_id}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    app.join(&user, alpha_id).await.expect(StatusCode::OK);
     let after = app.get("/api/channels/browse", Some(&user)).await;
     assert_eq!(
         ids(after.expect(StatusCode::OK)),
@@ -126,7 +72,7 @@ async fn browse_lists_the_public_unarchived_channels_of_the_team_the_caller_has_
 
 #[actix_web::test]
 async fn a_channel_admin_changes_the_properties_and_the_audience_hears_of_it_once_audited() {
-    let t = team().await;
+    let t = Team::joined().await;
     let path = format!("/api/channels/{}", t.channel);
     let reply = t
         .app
@@ -185,7 +131,7 @@ async fn a_channel_admin_changes_the_properties_and_the_audience_hears_of_it_onc
 
 #[actix_web::test]
 async fn a_private_channels_update_goes_to_its_members_only() {
-    let t = team().await;
+    let t = Team::joined().await;
     let private = t.app.create_channel(&t.admin, "closed", "private").await;
     let id = private["id"].as_str().unwrap();
     t.app
@@ -206,7 +152,7 @@ async fn a_private_channels_update_goes_to_its_members_only() {
 
 #[actix_web::test]
 async fn a_plain_member_may_not_change_properties_and_an_outsider_does_not_see_a_private_channel() {
-    let t = team().await;
+    let t = Team::joined().await;
     t.app
         .patch(
             &format!("/api/channels/{}", t.channel),
@@ -242,7 +188,7 @@ async fn a_plain_member_may_not_change_properties_and_an_outsider_does_not_see_a
 
 #[actix_web::test]
 async fn properties_that_are_too_long_or_hold_nul_or_are_mistyped_are_422_naming_the_field() {
-    let t = team().await;
+    let t = Team::joined().await;
     let path = format!("/api/channels/{}", t.channel);
     let long = "é".repeat(251);
     for (body, field) in [
@@ -280,7 +226,7 @@ async fn properties_that_are_too_long_or_hold_nul_or_are_mistyped_are_422_naming
 
 #[actix_web::test]
 async fn an_empty_change_answers_the_channel_and_announces_nothing() {
-    let t = team().await;
+    let t = Team::joined().await;
     let reply = t
         .app
         .patch(
@@ -307,14 +253,9 @@ async fn an_empty_change_answers_the_channel_and_announces_nothing() {
 
 #[actix_web::test]
 async fn archiving_needs_archive_channel_which_a_channel_admin_lacks() {
-    let t = team().await;
+    let t = Team::joined().await;
     // The user is the creator (so channel_admin) of a channel of its own...
-    t.app
-        .patch(
-            &format!("/api/channels/{}/members/{}", t.channel, t.user_id),
-            Some(&t.admin),
-            &json!({"role": "channel_admin"}),
-        )
+    t.set_role(&t.admin, &t.user_id, "channel_admin")
         .await
         .expect(StatusCode::OK);
     // ...which does not make it an archiver: archive_channel is team-scoped.
@@ -332,7 +273,7 @@ async fn archiving_needs_archive_channel_which_a_channel_admin_lacks() {
 
 #[actix_web::test]
 async fn an_archived_channel_is_readable_and_refuses_posts_reactions_joins_and_changes() {
-    let t = team().await;
+    let t = Team::joined().await;
     let message = t.app.send(&t.user, &t.channel, "before").await;
     let reply = t
         .app
@@ -359,41 +300,36 @@ async fn an_archived_channel_is_readable_and_refuses_posts_reactions_joins_and_c
     );
     // Not writable: REST and both gRPC sends, reactions, properties.
     t.app
-        .post(
-            &format!("/api/channels/{}/messages", t.channel),
-            Some(&t.user),
-            &json!({"content": "after"}),
-        )
+        .try_send(&t.user, &t.channel, "after")
         .await
         .expect_error(StatusCode::CONFLICT, "channel_archived");
     let mut grpc = t.app.grpc();
     let err = grpc
-        .post_message(post(&t.channel, &t.user_id, "after"))
+        .post_message(post_request(&t.channel, &t.user_id, "after", None))
         .await
         .unwrap_err();
-    assert_eq!(code_of(err), "channel_archived");
-    let batch = grpc
-        .post_messages(PostMessagesRequest {
-            posts: vec![BatchedPost {
-                post: Some(post(&t.channel, &t.admin_id, "after")),
-                trace: Default::default(),
-            }],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(failed_code(&batch.outcomes[0].outcome), "channel_archived");
+    assert_eq!(grpc_code(&err), "channel_archived");
+    let outcomes = t
+        .app
+        .post_batch(vec![batched(post_request(
+            &t.channel,
+            &t.admin_id,
+            "after",
+            None,
+        ))])
+        .await;
+    assert_eq!(failed_code(&outcomes[0].outcome), "channel_archived");
     let err = grpc
-        .react(ReactRequest {
-            channel_id: t.channel.clone(),
-            user_id: t.user_id.clone(),
-            message_id: message["id"].as_str().unwrap().to_owned(),
-            emoji: "👍".into(),
-            add: true,
-        })
+        .react(react_request(
+            &t.channel,
+            &t.user_id,
+            message["id"].as_str().unwrap(),
+            "👍",
+            true,
+        ))
         .await
         .unwrap_err();
-    assert_eq!(code_of(err), "channel_archived");
+    assert_eq!(grpc_code(&err), "channel_archived");
     t.app
         .patch(
             &format!("/api/channels/{}", t.channel),
@@ -404,11 +340,7 @@ async fn an_archived_channel_is_readable_and_refuses_posts_reactions_joins_and_c
         .expect_error(StatusCode::CONFLICT, "channel_archived");
     let (_, late) = t.app.team_user(&t.team).await;
     t.app
-        .post(
-            &format!("/api/channels/{}/join", t.channel),
-            Some(&late),
-            &json!({}),
-        )
+        .join(&late, &t.channel)
         .await
         .expect_error(StatusCode::CONFLICT, "channel_archived");
 
@@ -444,7 +376,7 @@ async fn an_archived_channel_is_readable_and_refuses_posts_reactions_joins_and_c
 
 #[actix_web::test]
 async fn unarchiving_makes_the_channel_writable_again_and_announces_channel_updated() {
-    let t = team().await;
+    let t = Team::joined().await;
     let base = format!("/api/channels/{}", t.channel);
     t.app
         .post(&format!("{base}/archive"), Some(&t.admin), &json!({}))
@@ -469,7 +401,7 @@ async fn unarchiving_makes_the_channel_writable_again_and_announces_channel_upda
 
 #[actix_web::test]
 async fn town_square_cannot_be_archived() {
-    let t = team().await;
+    let t = Team::joined().await;
     let square = t
         .app
         .create_channel(&t.admin, "town-square", "public")
@@ -486,7 +418,7 @@ async fn town_square_cannot_be_archived() {
 
 #[actix_web::test]
 async fn a_read_only_channel_takes_posts_only_from_holders_of_post_in_read_only() {
-    let t = team().await;
+    let t = Team::joined().await;
     t.app
         .patch(
             &format!("/api/channels/{}", t.channel),
@@ -498,20 +430,16 @@ async fn a_read_only_channel_takes_posts_only_from_holders_of_post_in_read_only(
 
     // The plain member: refused over REST and both gRPC sends.
     t.app
-        .post(
-            &format!("/api/channels/{}/messages", t.channel),
-            Some(&t.user),
-            &json!({"content": "hi"}),
-        )
+        .try_send(&t.user, &t.channel, "hi")
         .await
         .expect_error(StatusCode::FORBIDDEN, "read_only");
     let mut grpc = t.app.grpc();
     let err = grpc
-        .post_message(post(&t.channel, &t.user_id, "hi"))
+        .post_message(post_request(&t.channel, &t.user_id, "hi", None))
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::PermissionDenied);
-    assert_eq!(code_of(err), "read_only");
+    assert_eq!(grpc_code(&err), "read_only");
     // In one batch: the member's sends refused, the admin's stored.
     let posts = [
         (&t.user_id, "u1"),
@@ -520,17 +448,9 @@ async fn a_read_only_channel_takes_posts_only_from_holders_of_post_in_read_only(
         (&t.admin_id, "a2"),
     ]
     .into_iter()
-    .map(|(user, content)| BatchedPost {
-        post: Some(post(&t.channel, user, content)),
-        trace: Default::default(),
-    })
+    .map(|(user, content)| batched(post_request(&t.channel, user, content, None)))
     .collect();
-    let outcomes = grpc
-        .post_messages(PostMessagesRequest { posts })
-        .await
-        .unwrap()
-        .into_inner()
-        .outcomes;
+    let outcomes = t.app.post_batch(posts).await;
     assert_eq!(failed_code(&outcomes[0].outcome), "read_only");
     assert!(matches!(outcomes[1].outcome, Some(Outcome::Stored(_))));
     assert_eq!(failed_code(&outcomes[2].outcome), "read_only");
@@ -539,16 +459,11 @@ async fn a_read_only_channel_takes_posts_only_from_holders_of_post_in_read_only(
     t.app.send(&t.admin, &t.channel, "announcement").await;
 
     // Made channel_admin, the member holds post_in_read_only here.
-    t.app
-        .patch(
-            &format!("/api/channels/{}/members/{}", t.channel, t.user_id),
-            Some(&t.admin),
-            &json!({"role": "channel_admin"}),
-        )
+    t.set_role(&t.admin, &t.user_id, "channel_admin")
         .await
         .expect(StatusCode::OK);
     t.app.send(&t.user, &t.channel, "now allowed").await;
-    grpc.post_message(post(&t.channel, &t.user_id, "and here"))
+    grpc.post_message(post_request(&t.channel, &t.user_id, "and here", None))
         .await
         .unwrap();
 }

@@ -1,28 +1,18 @@
 //! Reactions are bounded: an emoji is one emoji or a `:shortcode:`, and a
 //! message carries a bounded number of distinct ones, however many adds race.
 
-use crate::helpers::{new_team, spawn_app, spawn_app_configured};
+use crate::helpers::{
+    Team, assert_refused_at_boot, boot_env, expect_grpc_invalid, react_request, spawn_app,
+    spawn_app_configured,
+};
 use awc::http::StatusCode;
 use majlis_errors::{ApiError, ErrorCode};
-use majlis_proto::channels::v1::ReactRequest;
-use serde_json::json;
-
-fn react(channel: &str, user: &str, message: &str, emoji: &str, add: bool) -> ReactRequest {
-    ReactRequest {
-        channel_id: channel.to_owned(),
-        user_id: user.to_owned(),
-        message_id: message.to_owned(),
-        emoji: emoji.to_owned(),
-        add,
-    }
-}
+use majlis_testkit::service_keys::{self, Service};
 
 #[actix_web::test]
 async fn an_emoji_is_one_unicode_emoji_or_a_shortcode_else_invalid_argument_naming_emoji() {
     let app = spawn_app().await;
-    let (user, token) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&token, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap().to_owned();
+    let (user, token, channel) = app.admin_with_channel().await;
     let message = app.send(&token, &channel, "react to me").await;
     let mid = message["id"].as_str().unwrap().to_owned();
     let mut grpc = app.grpc();
@@ -40,16 +30,10 @@ async fn an_emoji_is_one_unicode_emoji_or_a_shortcode_else_invalid_argument_nami
         &format!(":{}:", "a".repeat(64)),
     ] {
         let err = grpc
-            .react(react(&channel, &user, &mid, emoji, true))
+            .react(react_request(&channel, &user, &mid, emoji, true))
             .await
             .unwrap_err();
-        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{emoji:?}");
-        let typed = ApiError::from(err.clone());
-        assert_eq!(
-            (typed.code(), typed.field()),
-            ("invalid_field", Some("emoji")),
-            "{emoji:?}: {err:?}"
-        );
+        expect_grpc_invalid(&err, "emoji");
     }
     let fine = [
         "👍🏽",
@@ -63,7 +47,7 @@ async fn an_emoji_is_one_unicode_emoji_or_a_shortcode_else_invalid_argument_nami
     ];
     for emoji in fine {
         let changed = grpc
-            .react(react(&channel, &user, &mid, emoji, true))
+            .react(react_request(&channel, &user, &mid, emoji, true))
             .await
             .unwrap()
             .into_inner()
@@ -85,18 +69,14 @@ async fn an_emoji_is_one_unicode_emoji_or_a_shortcode_else_invalid_argument_nami
 #[actix_web::test]
 async fn concurrent_adds_cannot_pass_the_distinct_emoji_cap_of_a_message() {
     let app = spawn_app_configured(false, &[("MAJLIS_MAX_REACTIONS_PER_MESSAGE", "10")]).await;
-    let team = new_team();
-    let (admin_id, admin) = app.team_admin(&team).await;
-    let (user_id, user) = app.team_user(&team).await;
-    let channel = app.create_channel(&admin, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/channels/{channel}/join"),
-        Some(&user),
-        &json!({}),
-    )
-    .await
-    .expect(StatusCode::OK);
+    let Team {
+        app,
+        admin_id,
+        admin,
+        user_id,
+        channel,
+        ..
+    } = Team::on(app).await.with_user_joined().await;
     let mid = app.send(&admin, &channel, "react to me").await["id"]
         .as_str()
         .unwrap()
@@ -106,7 +86,7 @@ async fn concurrent_adds_cannot_pass_the_distinct_emoji_cap_of_a_message() {
     let adds = (0..30).map(|i| {
         let mut grpc = grpc.clone();
         let who = if i % 2 == 0 { &admin_id } else { &user_id };
-        let req = react(&channel, who, &mid, &format!(":e{i}:"), true);
+        let req = react_request(&channel, who, &mid, &format!(":e{i}:"), true);
         async move { grpc.react(req).await }
     });
     let results = futures_util::future::join_all(adds).await;
@@ -149,28 +129,28 @@ async fn concurrent_adds_cannot_pass_the_distinct_emoji_cap_of_a_message() {
         &admin_id
     };
     assert!(
-        grpc.react(react(&channel, other, &mid, &existing, true))
+        grpc.react(react_request(&channel, other, &mid, &existing, true))
             .await
             .unwrap()
             .into_inner()
             .changed
     );
     let refused = grpc
-        .react(react(&channel, &admin_id, &mid, "👍", true))
+        .react(react_request(&channel, &admin_id, &mid, "👍", true))
         .await
         .unwrap_err();
     assert_eq!(refused.code(), tonic::Code::AlreadyExists);
     let owner = stored[1]["user_ids"][0].as_str().unwrap();
     let gone = stored[1]["emoji"].as_str().unwrap();
     assert!(
-        grpc.react(react(&channel, owner, &mid, gone, false))
+        grpc.react(react_request(&channel, owner, &mid, gone, false))
             .await
             .unwrap()
             .into_inner()
             .changed
     );
     assert!(
-        grpc.react(react(&channel, &admin_id, &mid, "👍", true))
+        grpc.react(react_request(&channel, &admin_id, &mid, "👍", true))
             .await
             .unwrap()
             .into_inner()
@@ -182,21 +162,25 @@ async fn concurrent_adds_cannot_pass_the_distinct_emoji_cap_of_a_message() {
 #[actix_web::test]
 async fn a_message_carries_50_distinct_emoji_by_default() {
     let app = spawn_app().await;
-    let (user, token) = app.team_admin(&new_team()).await;
-    let channel = app.create_channel(&token, "general", "public").await;
-    let channel = channel["id"].as_str().unwrap().to_owned();
+    let (user, token, channel) = app.admin_with_channel().await;
     let mid = app.send(&token, &channel, "m").await["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let mut grpc = app.grpc();
     for i in 0..50 {
-        grpc.react(react(&channel, &user, &mid, &format!(":e{i}:"), true))
-            .await
-            .unwrap();
+        grpc.react(react_request(
+            &channel,
+            &user,
+            &mid,
+            &format!(":e{i}:"),
+            true,
+        ))
+        .await
+        .unwrap();
     }
     let err = grpc
-        .react(react(&channel, &user, &mid, "🚀", true))
+        .react(react_request(&channel, &user, &mid, "🚀", true))
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::AlreadyExists);
@@ -205,21 +189,9 @@ async fn a_message_carries_50_distinct_emoji_by_default() {
 #[actix_web::test]
 async fn a_cap_below_one_is_refused_at_boot_naming_the_variable() {
     for bad in ["0", "-1", "many"] {
-        let env: std::collections::HashMap<String, String> = [
-            ("MAJLIS_DATABASE_URL", "postgres://x@127.0.0.1/x"),
-            ("MAJLIS_REDIS_URL", "redis://127.0.0.1:6379"),
-            ("MAJLIS_MAX_REACTIONS_PER_MESSAGE", bad),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .chain(majlis_testkit::service_keys::env(
-            majlis_testkit::service_keys::Service::ChannelsSvc,
-        ))
-        .collect();
-        let err = channels_svc::Settings::from_env(&env).unwrap_err();
-        assert!(
-            err.to_string().contains("MAJLIS_MAX_REACTIONS_PER_MESSAGE"),
-            "{err}"
-        );
+        let mut env = boot_env();
+        env.insert("MAJLIS_MAX_REACTIONS_PER_MESSAGE".into(), bad.into());
+        env.extend(service_keys::env(Service::ChannelsSvc));
+        assert_refused_at_boot(&env, "MAJLIS_MAX_REACTIONS_PER_MESSAGE");
     }
 }

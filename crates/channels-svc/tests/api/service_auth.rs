@@ -3,23 +3,19 @@
 //! call the other's; calls without a token, or with one for another service,
 //! are refused; health stays open.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{assert_refused_at_boot, boot_env, spawn_app};
 use majlis_proto::channels::v1::channels_service_client::ChannelsServiceClient;
 use majlis_proto::channels::v1::{
     CheckMembershipRequest, DeleteTeamChannelsRequest, PostMessageRequest,
 };
-use majlis_runtime::grpc;
 use majlis_testkit::service_keys::{self, Service};
 use tonic::Code;
-
-fn as_service(url: &str, caller: Service) -> ChannelsServiceClient<grpc::TracedChannel> {
-    grpc::channels_client(service_keys::channel(url, caller, Service::ChannelsSvc))
-}
 
 #[actix_web::test]
 async fn chat_gateways_key_cannot_delete_a_teams_channels() {
     let app = spawn_app().await;
-    let err = as_service(&app.grpc_url, Service::ChatGateway)
+    let err = app
+        .grpc_as(Service::ChatGateway)
         .delete_team_channels(DeleteTeamChannelsRequest {
             team_id: uuid::Uuid::new_v4().to_string(),
         })
@@ -31,7 +27,8 @@ async fn chat_gateways_key_cannot_delete_a_teams_channels() {
 #[actix_web::test]
 async fn onboardings_key_cannot_post_messages() {
     let app = spawn_app().await;
-    let err = as_service(&app.grpc_url, Service::OnboardingSvc)
+    let err = app
+        .grpc_as(Service::OnboardingSvc)
         .post_message(PostMessageRequest {
             channel_id: uuid::Uuid::new_v4().to_string(),
             user_id: uuid::Uuid::new_v4().to_string(),
@@ -76,7 +73,8 @@ async fn calls_without_a_token_or_with_one_for_auth_svc_are_unauthenticated() {
     assert_eq!(err.code(), Code::Unauthenticated, "{err:?}");
 
     // The same caller, with its own credentials for channels-svc, gets in.
-    let reply = as_service(&app.grpc_url, Service::ChatGateway)
+    let reply = app
+        .grpc_as(Service::ChatGateway)
         .check_membership(check())
         .await
         .unwrap()
@@ -87,37 +85,20 @@ async fn calls_without_a_token_or_with_one_for_auth_svc_are_unauthenticated() {
 /// channels-svc serves and calls gRPC: it needs the list and its own key, and refuses to start otherwise, naming the variable.
 #[test]
 fn channels_svc_refuses_to_start_without_its_own_valid_service_key() {
-    let mut env: std::collections::HashMap<String, String> = [
-        ("MAJLIS_REDIS_URL", majlis_testkit::redis_url()),
-        (
-            "MAJLIS_DATABASE_URL",
-            "postgres://unused@127.0.0.1/unused".to_owned(),
-        ),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    let refused = |env: &std::collections::HashMap<String, String>, var: &str| {
-        let err = channels_svc::Settings::from_env(env).expect_err("must refuse to start");
-        assert!(err.to_string().contains(var), "{err}");
-    };
-    refused(&env, "MAJLIS_SERVICE_PUBLIC_KEYS");
-    env.extend(majlis_testkit::service_keys::env(
-        majlis_testkit::service_keys::Service::ChannelsSvc,
-    ));
+    let mut env = boot_env();
+    assert_refused_at_boot(&env, "MAJLIS_SERVICE_PUBLIC_KEYS");
+    env.extend(service_keys::env(Service::ChannelsSvc));
     channels_svc::Settings::from_env(&env).expect("starts with its keys");
     env.remove("MAJLIS_SERVICE_KEY");
-    refused(&env, "MAJLIS_SERVICE_KEY");
+    assert_refused_at_boot(&env, "MAJLIS_SERVICE_KEY");
     // Another service's key is not this one's.
     env.insert(
         "MAJLIS_SERVICE_KEY".into(),
-        majlis_testkit::service_keys::private_key(
-            majlis_testkit::service_keys::Service::ChatGateway,
-        )
-        .unwrap()
-        .to_owned(),
+        service_keys::private_key(Service::ChatGateway)
+            .unwrap()
+            .to_owned(),
     );
-    refused(&env, "MAJLIS_SERVICE_KEY");
+    assert_refused_at_boot(&env, "MAJLIS_SERVICE_KEY");
     env.insert("MAJLIS_SERVICE_KEY".into(), "PLACEHOLDER".into());
-    refused(&env, "MAJLIS_SERVICE_KEY");
+    assert_refused_at_boot(&env, "MAJLIS_SERVICE_KEY");
 }
