@@ -78,6 +78,7 @@ status=0
 MAJLIS_EDGE_FAULT_URL="http://127.0.0.1:$FAULT_PORT" MAJLIS_EDGE_SILENT_PORT="$SILENT_PORT" \
     python3 tests/edge/test_edge.py "http://127.0.0.1:$EDGE_PORT" || status=$?
 MAJLIS_EDGE_URL="http://127.0.0.1:$EDGE_PORT" \
+    MAJLIS_EDGE_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$MAJLIS_DB_NAME" \
     cargo test -q --locked -p edge-tests -- --ignored || status=$?
 services=()
 for i in 1 2 3 4 5; do services+=("http://127.0.0.1:$((PORT_BASE + i))"); done

@@ -116,6 +116,10 @@ grep -q "root: $WEB/dist" "$MAJLIS_RUN_DIR/run.out" || echo "web: warning: the e
 step "browser e2e (playwright-core + $CHROMIUM)"
 cd "$WEB"
 rm -rf test-results/screenshots
+# A spec makes its system admin as an operator would (auth-svc grant-system-admin).
+target_dir="${CARGO_TARGET_DIR:-target}"; [[ "$target_dir" = /* ]] || target_dir="$REPO_ROOT/$target_dir"
+MAJLIS_AUTH_SVC_BIN="${MAJLIS_BIN_DIR:-$target_dir/debug}/auth-svc" \
+MAJLIS_WEB_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$MAJLIS_DB_NAME" \
 MAJLIS_WEB_URL="http://127.0.0.1:$EDGE_PORT" node --test --test-concurrency=1 --test-reporter=tap \
     test-results/e2e/*.spec.js >test-results/e2e.tap 2>&1
 estatus=$?

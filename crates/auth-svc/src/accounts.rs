@@ -9,11 +9,11 @@
 //! (4401). Activation clears `deactivated_at` and keeps the cutoff: tokens
 //! from before the deactivation stay revoked.
 
-use crate::access;
 use crate::audit::{self, Action};
 use crate::notify;
 use crate::revocations::Revocations;
 use crate::schema::users;
+use crate::system::{self, Actor};
 use crate::tx::TxError;
 use actix_web::{HttpResponse, post, web};
 use chrono::{DateTime, Utc};
@@ -27,7 +27,7 @@ use majlis_redis::Redis;
 use uuid::Uuid;
 
 /// What an activity change did.
-enum Activity {
+pub(crate) enum Activity {
     /// Already in that state: nothing written, nothing announced.
     Unchanged,
     /// Changed; the user's cutoff now (deactivation sets it).
@@ -56,22 +56,31 @@ async fn raise_cutoff(
     Ok(cutoff)
 }
 
-/// `actor` (a system admin, as it is now) deactivates or activates `user`.
-async fn set_active(db: &Db, user: Uuid, actor: Uuid, active: bool) -> ApiResult<Activity> {
+/// `actor` (a system admin, as it is now, or the operator) deactivates or
+/// activates `user`. The last active system admin cannot be deactivated.
+pub(crate) async fn set_active(
+    db: &Db,
+    user: Uuid,
+    actor: Actor,
+    active: bool,
+) -> ApiResult<Activity> {
     let outcome = db
         .timed(async {
             let mut conn = db.conn().await?;
             Ok(conn
                 .transaction(async |conn| {
-                    let admin = access::of_actor(conn, actor)
-                        .await?
-                        .is_some_and(|a| a.principal.active && a.principal.system_admin);
-                    if !admin {
-                        return Err(TxError::from(ApiError::forbidden(
-                            "forbidden",
-                            "only a system_admin may deactivate or activate accounts",
-                        )));
-                    }
+                    // The admins' rows before the actor's: every change
+                    // of the system scope locks in this order. A caller
+                    // who may not act learns nothing from it (403 first).
+                    let last = if !active {
+                        system::refuse_last_system_admin(conn, user).await
+                    } else {
+                        Ok(())
+                    };
+                    actor
+                        .authorize(conn, "deactivate or activate accounts")
+                        .await?;
+                    last?;
                     let found: Option<ActivityRow> = users::table
                         .find(user)
                         .select((
@@ -84,7 +93,10 @@ async fn set_active(db: &Db, user: Uuid, actor: Uuid, active: bool) -> ApiResult
                         .await
                         .optional()?;
                     let Some((team, deactivated_at, cutoff)) = found else {
-                        return Err(ApiError::not_found("user_not_found", "no such user").into());
+                        return Err(TxError::from(ApiError::not_found(
+                            "user_not_found",
+                            "no such user",
+                        )));
                     };
                     if deactivated_at.is_none() == active {
                         return Ok(Activity::Unchanged);
@@ -107,7 +119,8 @@ async fn set_active(db: &Db, user: Uuid, actor: Uuid, active: bool) -> ApiResult
                         let cutoff = raise_cutoff(conn, user, cutoff, now).await?;
                         (Action::UserDeactivated, Some(cutoff))
                     };
-                    audit::append(conn, team, actor, action, user, serde_json::json!({})).await?;
+                    let (by, details) = actor.audit(user, serde_json::json!({}));
+                    audit::append(conn, team, by, action, user, details).await?;
                     Ok(Activity::Changed { cutoff })
                 })
                 .await)
@@ -140,7 +153,7 @@ pub async fn deactivate(
 ) -> ApiResult<HttpResponse> {
     let user = id.into_inner();
     let actor = caller.claims.sub;
-    if let Activity::Changed { cutoff } = set_active(&db, user, actor, false).await? {
+    if let Activity::Changed { cutoff } = set_active(&db, user, Actor::User(actor), false).await? {
         tracing::info!(%user, %actor, "user deactivated");
         let cached = match cutoff {
             Some(at) => revocations.cut_off(user, at).await,
@@ -177,7 +190,7 @@ pub async fn activate(
 ) -> ApiResult<HttpResponse> {
     let user = id.into_inner();
     let actor = caller.claims.sub;
-    if let Activity::Changed { .. } = set_active(&db, user, actor, true).await? {
+    if let Activity::Changed { .. } = set_active(&db, user, Actor::User(actor), true).await? {
         tracing::info!(%user, %actor, "user activated");
         notify::access(&redis, AccessEvent::access_changed(user)).await;
     }
@@ -198,6 +211,18 @@ pub async fn logout_all(
     revocations: web::Data<Revocations>,
 ) -> ApiResult<HttpResponse> {
     let user = caller.claims.sub;
+    if !log_out_everywhere(&db, &revocations, user).await? {
+        return Err(ApiError::unauthorized(
+            "invalid_token",
+            "the token's user no longer exists",
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes every token of `user` issued until now (its sockets close,
+/// 4401); `false` when there is no such user.
+pub async fn log_out_everywhere(db: &Db, revocations: &Revocations, user: Uuid) -> ApiResult<bool> {
     let cutoff = db
         .timed(async {
             let mut conn = db.conn().await?;
@@ -219,11 +244,11 @@ pub async fn logout_all(
                 })
                 .await?)
         })
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized("invalid_token", "the token's user no longer exists")
-        })?;
+        .await?;
+    let Some(cutoff) = cutoff else {
+        return Ok(false);
+    };
     revocations.cut_off(user, cutoff).await?;
     tracing::info!(%user, "user logged out everywhere");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(true)
 }

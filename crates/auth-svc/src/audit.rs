@@ -16,6 +16,7 @@ pub enum Action {
     SchemeUpdated,
     UserDeactivated,
     UserActivated,
+    SystemRoleChanged,
 }
 
 impl Action {
@@ -26,6 +27,7 @@ impl Action {
             Self::SchemeUpdated => "scheme_updated",
             Self::UserDeactivated => "user_deactivated",
             Self::UserActivated => "user_activated",
+            Self::SystemRoleChanged => "system_role_changed",
         }
     }
 
@@ -36,7 +38,8 @@ impl Action {
             Self::TeamRoleChanged
             | Self::TeamMemberRemoved
             | Self::UserDeactivated
-            | Self::UserActivated => "user",
+            | Self::UserActivated
+            | Self::SystemRoleChanged => "user",
         }
     }
 }

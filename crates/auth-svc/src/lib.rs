@@ -13,6 +13,7 @@ mod routes;
 mod schema;
 mod settings;
 mod startup;
+mod system;
 mod team;
 mod throttle;
 mod tx;
@@ -20,6 +21,7 @@ mod users;
 
 pub use settings::Settings;
 pub use startup::migrate;
+pub use system::grant_system_admin;
 
 /// auth-svc, as `main` and the tests start it.
 pub type Application = majlis_runtime::Application<Settings>;

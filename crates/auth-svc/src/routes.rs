@@ -209,7 +209,7 @@ async fn me(user: AuthUser, db: web::Data<Db>) -> ApiResult<web::Json<User>> {
 
 /// The caller's row. A deactivated caller's tokens are revoked by its
 /// cutoff already; this holds even while that cutoff is not yet cached.
-async fn caller(db: &Db, user: &AuthUser) -> ApiResult<users::UserRow> {
+pub(crate) async fn caller(db: &Db, user: &AuthUser) -> ApiResult<users::UserRow> {
     let row = users::find_by_id(db, user.claims.sub)
         .await?
         .ok_or_else(|| {
@@ -224,7 +224,8 @@ async fn caller(db: &Db, user: &AuthUser) -> ApiResult<users::UserRow> {
     Ok(row)
 }
 
-/// A user of the caller's team (or the caller); anyone else is 404.
+/// A user of the caller's team, or the caller; a system admin sees every
+/// user. Anyone else is 404.
 #[utoipa::path(
     tag = "users",
     params(("id" = Uuid, Path, description = "user id")),
@@ -237,22 +238,26 @@ async fn user_by_id(
     id: web::Path<Uuid>,
     db: web::Data<Db>,
 ) -> ApiResult<web::Json<User>> {
-    let id = id.into_inner();
-    let not_found = || ApiError::not_found("user_not_found", "no such user");
     let caller = caller(&db, &user).await?;
-    if id == caller.id {
-        return Ok(web::Json(User::from(&caller)));
+    let other = users::find_by_id(&db, id.into_inner()).await?;
+    visible(&caller, other).map(web::Json)
+}
+
+/// `other` as `caller` may see it: itself, a teammate, or anyone for a
+/// system admin. Team membership is read fresh, not from the token, so a
+/// user who just joined sees teammates at once and one who left stops
+/// seeing them.
+pub(crate) fn visible(caller: &users::UserRow, other: Option<users::UserRow>) -> ApiResult<User> {
+    match other {
+        Some(other)
+            if other.id == caller.id
+                || caller.roles().contains(&Role::SystemAdmin)
+                || (caller.team_id.is_some() && other.team_id == caller.team_id) =>
+        {
+            Ok(User::from(&other))
+        }
+        _ => Err(ApiError::not_found("user_not_found", "no such user")),
     }
-    // Team membership is read fresh, not from the token, so a user who just
-    // joined sees teammates at once and one who left stops seeing them.
-    let Some(team) = caller.team_id else {
-        return Err(not_found());
-    };
-    let other = users::find_by_id(&db, id).await?.ok_or_else(not_found)?;
-    if other.team_id != Some(team) {
-        return Err(not_found());
-    }
-    Ok(web::Json(User::from(&other)))
 }
 
 /// The client's address for throttling: the edge's `X-Real-IP` when trusted,
@@ -282,6 +287,9 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(user_by_id)
             .service(crate::accounts::logout_all)
             .service(crate::accounts::deactivate)
-            .service(crate::accounts::activate),
+            .service(crate::accounts::activate)
+            .service(crate::system::user_by_username)
+            .service(crate::system::set_system_admin)
+            .service(crate::system::logout_user_everywhere),
     );
 }

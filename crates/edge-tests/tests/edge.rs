@@ -11,6 +11,10 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use uuid::Uuid;
 
+// In a folder of its own: a file beside edge.rs would be a test binary too.
+#[path = "edge/admin_cli.rs"]
+mod admin_cli;
+
 const WAIT: Duration = Duration::from_secs(10);
 
 fn edge() -> String {

@@ -28,9 +28,11 @@ const MAX_EXPIRES_IN_SECS: i64 = 90 * 24 * 3600;
 pub struct NewInvite {
     /// 1–10000; unlimited when absent.
     #[schema(minimum = 1, maximum = 10000)]
+    #[serde(default, deserialize_with = "majlis_rules::optional_whole_number")]
     pub max_uses: Option<i64>,
     /// 60 s to 90 days; the installation's default (7 days) when absent.
     #[schema(minimum = 60, maximum = 7776000)]
+    #[serde(default, deserialize_with = "majlis_rules::optional_whole_number")]
     pub expires_in_secs: Option<i64>,
 }
 

@@ -204,6 +204,24 @@ pub async fn get_team(db: &Db, id: Uuid) -> Result<Option<Team>, DbError> {
     .await
 }
 
+/// Up to `limit` active teams by name, after `after`.
+pub async fn list_teams(db: &Db, after: Option<&str>, limit: i64) -> Result<Vec<Team>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let mut query = teams::table
+            .filter(teams::state.eq(TeamState::Active))
+            .select(Team::as_select())
+            .order(teams::name.asc())
+            .limit(limit)
+            .into_boxed();
+        if let Some(after) = after {
+            query = query.filter(teams::name.gt(after.to_owned()));
+        }
+        Ok(query.load(&mut conn).await?)
+    })
+    .await
+}
+
 /// Claims "first team of the installation" for `team`; true if it got it.
 pub async fn claim_first_team(db: &Db, team: Uuid) -> Result<bool, DbError> {
     db.timed(async {

@@ -66,7 +66,7 @@ fn validate(body: &CreateTeam) -> Result<(), ApiError> {
     responses(
         (status = 201, body = TeamCreated),
         (status = 403, body = ErrorBody, description = "team_creation_disabled"),
-        (status = 409, body = ErrorBody, description = "already_in_team, team_name_taken, team_creation_in_progress"),
+        (status = 409, body = ErrorBody, description = "already_in_team, team_name_taken, team_creation_in_progress, idempotency_key_used (its team was left since)"),
         (status = 422, body = ErrorBody),
         (status = 503, body = ErrorBody, description = "a service was down; nothing was left half-made"),
     ),
@@ -107,12 +107,23 @@ async fn create_team(
     }
     // A retry whose first attempt succeeded comes with the new token's team:
     // it gets the first result (inside create_team), not a 409.
-    let is_retry = match &key {
-        Some(k) => repo::find_creation(&ob.db, user.claims.sub, k)
-            .await?
-            .is_some_and(|c| c.status != CreationStatus::Failed),
-        None => false,
+    let first = match &key {
+        Some(k) => repo::find_creation(&ob.db, user.claims.sub, k).await?,
+        None => None,
     };
+    // A key whose team the caller has since left answered a request that
+    // no longer describes anything: replaying its 201 would hand out a
+    // team the caller is not in.
+    if let Some(c) = &first
+        && c.status == CreationStatus::Completed
+        && c.team_id != me.access.team()
+    {
+        return Err(ApiError::conflict(
+            "idempotency_key_used",
+            "this Idempotency-Key created a team you have since left; send a new key",
+        ));
+    }
+    let is_retry = first.is_some_and(|c| c.status != CreationStatus::Failed);
     if !is_retry && me.access.team().is_some() {
         return Err(already_in_team());
     }
@@ -180,8 +191,66 @@ async fn join_team(
     }
 }
 
+/// Read as text, so a bad value is a 422 naming its parameter.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TeamsQuery {
+    /// Teams whose name sorts after this one (the last name of the previous page).
+    pub after: Option<String>,
+    /// 1–200, default 100.
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TeamsPage {
+    /// By name.
+    pub teams: Vec<repo::Team>,
+    pub has_more: bool,
+}
+
+/// The teams the caller may see, by name: every team of the installation
+/// for a system admin, else the caller's own team (if any).
+#[utoipa::path(
+    tag = "teams",
+    params(TeamsQuery),
+    responses((status = 200, body = TeamsPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/api/teams")]
+async fn list_teams(
+    user: AuthUser,
+    query: web::Query<TeamsQuery>,
+    ob: web::Data<Onboarding>,
+) -> ApiResult<web::Json<TeamsPage>> {
+    let q = query.into_inner();
+    let limit: u16 = match q.limit.as_deref() {
+        None => 100,
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| ApiError::invalid_field("limit", "must be 1 to 200"))?,
+    };
+    let me = caller(&ob, &user).await?;
+    let mut teams = if me.access.principal.system_admin {
+        repo::list_teams(&ob.db, q.after.as_deref(), i64::from(limit) + 1).await?
+    } else {
+        let own = match me.access.team() {
+            Some(team) => repo::get_team(&ob.db, team).await?,
+            None => None,
+        };
+        own.into_iter()
+            .filter(|t| q.after.as_deref().is_none_or(|a| t.name.as_str() > a))
+            .collect()
+    };
+    let has_more = teams.len() > usize::from(limit);
+    teams.truncate(usize::from(limit));
+    Ok(web::Json(TeamsPage { teams, has_more }))
+}
+
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(onboarding_state)
+    cfg.service(list_teams)
+        .service(onboarding_state)
         .service(create_team)
         .service(join_team);
 }

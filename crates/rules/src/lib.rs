@@ -513,3 +513,61 @@ mod tests {
         assert!(email("ami\u{200B}ra@example.org").is_err());
     }
 }
+
+/// An optional whole number in a JSON body, also when written with a zero
+/// fraction (`216.0`): JSON Schema's `integer`, which the documents
+/// publish, admits both, so a client that follows them may send either.
+/// Use with `#[serde(default, deserialize_with = "…")]`.
+pub fn optional_whole_number<'de, D>(d: D) -> Result<Option<i64>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    use serde::de::Error;
+    let Some(n) = Option::<serde_json::Number>::deserialize(d)? else {
+        return Ok(None);
+    };
+    // Beyond 2^53 a float is no longer exact: refused rather than rounded.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    n.as_i64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() <= EXACT)
+                .map(|f| f as i64)
+        })
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number, got {n}")))
+}
+
+#[cfg(test)]
+mod whole_number_tests {
+    use super::optional_whole_number;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(default, deserialize_with = "optional_whole_number")]
+        n: Option<i64>,
+    }
+
+    fn parse(json: &str) -> Result<Option<i64>, String> {
+        serde_json::from_str::<Body>(json)
+            .map(|b| b.n)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_whole_number_is_read_with_or_without_a_zero_fraction() {
+        assert_eq!(parse(r#"{"n": 216}"#), Ok(Some(216)));
+        assert_eq!(parse(r#"{"n": 216.0}"#), Ok(Some(216)));
+        assert_eq!(parse(r#"{"n": -3e2}"#), Ok(Some(-300)));
+        assert_eq!(parse(r#"{"n": null}"#), Ok(None));
+        assert_eq!(parse("{}"), Ok(None));
+    }
+
+    #[test]
+    fn fractions_strings_and_inexact_floats_are_refused() {
+        for bad in [r#"{"n": 2.5}"#, r#"{"n": "2"}"#, r#"{"n": 1e300}"#] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -71,15 +71,44 @@ pub fn run_with_migrations<S: Process>(
     settings: ReadSettings<S>,
     migrate: impl AsyncFnOnce(&dyn Source) -> anyhow::Result<Vec<String>>,
 ) -> anyhow::Result<()> {
+    run_with_commands(
+        service,
+        settings,
+        async |args: &[String], src: &dyn Source| match args {
+            [name] if name == "migrate" => migrate_and_log(migrate, src).await,
+            _ => {
+                anyhow::bail!("unknown command {args:?}; {service} takes none (serve) or `migrate`")
+            }
+        },
+    )
+}
+
+/// `<service> migrate`: applies the migrations and logs the versions.
+pub async fn migrate_and_log(
+    migrate: impl AsyncFnOnce(&dyn Source) -> anyhow::Result<Vec<String>>,
+    src: &dyn Source,
+) -> anyhow::Result<()> {
+    let applied = migrate(src).await?;
+    tracing::info!(?applied, "migrations applied");
+    Ok(())
+}
+
+/// The whole `main` of a service with one-off commands: with no argument
+/// it serves; with arguments it runs `command` on them (which reads only the
+/// settings it needs) and exits.
+pub fn run_with_commands<S: Process>(
+    service: Service,
+    settings: ReadSettings<S>,
+    command: impl AsyncFnOnce(&[String], &dyn Source) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
         .block_on(async {
             let _telemetry = majlis_telemetry::init(service.name())?;
-            if std::env::args().nth(1).is_some_and(|a| a == "migrate") {
-                let applied = migrate(&ProcessEnv).await?;
-                tracing::info!(?applied, "migrations applied");
-                return Ok(());
+            if !args.is_empty() {
+                return command(&args, &ProcessEnv).await;
             }
             let app = Application::build(settings(&ProcessEnv)?).await?;
             app.shutdown().listen_for_signals();

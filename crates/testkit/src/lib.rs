@@ -67,6 +67,29 @@ pub async fn database_url() -> String {
     .clone()
 }
 
+/// A database of its own for a test that needs the whole installation to
+/// itself (e.g. "the last system admin"), migrated. Named after the run's
+/// database, so the harness drops it with the run's.
+pub async fn fresh_database_url() -> String {
+    let run = database_url().await;
+    let (base, name) = run
+        .rsplit_once('/')
+        .unwrap_or((run.as_str(), "majlis_test"));
+    let name = format!("{name}_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = AsyncPgConnection::establish(&run)
+        .await
+        .expect("PostgreSQL must be reachable for tests (see README: make test)");
+    diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+        .execute(&mut conn)
+        .await
+        .expect("cannot create a test database");
+    let url = format!("{base}/{name}");
+    majlis_db::run_migrations(&SecretString::from(url.clone()))
+        .await
+        .expect("migrations must apply to the test database");
+    url
+}
+
 /// A Redis key prefix no other test uses.
 pub fn redis_prefix() -> String {
     let base = std::env::var("MAJLIS_TEST_REDIS_PREFIX")

@@ -1,6 +1,7 @@
 // Shared helpers for the browser e2e specs: playwright-core driving Debian's chromium (no browser download).
 // Everything a spec needs from inside the page comes from the init scripts below, never from app code.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,6 +159,20 @@ export async function registerUser(prefix = 'u'): Promise<Account> {
     body: { username, email: `${username}@example.test`, password, display_name: username },
   });
   return { ...r, username, password };
+}
+
+/**
+ * Makes `account` a system admin the way an operator recovers an installation: `auth-svc
+ * grant-system-admin` against the stack's database (tests/web/run.sh names both).
+ */
+export function makeSystemAdmin(account: Account): void {
+  const bin = process.env.MAJLIS_AUTH_SVC_BIN;
+  const db = process.env.MAJLIS_WEB_DATABASE_URL;
+  if (!bin || !db) throw new Error('MAJLIS_AUTH_SVC_BIN and MAJLIS_WEB_DATABASE_URL must be set (tests/web/run.sh)');
+  execFileSync(bin, ['grant-system-admin', account.username], {
+    env: { ...process.env, MAJLIS_DATABASE_URL: db },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
 }
 
 export interface TeamFixture {

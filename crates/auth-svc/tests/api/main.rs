@@ -19,4 +19,5 @@ mod register;
 mod roles;
 mod schemes;
 mod service_auth;
+mod system;
 mod users;

@@ -241,6 +241,13 @@ impl TestApp {
         .body
     }
 
+    /// Runs one statement against the test database (state set behind the
+    /// services' backs, e.g. a system admin).
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = AsyncPgConnection::establish(&self.db_url).await.unwrap();
+        diesel::sql_query(sql).execute(&mut conn).await.unwrap();
+    }
+
     /// A number from SQL against the test database.
     pub async fn count(&self, sql: &str, bind: &str) -> i64 {
         #[derive(QueryableByName)]

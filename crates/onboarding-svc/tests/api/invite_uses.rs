@@ -238,3 +238,22 @@ async fn creating_and_revoking_invites_is_audited_in_the_same_transaction() {
         2
     );
 }
+
+#[actix_web::test]
+async fn whole_numbers_written_with_a_zero_fraction_are_accepted_and_fractions_refused() {
+    let app = spawn_app().await;
+    let (admin, team) = app.founder().await;
+    let body: Value =
+        serde_json::from_str(r#"{"max_uses": 2.0, "expires_in_secs": 216.0}"#).unwrap();
+    let inv = invite(&app, &admin, &team, body).await;
+    assert_eq!(inv.status, 201, "{}", inv.body);
+    assert_eq!(inv.body["max_uses"], 2);
+    for (field, bad) in [
+        ("max_uses", r#"{"max_uses": 2.5}"#),
+        ("expires_in_secs", r#"{"expires_in_secs": "600"}"#),
+    ] {
+        let r = invite(&app, &admin, &team, serde_json::from_str(bad).unwrap()).await;
+        assert_eq!((r.status, r.code()), (422, "invalid_field"), "{bad}");
+        assert_eq!(r.body["error"]["field"], field);
+    }
+}

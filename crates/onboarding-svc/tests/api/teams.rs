@@ -264,3 +264,88 @@ async fn a_user_of_one_team_sees_none_of_anothers_members_or_channels() {
     let names = app.channel_names(&b.token).await;
     assert_eq!(names.len(), 2);
 }
+
+#[actix_web::test]
+async fn a_system_admin_lists_every_team_by_name_and_anyone_else_only_its_own() {
+    let app = spawn_app().await;
+    let (founder, team) = app.founder().await;
+    let (_, other_team) = app.founder().await;
+    let teamless = app.register().await;
+    let r = app.get("/api/teams", &teamless.token).await;
+    assert_eq!(
+        (r.status, r.body.clone()),
+        (200, json!({"teams": [], "has_more": false}))
+    );
+    let r = app.get("/api/teams", &founder.token).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ids: Vec<&str> = r.body["teams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [team.as_str()]);
+
+    let admin = app.register().await;
+    app.execute(&format!(
+        "UPDATE auth.users SET roles = ARRAY['system_user','system_admin'] WHERE id = '{}'",
+        admin.id
+    ))
+    .await;
+    let mut names = Vec::new();
+    let mut ids = Vec::new();
+    let mut path = "/api/teams?limit=50".to_owned();
+    loop {
+        let r = app.get(&path, &admin.token).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let page = r.body["teams"].as_array().unwrap();
+        assert!(page.len() <= 50);
+        for t in page {
+            names.push(t["name"].as_str().unwrap().to_owned());
+            ids.push(t["id"].as_str().unwrap().to_owned());
+        }
+        if r.body["has_more"] != json!(true) {
+            break;
+        }
+        path = format!("/api/teams?limit=50&after={}", names.last().unwrap());
+    }
+    assert!(names.windows(2).all(|w| w[0] < w[1]), "by name, each once");
+    assert!(ids.contains(&team) && ids.contains(&other_team));
+    let first = app.get("/api/teams?limit=1", &admin.token).await;
+    assert_eq!(first.body["has_more"], json!(true));
+
+    for bad in ["limit=0", "limit=201", "limit=many"] {
+        let r = app.get(&format!("/api/teams?{bad}"), &admin.token).await;
+        assert_eq!((r.status, r.code()), (422, "invalid_field"), "{bad}");
+    }
+}
+
+#[actix_web::test]
+async fn a_key_whose_team_was_left_is_not_replayed_and_a_new_key_creates_a_team() {
+    let app = spawn_app().await;
+    let u = app.register().await;
+    let first = app
+        .create_team(&u.token, &majlis_testkit::unique("t"), Some("key-1"))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let team = first.body["team"]["id"].as_str().unwrap().to_owned();
+    let left = app
+        .call(
+            awc::http::Method::DELETE,
+            &format!("{}/api/teams/{team}/members/{}", app.address, u.id),
+            &u.token,
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(left.status, 204, "{}", left.body);
+    let again = app
+        .create_team(&u.token, &majlis_testkit::unique("t"), Some("key-1"))
+        .await;
+    assert_eq!((again.status, again.code()), (409, "idempotency_key_used"));
+    let fresh = app
+        .create_team(&u.token, &majlis_testkit::unique("t"), Some("key-2"))
+        .await;
+    assert_eq!(fresh.status, 201, "{}", fresh.body);
+    assert_ne!(fresh.body["team"]["id"].as_str(), Some(team.as_str()));
+}
