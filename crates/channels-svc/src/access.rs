@@ -74,6 +74,19 @@ impl Seen {
         }
     }
 
+    /// Direct and group channels keep the members, roles and properties
+    /// they were made with: 409 `direct_channel`.
+    pub fn not_direct(&self) -> Result<(), ApiError> {
+        if crate::model::ChannelType::is_direct(&self.row.kind) {
+            Err(ApiError::conflict(
+                "direct_channel",
+                "direct and group channels keep the members they were made with",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
     /// The channel must accept changes (it is not archived).
     pub fn writable(&self) -> Result<(), ApiError> {
         if self.row.archived_at.is_some() {

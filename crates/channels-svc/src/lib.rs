@@ -11,6 +11,7 @@
 
 mod access;
 mod commit;
+mod direct;
 mod edits;
 mod events;
 mod grpc;

@@ -75,6 +75,69 @@ pub async fn create_channel(db: &Db, new: NewChannel<'_>) -> Result<Option<Chann
     }
 }
 
+/// The direct or group channel of exactly `members` (the caller among them,
+/// sorted, distinct) in `team`: made with all of them as members the first
+/// time (`true`), found after (`false`). Two creations at once make one.
+pub async fn direct_channel(
+    db: &Db,
+    team: Uuid,
+    creator: Uuid,
+    members: &[Uuid],
+    display_name: &str,
+) -> Result<(ChannelRow, bool), DbError> {
+    let key = members
+        .iter()
+        .map(Uuid::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    let kind = if members.len() == 2 {
+        "direct"
+    } else {
+        "group"
+    };
+    let id = Uuid::now_v7();
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let made: Option<ChannelRow> = diesel::sql_query(format!(
+            "WITH c AS (
+                INSERT INTO channels.channels (id, team_id, name, display_name, type, creator_id, direct_key)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (team_id, direct_key) WHERE direct_key IS NOT NULL DO NOTHING
+                RETURNING {CHANNEL_COLUMNS}
+             ), m AS (
+                INSERT INTO channels.members (channel_id, user_id, role)
+                SELECT c.id, u, 'channel_user' FROM c, unnest($8::uuid[]) AS u
+             )
+             SELECT * FROM c"
+        ))
+        .bind::<SqlUuid, _>(id)
+        .bind::<SqlUuid, _>(team)
+        .bind::<Text, _>(format!("dm-{}", id.simple()))
+        .bind::<Text, _>(display_name)
+        .bind::<Text, _>(kind)
+        .bind::<SqlUuid, _>(creator)
+        .bind::<Text, _>(&key)
+        .bind::<Array<SqlUuid>, _>(members)
+        .get_result(&mut conn)
+        .await
+        .optional()?;
+        if let Some(row) = made {
+            return Ok((row, true));
+        }
+        // Made before (or just now by another request, which this statement
+        // waited for): a new statement sees it.
+        let row: ChannelRow = diesel::sql_query(format!(
+            "SELECT {CHANNEL_COLUMNS} FROM channels.channels WHERE team_id = $1 AND direct_key = $2"
+        ))
+        .bind::<SqlUuid, _>(team)
+        .bind::<Text, _>(&key)
+        .get_result(&mut conn)
+        .await?;
+        Ok((row, false))
+    })
+    .await
+}
+
 /// A stored channel role. The column's CHECK admits only the two names; a
 /// name this version does not know (a newer one's) grants the least.
 fn channel_role(stored: &str) -> ChannelRole {

@@ -91,7 +91,25 @@ pub struct CreateChannel {
     #[schema(schema_with = majlis_rules::display_name_schema)]
     pub display_name: String,
     #[serde(rename = "type")]
-    pub kind: ChannelType,
+    pub kind: CreatableType,
+}
+
+/// What `POST /api/channels` makes; direct and group channels come from
+/// `POST /api/channels/direct`.
+#[derive(Clone, Copy, Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CreatableType {
+    Public,
+    Private,
+}
+
+impl From<CreatableType> for ChannelType {
+    fn from(t: CreatableType) -> Self {
+        match t {
+            CreatableType::Public => Self::Public,
+            CreatableType::Private => Self::Private,
+        }
+    }
 }
 
 /// Creates a channel in the caller's team (a public one needs
@@ -117,8 +135,8 @@ async fn create_channel(
     let body = body.into_inner();
     let access = access::of(&chat.access, user.claims.sub).await?;
     let needed = match body.kind {
-        ChannelType::Public => Permission::CreatePublicChannel,
-        ChannelType::Private => Permission::CreatePrivateChannel,
+        CreatableType::Public => Permission::CreatePublicChannel,
+        CreatableType::Private => Permission::CreatePrivateChannel,
     };
     // The permission check comes first: anyone without it gets the
     // contract's `forbidden`, a teamless user included.
@@ -143,7 +161,7 @@ async fn create_channel(
             team_id: team,
             name: &body.name,
             display_name,
-            kind: body.kind.as_str(),
+            kind: ChannelType::from(body.kind).as_str(),
             creator_id: user.claims.sub,
             audited: true,
         },
@@ -255,6 +273,7 @@ async fn update_channel(
     chat: web::Data<Chat>,
 ) -> ApiResult<web::Json<Channel>> {
     let seen = visible(&chat, id.into_inner(), &user).await?;
+    seen.not_direct()?;
     seen.require(Permission::ManageChannelProperties)?;
     let props = body.into_inner().validated()?;
     seen.writable()?;
@@ -284,6 +303,7 @@ async fn set_archived(
     archive: bool,
 ) -> ApiResult<web::Json<Channel>> {
     let seen = visible(chat, id, user).await?;
+    seen.not_direct()?;
     seen.require(Permission::ArchiveChannel)?;
     if archive && seen.row.is_default() {
         return Err(ApiError::conflict(
@@ -405,6 +425,7 @@ async fn add_member(
     users: web::Data<Users>,
 ) -> ApiResult<HttpResponse> {
     let seen = visible(&chat, id.into_inner(), &user).await?;
+    seen.not_direct()?;
     seen.require(Permission::ManageChannelMembers)?;
     seen.writable()?;
     let target = body.into_inner().user_id;
@@ -500,6 +521,7 @@ async fn set_member_role(
 ) -> ApiResult<web::Json<ChannelMember>> {
     let (id, target) = path.into_inner();
     let seen = visible(&chat, id, &user).await?;
+    seen.not_direct()?;
     seen.require(Permission::ManageChannelMembers)?;
     let role = body.into_inner().role;
     match repo::set_member_role(&chat.db, seen.row.id, target, role, user.claims.sub).await? {
@@ -540,6 +562,7 @@ async fn remove_member(
 ) -> ApiResult<HttpResponse> {
     let (id, target) = path.into_inner();
     let seen = visible(&chat, id, &user).await?;
+    seen.not_direct()?;
     if target != user.claims.sub {
         seen.require(Permission::ManageChannelMembers)?;
     }
@@ -773,6 +796,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(create_channel)
             // Before `/{id}`, which would take "browse" for an id.
             .service(browse)
+            .service(crate::direct::direct_channel)
             .service(get_channel)
             .service(update_channel)
             .service(archive_channel)

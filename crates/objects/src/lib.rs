@@ -112,6 +112,10 @@ impl TryFrom<auth_pb::User> for User {
 pub enum ChannelType {
     Public,
     Private,
+    /// Two people, made by `POST /api/channels/direct`.
+    Direct,
+    /// Three to eight people, made the same way.
+    Group,
 }
 
 impl ChannelType {
@@ -119,7 +123,14 @@ impl ChannelType {
         match self {
             Self::Public => "public",
             Self::Private => "private",
+            Self::Direct => "direct",
+            Self::Group => "group",
         }
+    }
+
+    /// Direct and group channels: fixed members, visible to them only.
+    pub fn is_direct(kind: &str) -> bool {
+        kind == Self::Direct.as_str() || kind == Self::Group.as_str()
     }
 }
 

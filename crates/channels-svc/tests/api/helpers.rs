@@ -928,6 +928,8 @@ pub fn assert_message_shape(message: &Value) {
             "client_id",
             "content",
             "created_at",
+            "deleted",
+            "edited_at",
             "id",
             "reactions",
             "seq",

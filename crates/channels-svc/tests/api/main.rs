@@ -7,6 +7,7 @@
 mod audit;
 mod channels;
 mod dependencies;
+mod direct;
 mod edits;
 mod grpc;
 mod helpers;
