@@ -398,7 +398,8 @@ WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[])
         AS t(id, channel_id, user_id, content, client_id, ord)
 ), dup AS (
-    SELECT i.ord, m.id, m.channel_id, m.seq, m.user_id, m.content, m.client_id, m.created_at
+    SELECT i.ord, m.id, m.channel_id, m.seq, m.user_id, m.content, m.client_id, m.created_at,
+           m.edited_at, m.deleted_at
     FROM input i
     JOIN channels.messages m
       ON m.channel_id = i.channel_id AND m.user_id = i.user_id AND m.client_id = i.client_id
@@ -416,13 +417,14 @@ WITH input AS (
     INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id)
     SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id
     FROM fresh f JOIN ch ON ch.id = f.channel_id
-    RETURNING id, channel_id, seq, user_id, content, client_id, created_at
+    RETURNING id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at
 )
 SELECT f.ord, false AS duplicate, ins.id, ins.channel_id, ins.seq, ins.user_id, ins.content,
-       ins.client_id, ins.created_at
+       ins.client_id, ins.created_at, ins.edited_at, ins.deleted_at
 FROM ins JOIN fresh f ON f.id = ins.id
 UNION ALL
-SELECT d.ord, true, d.id, d.channel_id, d.seq, d.user_id, d.content, d.client_id, d.created_at
+SELECT d.ord, true, d.id, d.channel_id, d.seq, d.user_id, d.content, d.client_id, d.created_at,
+       d.edited_at, d.deleted_at
 FROM dup d";
 
 async fn publish_loop(redis: Redis, chat_stream: Retention, mut rx: mpsc::Receiver<Batch>) {

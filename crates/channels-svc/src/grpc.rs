@@ -123,6 +123,24 @@ impl pb::channels_service_server::ChannelsService for ChannelsGrpc {
         ))
     }
 
+    async fn edit_message(
+        &self,
+        request: Request<pb::EditMessageRequest>,
+    ) -> Result<Response<pb::EditMessageResponse>, Status> {
+        Ok(Response::new(
+            edit_message(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
+    async fn delete_message(
+        &self,
+        request: Request<pb::DeleteMessageRequest>,
+    ) -> Result<Response<pb::DeleteMessageResponse>, Status> {
+        Ok(Response::new(
+            delete_message(&self.chat, request.into_inner()).await?,
+        ))
+    }
+
     async fn create_channel(
         &self,
         request: Request<pb::CreateChannelRequest>,
@@ -327,6 +345,38 @@ async fn list_messages(
         messages_json,
         seqs,
         has_more: page.has_more,
+    })
+}
+
+/// A message id from a socket frame: anything but an id names no message.
+fn message_id(raw: &str) -> ApiResult<Uuid> {
+    raw.parse::<Uuid>()
+        .map_err(|_| ApiError::not_found("message_not_found", "no such message"))
+}
+
+async fn edit_message(
+    chat: &Chat,
+    req: pb::EditMessageRequest,
+) -> ApiResult<pb::EditMessageResponse> {
+    let channel = parse_id("channel_id", &req.channel_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let message = message_id(&req.message_id)?;
+    let (_, message_json) = chat
+        .edit(message, user, &req.content, Some(channel))
+        .await?;
+    Ok(pb::EditMessageResponse { message_json })
+}
+
+async fn delete_message(
+    chat: &Chat,
+    req: pb::DeleteMessageRequest,
+) -> ApiResult<pb::DeleteMessageResponse> {
+    let channel = parse_id("channel_id", &req.channel_id)?;
+    let user = parse_id("user_id", &req.user_id)?;
+    let message = message_id(&req.message_id)?;
+    let deleted = chat.delete(message, user, Some(channel)).await?;
+    Ok(pb::DeleteMessageResponse {
+        deleted: deleted == crate::edits::Deleted::Now,
     })
 }
 

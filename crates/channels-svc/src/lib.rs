@@ -11,6 +11,7 @@
 
 mod access;
 mod commit;
+mod edits;
 mod events;
 mod grpc;
 mod model;

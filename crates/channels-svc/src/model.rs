@@ -67,7 +67,13 @@ pub struct MessageRow {
     pub content: String,
     pub client_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    pub edited_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
 }
+
+/// The columns of a [`MessageRow`], in its order, for raw SQL.
+pub const MESSAGE_COLUMNS: &str =
+    "id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Reaction {
@@ -88,19 +94,27 @@ pub struct Message {
     pub created_at: DateTime<Utc>,
     pub client_id: Option<String>,
     pub reactions: Vec<Reaction>,
+    /// When the content last changed; null if never.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// A tombstone: the seq stays, the content is empty, no reactions.
+    pub deleted: bool,
 }
 
 impl Message {
     pub fn from_row(r: MessageRow, reactions: Vec<Reaction>) -> Self {
+        let deleted = r.deleted_at.is_some();
         Self {
             id: r.id,
             channel_id: r.channel_id,
             seq: r.seq,
             user_id: r.user_id,
-            content: r.content,
+            // Emptied when deleted; never shown even if a row held some.
+            content: if deleted { String::new() } else { r.content },
             created_at: r.created_at,
             client_id: r.client_id,
-            reactions,
+            reactions: if deleted { Vec::new() } else { reactions },
+            edited_at: r.edited_at,
+            deleted,
         }
     }
 }

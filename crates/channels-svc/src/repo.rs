@@ -2,7 +2,7 @@
 //! single statements (CTEs), so there is no transaction left half-done when a
 //! connection drops.
 
-use crate::model::{ChannelRow, MessageRow, Reaction};
+use crate::model::{ChannelRow, MESSAGE_COLUMNS, MessageRow, Reaction};
 use crate::schema::{channels, members, messages, reactions};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlUuid};
@@ -506,13 +506,13 @@ struct PageRow {
 /// detoasting any: `octet_length` reads the stored size.
 fn page_sql(direction: &str, bound: &str) -> String {
     format!(
-        "SELECT id, channel_id, seq, user_id, content, client_id, created_at, fetched FROM (
+        "SELECT {MESSAGE_COLUMNS}, fetched FROM (
             SELECT p.*,
                    coalesce(sum(octet_length(p.content)) OVER (ORDER BY p.seq {direction}
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS before_bytes,
                    count(*) OVER () AS fetched
             FROM (
-                SELECT id, channel_id, seq, user_id, content, client_id, created_at
+                SELECT {MESSAGE_COLUMNS}
                 FROM channels.messages
                 WHERE channel_id = $1 AND {bound}
                 ORDER BY seq {direction}
@@ -670,6 +670,7 @@ pub async fn react(
             let in_channel: i64 = messages::table
                 .filter(messages::id.eq(message))
                 .filter(messages::channel_id.eq(channel))
+                .filter(messages::deleted_at.is_null())
                 .count()
                 .get_result(&mut conn)
                 .await?;
@@ -692,9 +693,12 @@ pub async fn react(
         }
         let outcome = conn
             .transaction(async |conn| {
+                // A tombstone takes no reactions; the lock makes an add wait
+                // for a deletion in flight, then see it.
                 let found: Option<Uuid> = messages::table
                     .filter(messages::id.eq(message))
                     .filter(messages::channel_id.eq(channel))
+                    .filter(messages::deleted_at.is_null())
                     .select(messages::id)
                     .for_update()
                     .first(conn)
@@ -764,6 +768,81 @@ pub async fn delete_team_channels(db: &Db, team: Uuid) -> Result<usize, DbError>
                 .execute(&mut conn)
                 .await?,
         )
+    })
+    .await
+}
+
+/// A message as stored (tombstones included).
+pub async fn message_by_id(db: &Db, id: Uuid) -> Result<Option<MessageRow>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(messages::table
+            .find(id)
+            .select(MessageRow::as_select())
+            .first(&mut conn)
+            .await
+            .optional()?)
+    })
+    .await
+}
+
+/// Replaces a message's content and stamps `edited_at`; `None` when there
+/// is no such message, or it is deleted (maybe just now).
+pub async fn edit_message(db: &Db, id: Uuid, content: &str) -> Result<Option<MessageRow>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(diesel::update(
+            messages::table
+                .filter(messages::id.eq(id))
+                .filter(messages::deleted_at.is_null()),
+        )
+        .set((
+            messages::content.eq(content),
+            messages::edited_at.eq(Some(chrono::Utc::now())),
+        ))
+        .returning(MessageRow::as_returning())
+        .get_result(&mut conn)
+        .await
+        .optional()?)
+    })
+    .await
+}
+
+/// Makes a message a tombstone: content emptied, `deleted_at` set, its
+/// reactions removed, and `audit` appended (a moderator's deletion), all in
+/// one transaction. `false` when it was deleted already (nothing changed).
+pub async fn delete_message(
+    db: &Db,
+    id: Uuid,
+    audit: Option<majlis_audit::NewEntry<'_>>,
+) -> Result<bool, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(conn
+            .transaction(async |conn| {
+                let n = diesel::update(
+                    messages::table
+                        .filter(messages::id.eq(id))
+                        .filter(messages::deleted_at.is_null()),
+                )
+                .set((
+                    messages::content.eq(""),
+                    messages::deleted_at.eq(Some(chrono::Utc::now())),
+                ))
+                .execute(conn)
+                .await?;
+                if n == 0 {
+                    return Ok::<_, diesel::result::Error>(false);
+                }
+                diesel::delete(reactions::table.filter(reactions::message_id.eq(id)))
+                    .execute(conn)
+                    .await?;
+                if let Some(entry) = &audit {
+                    majlis_audit::append(conn, majlis_audit::Log::Channels, entry).await?;
+                }
+                Ok(true)
+            })
+            .await?)
     })
     .await
 }

@@ -785,5 +785,6 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(history)
             .service(send_message),
     )
-    .service(utoipa_actix_web::scope("/api/users/me").service(my_permissions));
+    .service(utoipa_actix_web::scope("/api/users/me").service(my_permissions))
+    .configure(crate::edits::routes);
 }

@@ -36,6 +36,8 @@ diesel::table! {
         content -> Text,
         client_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -169,4 +169,45 @@ impl Channels {
             .into_inner();
         Ok(r.changed)
     }
+
+    /// The message as it is now, as JSON.
+    pub async fn edit(
+        &self,
+        channel: Uuid,
+        user: Uuid,
+        message_id: String,
+        content: String,
+    ) -> Result<String, ApiError> {
+        let r = self
+            .client
+            .clone()
+            .edit_message(pb::EditMessageRequest {
+                channel_id: channel.to_string(),
+                user_id: user.to_string(),
+                message_id,
+                content,
+            })
+            .await?
+            .into_inner();
+        Ok(r.message_json)
+    }
+
+    pub async fn delete(
+        &self,
+        channel: Uuid,
+        user: Uuid,
+        message_id: String,
+    ) -> Result<bool, ApiError> {
+        let r = self
+            .client
+            .clone()
+            .delete_message(pb::DeleteMessageRequest {
+                channel_id: channel.to_string(),
+                user_id: user.to_string(),
+                message_id,
+            })
+            .await?
+            .into_inner();
+        Ok(r.deleted)
+    }
 }

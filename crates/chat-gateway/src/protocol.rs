@@ -2,8 +2,9 @@
 //! parsed strictly, server frames built as JSON text. The frames built here
 //! are `hello`, `ack`, `error`, `pong` and `replay_truncated`; the rest come
 //! from `chat.events` as their producers serialized them (`message`,
-//! `reaction_added`/`reaction_removed`, `typing_start`/`typing_stop`,
-//! `channel_updated`, `channel_archived`) and are forwarded as they are.
+//! `reaction_added`/`reaction_removed`, `message_edited`/`message_deleted`,
+//! `typing_start`/`typing_stop`, `channel_updated`, `channel_archived`) and
+//! are forwarded as they are.
 //! A removal from the channel is not a frame: the socket closes with 4403.
 
 use serde::Deserialize;
@@ -26,6 +27,13 @@ pub enum ClientFrame {
         message_id: String,
         emoji: String,
         add: bool,
+    },
+    Edit {
+        message_id: String,
+        content: String,
+    },
+    Delete {
+        message_id: String,
     },
     Ping,
 }
@@ -64,6 +72,17 @@ struct MessageBody {
     content: String,
     #[serde(default)]
     client_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct EditBody {
+    message_id: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+struct DeleteBody {
+    message_id: String,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +178,19 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
                 message_id: b.message_id,
                 emoji: b.emoji,
                 add,
+            })
+        }
+        "edit" => {
+            let b: EditBody = fields(text)?;
+            Ok(ClientFrame::Edit {
+                message_id: b.message_id,
+                content: b.content,
+            })
+        }
+        "delete" => {
+            let b: DeleteBody = fields(text)?;
+            Ok(ClientFrame::Delete {
+                message_id: b.message_id,
             })
         }
         "ping" => Ok(ClientFrame::Ping),

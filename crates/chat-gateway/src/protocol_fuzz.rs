@@ -14,6 +14,8 @@ fn kind(frame: &ClientFrame) -> &'static str {
         ClientFrame::TypingStart => "typing_start",
         ClientFrame::TypingStop => "typing_stop",
         ClientFrame::Reaction { .. } => "reaction",
+        ClientFrame::Edit { .. } => "edit",
+        ClientFrame::Delete { .. } => "delete",
         ClientFrame::Ping => "ping",
     }
 }

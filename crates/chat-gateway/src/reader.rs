@@ -73,6 +73,8 @@ impl Reader {
             }
             ChatEvent::ReactionAdded { frame, .. }
             | ChatEvent::ReactionRemoved { frame, .. }
+            | ChatEvent::MessageEdited { frame, .. }
+            | ChatEvent::MessageDeleted { frame, .. }
             | ChatEvent::ChannelUpdated { frame, .. }
             | ChatEvent::ChannelArchived { frame, .. } => {
                 hub.on_event(shared(None, None, frame), &self.hubs.stats);

@@ -303,6 +303,29 @@ impl Session for ChatSession<'_> {
                 let reacted = react(ctx, channel, user, message_id, emoji, add);
                 self.in_flight.push_back(reacted);
             }
+            ClientFrame::Edit {
+                message_id,
+                content,
+            } => {
+                let channels = ctx.channels.clone();
+                self.in_flight.push_back(Box::pin(async move {
+                    // Everyone on the channel, this socket included, gets
+                    // `message_edited`: nothing to answer on success.
+                    match channels.edit(channel, user, message_id, content).await {
+                        Ok(_) => Ok(None),
+                        Err(e) => refusal(&e, None),
+                    }
+                }));
+            }
+            ClientFrame::Delete { message_id } => {
+                let channels = ctx.channels.clone();
+                self.in_flight.push_back(Box::pin(async move {
+                    match channels.delete(channel, user, message_id).await {
+                        Ok(_) => Ok(None),
+                        Err(e) => refusal(&e, None),
+                    }
+                }));
+            }
             ClientFrame::TypingStart => {
                 let now = Instant::now();
                 self.typing_until = Some(now + ctx.limits.typing_ttl);
@@ -361,9 +384,11 @@ impl ChatSession<'_> {
 }
 
 /// Failures that end the socket: a lost membership or a vanished channel.
+/// Any other refusal (a read-only channel, someone else's message) is an
+/// error frame: the socket may still read.
 fn fatal(e: &ApiError) -> Option<CloseRequest> {
     match e {
-        ApiError::Forbidden { .. } => Some(NOT_A_MEMBER),
+        ApiError::Forbidden { code, .. } if *code == "not_a_member" => Some(NOT_A_MEMBER),
         ApiError::NotFound { code, .. } if *code == "channel_not_found" => Some(NO_SUCH_CHANNEL),
         _ => None,
     }

@@ -18,6 +18,10 @@ events! {
         Message = "message" { channel: Uuid = "channel", seq: i64 = "seq" } frame: Frame,
         ReactionAdded = "reaction_added" { channel: Uuid = "channel" } frame: Frame,
         ReactionRemoved = "reaction_removed" { channel: Uuid = "channel" } frame: Frame,
+        /// `{"type":"message_edited","message"}`: the message as it is now.
+        MessageEdited = "message_edited" { channel: Uuid = "channel" } frame: Frame,
+        /// `{"type":"message_deleted","message_id"}`: now a tombstone.
+        MessageDeleted = "message_deleted" { channel: Uuid = "channel" } frame: Frame,
         /// Not sent back to `user`, who is typing.
         TypingStart = "typing_start" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
         TypingStop = "typing_stop" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
@@ -49,6 +53,21 @@ impl ChatEvent {
         } else {
             let frame = Frame::new(frame::reaction("reaction_removed", message, user, emoji));
             Self::ReactionRemoved { channel, frame }
+        }
+    }
+
+    /// `message_json` is the edited message as channels-svc serialized it.
+    pub fn message_edited(channel: Uuid, message_json: &str) -> Self {
+        Self::MessageEdited {
+            channel,
+            frame: Frame::new(frame::message_edited(message_json)),
+        }
+    }
+
+    pub fn message_deleted(channel: Uuid, message: Uuid) -> Self {
+        Self::MessageDeleted {
+            channel,
+            frame: Frame::new(frame::message_deleted(message)),
         }
     }
 
@@ -106,6 +125,8 @@ impl ChatEvent {
             Self::Message { channel, .. }
             | Self::ReactionAdded { channel, .. }
             | Self::ReactionRemoved { channel, .. }
+            | Self::MessageEdited { channel, .. }
+            | Self::MessageDeleted { channel, .. }
             | Self::TypingStart { channel, .. }
             | Self::TypingStop { channel, .. }
             | Self::ChannelUpdated { channel, .. }

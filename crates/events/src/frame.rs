@@ -51,6 +51,16 @@ pub fn presence_update(user_id: &str, status: &str) -> String {
     json!({"type": "presence_update", "user_id": user_id, "status": status}).to_string()
 }
 
+/// `{"type":"message_edited","message":…}` around the message JSON as
+/// channels-svc serialized it.
+pub(crate) fn message_edited(message_json: &str) -> String {
+    format!("{{\"type\":\"message_edited\",\"message\":{message_json}}}")
+}
+
+pub(crate) fn message_deleted(message: Uuid) -> String {
+    json!({"type": "message_deleted", "message_id": message}).to_string()
+}
+
 pub(crate) fn reaction(kind: &str, message: Uuid, user: Uuid, emoji: &str) -> String {
     json!({"type": kind, "message_id": message, "user_id": user, "emoji": emoji}).to_string()
 }

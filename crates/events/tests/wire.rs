@@ -88,6 +88,22 @@ fn chat_goldens() -> Vec<(ChatEvent, Golden)> {
             ),
         ),
         (
+            ChatEvent::message_edited(id(CHANNEL), r#"{"id":"m","seq":7,"content":"now"}"#),
+            golden(
+                "message_edited",
+                r#"{"type":"message_edited","message":{"id":"m","seq":7,"content":"now"}}"#,
+                &[("channel", CHANNEL)],
+            ),
+        ),
+        (
+            ChatEvent::message_deleted(id(CHANNEL), id(MESSAGE)),
+            golden(
+                "message_deleted",
+                &format!(r#"{{"message_id":"{MESSAGE}","type":"message_deleted"}}"#),
+                &[("channel", CHANNEL)],
+            ),
+        ),
+        (
             ChatEvent::typing(id(CHANNEL), id(USER), true),
             golden(
                 "typing_start",

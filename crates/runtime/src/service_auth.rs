@@ -174,6 +174,16 @@ pub static POLICY: &[Rule] = &[
     ),
     rule(
         ChannelsSvc,
+        "/majlis.channels.v1.ChannelsService/EditMessage",
+        &[ChatGateway],
+    ),
+    rule(
+        ChannelsSvc,
+        "/majlis.channels.v1.ChannelsService/DeleteMessage",
+        &[ChatGateway],
+    ),
+    rule(
+        ChannelsSvc,
         "/majlis.channels.v1.ChannelsService/CreateChannel",
         &[OnboardingSvc],
     ),

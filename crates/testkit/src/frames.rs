@@ -82,6 +82,16 @@ pub const CHAT: &[Template] = &[
         ],
     },
     Template {
+        kind: "edit",
+        valid: r#"{"type":"edit","message_id":"m","content":"now"}"#,
+        fields: &[Field::text("message_id"), Field::text("content")],
+    },
+    Template {
+        kind: "delete",
+        valid: r#"{"type":"delete","message_id":"m"}"#,
+        fields: &[Field::text("message_id")],
+    },
+    Template {
         kind: "typing_start",
         valid: r#"{"type":"typing_start"}"#,
         fields: &[],

@@ -7,6 +7,7 @@
 mod audit;
 mod channels;
 mod dependencies;
+mod edits;
 mod grpc;
 mod helpers;
 mod history;

@@ -8,7 +8,7 @@ use majlis_events::AccessEvent;
 use serde_json::{Value, json};
 
 /// Every team-scoped permission, in the contract's order.
-const TEAM_SCOPED: [&str; 11] = [
+pub const TEAM_SCOPED: [&str; 11] = [
     "create_public_channel",
     "create_private_channel",
     "archive_channel",
@@ -22,7 +22,7 @@ const TEAM_SCOPED: [&str; 11] = [
     "view_audit_log",
 ];
 
-const CHANNEL_SCOPED: [&str; 3] = [
+pub const CHANNEL_SCOPED: [&str; 3] = [
     "manage_channel_properties",
     "manage_channel_members",
     "post_in_read_only",

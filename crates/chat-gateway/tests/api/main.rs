@@ -6,6 +6,7 @@
 
 mod close_codes;
 mod delivery;
+mod edits;
 mod frames;
 mod helpers;
 mod input;

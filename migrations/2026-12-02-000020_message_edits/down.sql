@@ -1,0 +1,3 @@
+ALTER TABLE channels.messages
+    DROP COLUMN deleted_at,
+    DROP COLUMN edited_at;
