@@ -22,6 +22,7 @@ const MAX_OTHERS: usize = 7;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewDirect {
     /// 1–7 other members of the caller's team (the caller may be listed too).
+    #[schema(min_items = 1, max_items = 7)]
     pub user_ids: Vec<Uuid>,
 }
 

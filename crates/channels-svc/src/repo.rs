@@ -836,20 +836,34 @@ pub async fn delete_team_channels(db: &Db, team: Uuid) -> Result<usize, DbError>
     .await
 }
 
-/// Whether `root` is a live top-level message of `channel`: what a reply
-/// may name as its thread's root.
-pub async fn is_thread_root(db: &Db, root: Uuid, channel: Uuid) -> Result<bool, DbError> {
+/// What a reply's `root_id` names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RootCheck {
+    /// A live top-level message of the channel: a thread's root.
+    Root,
+    /// A reply: replies have no replies.
+    Reply,
+    /// Nothing the reply can name: unknown, another channel's, or deleted.
+    Missing,
+}
+
+/// What `root` is to a reply in `channel`.
+pub async fn check_root(db: &Db, root: Uuid, channel: Uuid) -> Result<RootCheck, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
-        let n: i64 = messages::table
+        let found: Option<Option<Uuid>> = messages::table
             .filter(messages::id.eq(root))
             .filter(messages::channel_id.eq(channel))
-            .filter(messages::root_id.is_null())
             .filter(messages::deleted_at.is_null())
-            .count()
-            .get_result(&mut conn)
-            .await?;
-        Ok(n > 0)
+            .select(messages::root_id)
+            .first(&mut conn)
+            .await
+            .optional()?;
+        Ok(match found {
+            None => RootCheck::Missing,
+            Some(Some(_)) => RootCheck::Reply,
+            Some(None) => RootCheck::Root,
+        })
     })
     .await
 }

@@ -691,7 +691,8 @@ pub struct SendMessage {
     /// The sender's id for this send; a retry with the same id returns the stored message.
     #[schema(schema_with = majlis_rules::client_id_or_null_schema, required = false)]
     pub client_id: Option<String>,
-    /// Makes this a reply in the thread of that top-level message of the channel.
+    /// Makes this a reply in the thread of that top-level message of the
+    /// channel (a reply's id: 422; no such live message: 404).
     #[schema(required = false)]
     pub root_id: Option<Uuid>,
 }

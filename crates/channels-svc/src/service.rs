@@ -128,13 +128,22 @@ impl Chat {
         if let Some(c) = client_id {
             majlis_rules::client_id(c)?;
         }
-        if let Some(root) = root
-            && !repo::is_thread_root(&self.db, root, channel).await?
-        {
-            return Err(ApiError::invalid_field(
-                "root_id",
-                "must be a top-level message of this channel (a reply cannot have replies)",
-            ));
+        if let Some(root) = root {
+            match repo::check_root(&self.db, root, channel).await? {
+                repo::RootCheck::Root => {}
+                repo::RootCheck::Reply => {
+                    return Err(ApiError::invalid_field(
+                        "root_id",
+                        "must be a top-level message: a reply cannot have replies",
+                    ));
+                }
+                repo::RootCheck::Missing => {
+                    return Err(ApiError::not_found(
+                        "message_not_found",
+                        "root_id names no message of this channel",
+                    ));
+                }
+            }
         }
         let committed = self
             .committer

@@ -128,7 +128,7 @@ async fn a_batch_of_replies_is_counted_in_its_own_transaction() {
 }
 
 #[actix_web::test]
-async fn only_a_live_top_level_message_of_the_channel_can_be_a_root() {
+async fn only_a_live_top_level_message_of_the_channel_can_be_a_root_and_others_are_not_found() {
     let t = Team::joined().await;
     let root_id = id(&t.app.send(&t.admin, &t.channel, "root").await);
     let reply = id(t
@@ -142,15 +142,19 @@ async fn only_a_live_top_level_message_of_the_channel_can_be_a_root() {
         .delete(&format!("/api/messages/{gone}"), Some(&t.admin))
         .await
         .expect(StatusCode::NO_CONTENT);
-    for bad in [
-        reply.as_str(),
+    let nested = t.reply(&t.user, &reply, "x").await;
+    assert_eq!(
+        (nested.status, nested.field()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "root_id")
+    );
+    for missing in [
         foreign.as_str(),
         gone.as_str(),
         &uuid::Uuid::now_v7().to_string(),
     ] {
-        let r = t.reply(&t.user, bad, "x").await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-        assert_eq!(r.field(), "root_id", "{bad}");
+        t.reply(&t.user, missing, "x")
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "message_not_found");
     }
     let not_an_id = t
         .app
