@@ -22,8 +22,8 @@ const MAX_OTHERS: usize = 7;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct NewDirect {
     /// 1–7 other members of the caller's team (the caller may be listed too).
-    #[schema(min_items = 1, max_items = 7)]
-    pub user_ids: Vec<Uuid>,
+    #[schema(min_items = 1, max_items = 7, value_type = Vec<String>)]
+    pub user_ids: Vec<String>,
 }
 
 fn invalid(message: &'static str) -> ApiError {
@@ -63,7 +63,19 @@ pub async fn direct_channel(
                 "direct messages are between teammates; join a team first",
             )
         })?;
-    let mut others = body.into_inner().user_ids;
+    let not_found = || {
+        ApiError::not_found(
+            "user_not_found",
+            "every user must be an active member of your team",
+        )
+    };
+    // Text that is no id names no user: 404, as for any unknown id.
+    let mut others = body
+        .into_inner()
+        .user_ids
+        .iter()
+        .map(|u| u.parse::<Uuid>().map_err(|_| not_found()))
+        .collect::<Result<Vec<Uuid>, ApiError>>()?;
     others.retain(|u| *u != me);
     others.sort_unstable();
     others.dedup();
@@ -78,10 +90,7 @@ pub async fn direct_channel(
         .count();
     // As for GET /api/users/{id}: someone the caller may not see is no one.
     if teammates != others.len() {
-        return Err(ApiError::not_found(
-            "user_not_found",
-            "every user must be an active member of your team",
-        ));
+        return Err(not_found());
     }
     let mut members = others.clone();
     members.push(me);

@@ -272,7 +272,7 @@ async fn post_message(
     PostRules::load(chat, &[(channel, user)])
         .await?
         .check(channel, user)?;
-    let root = root_id(req.root_id.as_deref())?;
+    let root = crate::threads::root_id(req.root_id.as_deref())?;
     let stored = chat
         .post(channel, user, &req.content, req.client_id.as_deref(), root)
         .await?;
@@ -309,7 +309,7 @@ async fn post_messages(
             let channel = parse_id("channel_id", &post.channel_id)?;
             let user = parse_id("user_id", &post.user_id)?;
             rules.check(channel, user)?;
-            let root = root_id(post.root_id.as_deref())?;
+            let root = crate::threads::root_id(post.root_id.as_deref())?;
             chat.post_traced(
                 channel,
                 user,
@@ -349,15 +349,6 @@ async fn list_messages(
         seqs,
         has_more: page.has_more,
     })
-}
-
-/// A reply's root from a socket frame: an id, or 422 naming `root_id`.
-fn root_id(raw: Option<&str>) -> ApiResult<Option<Uuid>> {
-    raw.map(|r| {
-        r.parse::<Uuid>()
-            .map_err(|_| ApiError::invalid_field("root_id", "must be a message id"))
-    })
-    .transpose()
 }
 
 /// A message id from a socket frame: anything but an id names no message.

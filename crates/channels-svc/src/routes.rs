@@ -692,9 +692,9 @@ pub struct SendMessage {
     #[schema(schema_with = majlis_rules::client_id_or_null_schema, required = false)]
     pub client_id: Option<String>,
     /// Makes this a reply in the thread of that top-level message of the
-    /// channel (a reply's id: 422; no such live message: 404).
-    #[schema(required = false)]
-    pub root_id: Option<Uuid>,
+    /// channel (a reply's id: 422; no such live message, or not an id: 404).
+    #[schema(required = false, value_type = Option<String>, format = Uuid)]
+    pub root_id: Option<String>,
 }
 
 /// Sends a message (members only), delivered to chat sockets like a socket send.
@@ -727,7 +727,7 @@ async fn send_message(
             user.claims.sub,
             &body.content,
             body.client_id.as_deref(),
-            body.root_id,
+            crate::threads::root_id(body.root_id.as_deref())?,
         )
         .await?;
     Ok(HttpResponse::Created()

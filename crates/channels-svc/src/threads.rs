@@ -38,6 +38,20 @@ fn message_not_found() -> ApiError {
     ApiError::not_found("message_not_found", "no such thread")
 }
 
+/// A reply's `root_id` as sent (REST body, socket frame): text that is no
+/// id names no message, 404 as for any unknown id.
+pub fn root_id(raw: Option<&str>) -> Result<Option<Uuid>, ApiError> {
+    raw.map(|r| {
+        r.parse::<Uuid>().map_err(|_| {
+            ApiError::not_found(
+                "message_not_found",
+                "root_id names no message of this channel",
+            )
+        })
+    })
+    .transpose()
+}
+
 /// A thread: its root and a page of replies (members of the channel).
 #[utoipa::path(
     tag = "messages",

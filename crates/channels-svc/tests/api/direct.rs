@@ -160,7 +160,16 @@ async fn only_one_to_seven_active_teammates_make_a_direct_channel_and_strangers_
             &json!({"user_ids": ["bob"]}),
         )
         .await;
-    assert_eq!(not_ids.status, StatusCode::UNPROCESSABLE_ENTITY);
+    not_ids.expect_error(StatusCode::NOT_FOUND, "user_not_found");
+    let not_a_list = t
+        .app
+        .post(
+            "/api/channels/direct",
+            Some(&t.user),
+            &json!({"user_ids": "bob"}),
+        )
+        .await;
+    assert_eq!(not_a_list.status, StatusCode::UNPROCESSABLE_ENTITY);
     t.direct(&teamless, &[&t.user_id])
         .await
         .expect_error(StatusCode::FORBIDDEN, "forbidden");

@@ -164,11 +164,11 @@ async fn only_a_live_top_level_message_of_the_channel_can_be_a_root_and_others_a
             &json!({"content": "x", "root_id": "nope"}),
         )
         .await;
-    assert_eq!(not_an_id.status, StatusCode::UNPROCESSABLE_ENTITY);
+    not_an_id.expect_error(StatusCode::NOT_FOUND, "message_not_found");
     let mut p = post_request(&t.channel, &t.user_id, "x", None);
     p.root_id = Some("nope".to_owned());
     let err = t.app.grpc().post_message(p).await.unwrap_err();
-    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert_eq!(err.code(), tonic::Code::NotFound);
 
     // A reply has no thread of its own; bad paging is a 422.
     t.thread(&t.user, &reply, "")
