@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { NavLink, useNavigate, useParams } from 'react-router-dom';
 import { errorText } from '../api';
 import { directPeople, directTitle, isDirect, loadDirectMembers } from '../direct';
@@ -29,6 +29,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
   const [browsing, setBrowsing] = useState(false);
   const [startingDm, setStartingDm] = useState(false);
   const [dmError, setDmError] = useState('');
+  const dmTitleId = useId();
   const users = useChat((s) => s.users);
   const directMembers = useChat((s) => s.directMembers);
   // public and private channels above; direct and group ones in their own section, named after the others
@@ -41,8 +42,8 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
         .sort((a, b) => directTitle(a.people).localeCompare(directTitle(b.people))),
     [channels, directMembers, users, user],
   );
-  // their members are asked for once (they never change); a failure is said, and tried again on the next list
-  // (each answer is said as it comes: a later call with nothing left to ask clears the error only when all are known)
+  // their members are asked for once (they never change); a failure is shown, and asked again when the list changes;
+  // the error goes once every direct channel's members are known
   useEffect(() => {
     loadDirectMembers(channels).then(
       () => {
@@ -135,7 +136,6 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
           <NavLink to="/team" className="icon-btn" aria-label="Team settings" title="Team settings" onClick={onNavigate}>⚙</NavLink>
         )}
       </div>
-      <div className="sidebar-scroll">
       <div className="sidebar-section">
         <span>Channels</span>
         <span className="section-actions">
@@ -154,16 +154,15 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
         {browse.map((c) => link(c, false))}
       </ul>
       <div className="sidebar-section">
-        <span id="dm-section-title">Direct messages</span>
+        <span id={dmTitleId}>Direct messages</span>
         <span className="section-actions">
           <button className="icon-btn" aria-label="Start a direct message" title="Start a direct message" onClick={() => setStartingDm(true)}>+</button>
         </span>
       </div>
       {dmError && <div className="form-error sidebar-error" role="alert">{dmError}</div>}
-      <ul className="channel-list dm-list" aria-labelledby="dm-section-title">
+      <ul className="channel-list dm-list" aria-labelledby={dmTitleId}>
         {dms.map(dmLink)}
       </ul>
-      </div>
       {user && (
         <div className="sidebar-foot">
           <PresenceDot userId={user.id} />
