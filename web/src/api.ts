@@ -150,6 +150,11 @@ export const api = {
     request<ChannelMember>(`/api/channels/${seg(id)}/members/${seg(userId)}`, { method: 'PATCH', body: { role } }),
   removeChannelMember: (id: Id, userId: Id) =>
     request<void>(`/api/channels/${seg(id)}/members/${seg(userId)}`, { method: 'DELETE' }),
+  /** the author, or a caller with `edit_others_posts` */
+  editMessage: (id: Id, content: string) =>
+    request<Message>(`/api/messages/${seg(id)}`, { method: 'PATCH', body: { content } }),
+  /** the author, or a caller with `delete_others_posts` */
+  deleteMessage: (id: Id) => request<void>(`/api/messages/${seg(id)}`, { method: 'DELETE' }),
   messages: (id: Id, q: { before_seq?: number; after_seq?: number; limit?: number } = {}) => {
     const p = new URLSearchParams();
     if (q.before_seq !== undefined) p.set('before_seq', String(q.before_seq));

@@ -118,6 +118,15 @@ interface ChatState {
   /** forgets the messages below `seq` (a replay that skipped past them); older ones can be loaded again */
   dropBefore: (channelId: Id, seq: number) => void;
   applyReaction: (channelId: Id, messageId: Id, userId: Id, emoji: string, add: boolean) => void;
+  /** `message_edited` (or the answer to our own edit): the held message with that id takes the new state */
+  messageEdited: (channelId: Id, msg: Message) => void;
+  /** `message_deleted` (or our own deletion): the held message becomes a tombstone */
+  messageDeleted: (channelId: Id, messageId: Id) => void;
+  /**
+   * The current state of messages already held, from history (after a reconnect: edits and deletions are not
+   * replayed). Only held seqs are replaced; nothing is added, so no gap opens in what is shown.
+   */
+  refreshMessages: (channelId: Id, msgs: Message[]) => void;
   addPending: (p: PendingMessage) => void;
   setPendingStatus: (channelId: Id, clientId: string, status: 'pending' | 'failed', error?: string) => void;
   removePending: (channelId: Id, clientId: string) => void;
@@ -311,7 +320,7 @@ export const useChat = create<ChatState>()((set, get) => ({
       const list = s.messages[k];
       if (!list) return {};
       const next = list.map((m) => {
-        if (key(m.id) !== key(messageId)) return m;
+        if (key(m.id) !== key(messageId) || m.deleted) return m;
         const reactions = m.reactions.map((r) => ({ ...r, user_ids: r.user_ids.slice() }));
         let r = reactions.find((x) => x.emoji === emoji);
         if (add) {
@@ -323,6 +332,45 @@ export const useChat = create<ChatState>()((set, get) => ({
         return { ...m, reactions: reactions.filter((x) => x.user_ids.length > 0) };
       });
       return { messages: { ...s.messages, [k]: next } };
+    }),
+
+  messageEdited: (channelId, msg) =>
+    set((s) => {
+      const k = key(channelId);
+      const list = s.messages[k];
+      const i = list?.findIndex((m) => key(m.id) === key(msg.id)) ?? -1;
+      if (!list || i === -1) return {}; // not held: history (or the replay) brings its current state
+      const merged = mergeMessage(list[i], msg);
+      if (merged === list[i]) return {};
+      const next = list.slice();
+      next[i] = merged;
+      return { messages: { ...s.messages, [k]: next } };
+    }),
+  messageDeleted: (channelId, messageId) =>
+    set((s) => {
+      const k = key(channelId);
+      const list = s.messages[k];
+      const i = list?.findIndex((m) => key(m.id) === key(messageId)) ?? -1;
+      if (!list || i === -1 || list[i].deleted) return {};
+      const next = list.slice();
+      next[i] = tombstone(list[i]);
+      return { messages: { ...s.messages, [k]: next } };
+    }),
+  refreshMessages: (channelId, msgs) =>
+    set((s) => {
+      const k = key(channelId);
+      const list = s.messages[k];
+      if (!list?.length || !msgs.length) return {};
+      const bySeq = new Map(msgs.map((m) => [m.seq, m]));
+      let changed = false;
+      const next = list.map((m) => {
+        const fresh = bySeq.get(m.seq);
+        if (!fresh) return m;
+        const merged = mergeMessage(m, fresh);
+        if (merged !== m) changed = true;
+        return merged;
+      });
+      return changed ? { messages: { ...s.messages, [k]: next } } : {};
     }),
 
   addPending: (p) =>
@@ -398,6 +446,30 @@ export const useChat = create<ChatState>()((set, get) => ({
     set(initial());
   },
 }));
+
+/** A deleted message as history shows it: its seq stays, its content and reactions go. */
+export function tombstone(m: Message): Message {
+  return { ...m, content: '', reactions: [], deleted: true };
+}
+
+const editedTime = (m: Message): number => {
+  const t = m.edited_at ? Date.parse(m.edited_at) : NaN;
+  return isNaN(t) ? 0 : t;
+};
+
+/**
+ * The state to keep when a newer copy of a held message arrives (an edit frame, a refresh from history): a
+ * deletion is final, and a copy edited earlier than the held one is older news (a history page answered before
+ * a live edit arrived), so the held one stays. Returns `held` itself when nothing changes.
+ */
+export function mergeMessage(held: Message, incoming: Message): Message {
+  if (held.deleted) return held;
+  if (incoming.deleted) return tombstone({ ...held, ...incoming });
+  if (editedTime(incoming) < editedTime(held)) return held;
+  const next = { ...held, ...incoming };
+  // unchanged: the same object, so nothing re-renders (a refresh finds most messages as they were)
+  return JSON.stringify(next) === JSON.stringify(held) ? held : next;
+}
 
 function sortChannels<C extends Channel>(c: C[]): C[] {
   return c.slice().sort((a, b) => a.display_name.localeCompare(b.display_name));

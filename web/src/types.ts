@@ -116,6 +116,10 @@ export interface Message {
   created_at: string;
   client_id: string | null;
   reactions: Reaction[];
+  /** when the content was last edited (RFC 3339); null or absent: never */
+  edited_at?: string | null;
+  /** a deletion keeps the message's seq as a tombstone: empty content, no reactions */
+  deleted?: boolean;
 }
 
 export type PresenceStatus = 'online' | 'away' | 'offline';

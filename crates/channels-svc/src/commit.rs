@@ -25,7 +25,7 @@
 
 use crate::model::{Message, MessageRow};
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use majlis_db::{Db, DbError};
 use majlis_events::ChatEvent;
@@ -68,6 +68,9 @@ pub struct NewMessage {
     pub user: Uuid,
     pub content: String,
     pub client_id: Option<String>,
+    /// The thread's root for a reply (checked by the caller: a top-level
+    /// message of the same channel).
+    pub root: Option<Uuid>,
     /// The sender's trace context, so the stream entry continues its trace.
     pub trace: Vec<(String, String)>,
 }
@@ -159,6 +162,33 @@ impl Committer {
 /// its outcome, in arrival order.
 struct Batch {
     outcomes: Vec<(Reply, Outcome)>,
+    /// Roots whose replies this batch counted, as they are now.
+    threads: Vec<ThreadRow>,
+}
+
+/// A root's thread counters after a change.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct ThreadRow {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub channel_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    pub reply_count: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub last_reply_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl ThreadRow {
+    /// The `thread_updated` event of the root's channel.
+    pub fn event(&self) -> ChatEvent {
+        ChatEvent::thread_updated(
+            self.channel_id,
+            self.id,
+            self.reply_count,
+            self.last_reply_at,
+        )
+    }
 }
 
 enum Outcome {
@@ -254,11 +284,13 @@ fn isolable(e: &DbError) -> bool {
 async fn commit(db: &Db, stats: &CommitStats, queued: Vec<Queued>) -> Batch {
     let n = queued.len();
     let mut stored: Vec<Option<Result<Store, Arc<DbError>>>> = (0..n).map(|_| None).collect();
+    let mut threads = Vec::new();
     // Slices still to store, the next one last.
     let mut todo = vec![(0, n)];
     while let Some((lo, hi)) = todo.pop() {
         match store(db, &queued[lo..hi]).await {
-            Ok(outcomes) => {
+            Ok((outcomes, counted)) => {
+                threads.extend(counted);
                 for (slot, outcome) in stored[lo..hi].iter_mut().zip(outcomes) {
                     *slot = Some(Ok(outcome));
                 }
@@ -304,19 +336,19 @@ async fn commit(db: &Db, stats: &CommitStats, queued: Vec<Queued>) -> Batch {
             (q.reply, outcome)
         })
         .collect();
-    Batch { outcomes }
+    Batch { outcomes, threads }
 }
 
 /// Stores a slice of a batch in one transaction: every send's outcome, in
 /// order, or the error that failed them all. Sends repeating an earlier send
 /// of the slice (same channel, user and client_id) are answered with that
 /// send's row, so the unique index never fails the transaction.
-async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
+async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>), DbError> {
     // ord = index of the first send with the same dedupe key.
     let mut first: HashMap<(Uuid, Uuid, &str), i32> = HashMap::new();
     let mut twin_of: Vec<Option<i32>> = Vec::with_capacity(queued.len());
-    let (mut ids, mut chans, mut users, mut contents, mut cids, mut ords) =
-        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut ids, mut chans, mut users, mut contents, mut cids, mut ords, mut roots) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (i, q) in queued.iter().enumerate() {
         let ord = i32::try_from(i).unwrap_or(i32::MAX);
         if let Some(cid) = q.msg.client_id.as_deref() {
@@ -333,15 +365,16 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
         contents.push(q.msg.content.as_str());
         cids.push(q.msg.client_id.as_deref());
         ords.push(ord);
+        roots.push(q.msg.root);
     }
     let mut lock_order = chans.clone();
     lock_order.sort_unstable();
     lock_order.dedup();
 
-    let rows = db
+    let (rows, threads) = db
         .timed(async {
             let mut conn = db.conn().await?;
-            let rows = conn
+            let stored = conn
                 .transaction(async |conn| {
                     diesel::sql_query(
                         "SELECT id FROM channels.channels WHERE id = ANY($1) ORDER BY id FOR UPDATE",
@@ -349,18 +382,21 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
                     .bind::<Array<SqlUuid>, _>(&lock_order)
                     .execute(conn)
                     .await?;
-                    diesel::sql_query(STORE_BATCH)
+                    let rows = diesel::sql_query(STORE_BATCH)
                         .bind::<Array<SqlUuid>, _>(&ids)
                         .bind::<Array<SqlUuid>, _>(&chans)
                         .bind::<Array<SqlUuid>, _>(&users)
                         .bind::<Array<Text>, _>(&contents)
                         .bind::<Array<Nullable<Text>>, _>(&cids)
                         .bind::<Array<Integer>, _>(&ords)
+                        .bind::<Array<Nullable<SqlUuid>>, _>(&roots)
                         .load::<StoredRow>(conn)
-                        .await
+                        .await?;
+                    let threads = count_replies(conn, &rows).await?;
+                    Ok::<_, diesel::result::Error>((rows, threads))
                 })
                 .await?;
-            Ok::<_, DbError>(rows)
+            Ok::<_, DbError>(stored)
         })
         .await?;
 
@@ -368,7 +404,7 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
         .into_iter()
         .map(|r| (r.ord, (r.duplicate, r.row)))
         .collect();
-    Ok(twin_of
+    let outcomes = twin_of
         .iter()
         .enumerate()
         .map(|(i, twin)| {
@@ -386,7 +422,39 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
                 },
             }
         })
-        .collect())
+        .collect();
+    Ok((outcomes, threads))
+}
+
+/// Counts the new replies among `rows` on their roots; nothing to do (and
+/// no statement) for a batch without replies.
+async fn count_replies(
+    conn: &mut diesel_async::AsyncPgConnection,
+    rows: &[StoredRow],
+) -> Result<Vec<ThreadRow>, diesel::result::Error> {
+    let mut per_root: HashMap<Uuid, (i32, chrono::DateTime<chrono::Utc>)> = HashMap::new();
+    for r in rows.iter().filter(|r| !r.duplicate) {
+        if let Some(root) = r.row.root_id {
+            let e = per_root.entry(root).or_insert((0, r.row.created_at));
+            e.0 += 1;
+            e.1 = e.1.max(r.row.created_at);
+        }
+    }
+    if per_root.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (mut roots, mut counts, mut ats) = (vec![], vec![], vec![]);
+    for (root, (n, at)) in per_root {
+        roots.push(root);
+        counts.push(n);
+        ats.push(at);
+    }
+    diesel::sql_query(COUNT_REPLIES)
+        .bind::<Array<SqlUuid>, _>(&roots)
+        .bind::<Array<Integer>, _>(&counts)
+        .bind::<Array<Timestamptz>, _>(&ats)
+        .load(conn)
+        .await
 }
 
 /// Takes a seq range per channel (arrival order within it) and inserts, or
@@ -395,11 +463,11 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<Vec<Store>, DbError> {
 /// and the insert. Channels that do not exist return no row for their sends.
 const STORE_BATCH: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[])
-        AS t(id, channel_id, user_id, content, client_id, ord)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::uuid[])
+        AS t(id, channel_id, user_id, content, client_id, ord, root_id)
 ), dup AS (
     SELECT i.ord, m.id, m.channel_id, m.seq, m.user_id, m.content, m.client_id, m.created_at,
-           m.edited_at, m.deleted_at
+           m.edited_at, m.deleted_at, m.root_id, m.reply_count, m.last_reply_at
     FROM input i
     JOIN channels.messages m
       ON m.channel_id = i.channel_id AND m.user_id = i.user_id AND m.client_id = i.client_id
@@ -414,18 +482,31 @@ WITH input AS (
     FROM counts WHERE c.id = counts.channel_id
     RETURNING c.id, c.last_seq - counts.n AS base
 ), ins AS (
-    INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id)
-    SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id
+    INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id, root_id)
+    SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id, f.root_id
     FROM fresh f JOIN ch ON ch.id = f.channel_id
-    RETURNING id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at
+    RETURNING id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at,
+              root_id, reply_count, last_reply_at
 )
 SELECT f.ord, false AS duplicate, ins.id, ins.channel_id, ins.seq, ins.user_id, ins.content,
-       ins.client_id, ins.created_at, ins.edited_at, ins.deleted_at
+       ins.client_id, ins.created_at, ins.edited_at, ins.deleted_at, ins.root_id, ins.reply_count,
+       ins.last_reply_at
 FROM ins JOIN fresh f ON f.id = ins.id
 UNION ALL
 SELECT d.ord, true, d.id, d.channel_id, d.seq, d.user_id, d.content, d.client_id, d.created_at,
-       d.edited_at, d.deleted_at
+       d.edited_at, d.deleted_at, d.root_id, d.reply_count, d.last_reply_at
 FROM dup d";
+
+/// Counts a batch's new replies on their roots (`$1` roots, `$2` replies
+/// each, `$3` the newest reply's time): run in the batch's transaction, only
+/// when it has replies. The roots' channels are locked already.
+const COUNT_REPLIES: &str = "
+UPDATE channels.messages r
+SET reply_count = r.reply_count + x.n,
+    last_reply_at = greatest(r.last_reply_at, x.at)
+FROM unnest($1::uuid[], $2::int4[], $3::timestamptz[]) AS x(root, n, at)
+WHERE r.id = x.root
+RETURNING r.id, r.channel_id, r.reply_count, r.last_reply_at";
 
 async fn publish_loop(redis: Redis, chat_stream: Retention, mut rx: mpsc::Receiver<Batch>) {
     while let Some(batch) = rx.recv().await {
@@ -457,6 +538,11 @@ async fn publish(redis: &Redis, chat_stream: &Retention, batch: Batch) {
             Outcome::Failed(e) => Err(CommitError::Db(e)),
         };
         answers.push((reply, answer));
+    }
+    // After the replies themselves, so a client hears of a reply before
+    // its root's count moves.
+    for thread in &batch.threads {
+        cmds.push(thread.event().xadd(redis, &[], chat_stream));
     }
     if !cmds.is_empty() {
         let n = cmds.len();

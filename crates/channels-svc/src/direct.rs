@@ -39,7 +39,8 @@ fn invalid(message: &'static str) -> ApiError {
         (status = 200, body = Channel, description = "it existed"),
         (status = 201, body = Channel, description = "made now"),
         (status = 403, body = ErrorBody, description = "forbidden: the caller has no team"),
-        (status = 422, body = ErrorBody, description = "user_ids: not 1–7 other active members of the caller's team"),
+        (status = 404, body = ErrorBody, description = "user_not_found: a user who is not an active member of the caller's team"),
+        (status = 422, body = ErrorBody, description = "user_ids: not 1–7 other users"),
     ),
     security(("bearer" = []))
 )]
@@ -74,8 +75,12 @@ pub async fn direct_channel(
         .iter()
         .filter(|u| u.team_id == Some(team) && !u.deactivated)
         .count();
+    // As for GET /api/users/{id}: someone the caller may not see is no one.
     if teammates != others.len() {
-        return Err(invalid("every user must be an active member of your team"));
+        return Err(ApiError::not_found(
+            "user_not_found",
+            "every user must be an active member of your team",
+        ));
     }
     let mut members = others.clone();
     members.push(me);

@@ -124,13 +124,17 @@ impl Chat {
             target_id: id.to_string(),
             details,
         });
-        if !repo::delete_message(&self.db, id, audit).await? {
-            return Ok(Deleted::Already);
-        }
+        let thread = match repo::delete_message(&self.db, id, audit).await? {
+            repo::Tombstoned::Already => return Ok(Deleted::Already),
+            repo::Tombstoned::Now(thread) => thread,
+        };
         tracing::info!(message = %id, channel = %row.channel_id, actor = %user, "message deleted");
-        let event = ChatEvent::message_deleted(row.channel_id, id);
-        if let Err(e) = event.publish(&self.redis, &self.chat_stream).await {
-            tracing::error!(error = %e, message = %id, "deletion stored but not published");
+        let events = std::iter::once(ChatEvent::message_deleted(row.channel_id, id))
+            .chain(thread.map(|t| t.event()));
+        for event in events {
+            if let Err(e) = event.publish(&self.redis, &self.chat_stream).await {
+                tracing::error!(error = %e, message = %id, "deletion stored but not published");
+            }
         }
         Ok(Deleted::Now)
     }
@@ -158,7 +162,7 @@ pub struct EditMessage {
     security(("bearer" = []))
 )]
 #[patch("/{id}")]
-async fn edit_message(
+pub(crate) async fn edit_message(
     user: AuthUser,
     id: web::Path<Uuid>,
     body: Json<EditMessage>,
@@ -192,19 +196,11 @@ async fn edit_message(
     security(("bearer" = []))
 )]
 #[delete("/{id}")]
-async fn delete_message(
+pub(crate) async fn delete_message(
     user: AuthUser,
     id: web::Path<Uuid>,
     chat: web::Data<Chat>,
 ) -> ApiResult<HttpResponse> {
     chat.delete(id.into_inner(), user.claims.sub, None).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(
-        utoipa_actix_web::scope("/api/messages")
-            .service(edit_message)
-            .service(delete_message),
-    );
 }

@@ -272,8 +272,9 @@ async fn post_message(
     PostRules::load(chat, &[(channel, user)])
         .await?
         .check(channel, user)?;
+    let root = root_id(req.root_id.as_deref())?;
     let stored = chat
-        .post(channel, user, &req.content, req.client_id.as_deref())
+        .post(channel, user, &req.content, req.client_id.as_deref(), root)
         .await?;
     Ok(stored_reply(stored))
 }
@@ -308,11 +309,13 @@ async fn post_messages(
             let channel = parse_id("channel_id", &post.channel_id)?;
             let user = parse_id("user_id", &post.user_id)?;
             rules.check(channel, user)?;
+            let root = root_id(post.root_id.as_deref())?;
             chat.post_traced(
                 channel,
                 user,
                 &post.content,
                 post.client_id.as_deref(),
+                root,
                 batched.trace.into_iter().collect(),
             )
             .await
@@ -346,6 +349,15 @@ async fn list_messages(
         seqs,
         has_more: page.has_more,
     })
+}
+
+/// A reply's root from a socket frame: an id, or 422 naming `root_id`.
+fn root_id(raw: Option<&str>) -> ApiResult<Option<Uuid>> {
+    raw.map(|r| {
+        r.parse::<Uuid>()
+            .map_err(|_| ApiError::invalid_field("root_id", "must be a message id"))
+    })
+    .transpose()
 }
 
 /// A message id from a socket frame: anything but an id names no message.

@@ -22,6 +22,7 @@ mod schema;
 mod service;
 mod settings;
 mod startup;
+mod threads;
 mod users;
 
 pub use settings::Settings;

@@ -69,11 +69,14 @@ pub struct MessageRow {
     pub created_at: DateTime<Utc>,
     pub edited_at: Option<DateTime<Utc>>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub root_id: Option<Uuid>,
+    pub reply_count: i32,
+    pub last_reply_at: Option<DateTime<Utc>>,
 }
 
 /// The columns of a [`MessageRow`], in its order, for raw SQL.
-pub const MESSAGE_COLUMNS: &str =
-    "id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at";
+pub const MESSAGE_COLUMNS: &str = "id, channel_id, seq, user_id, content, client_id, created_at, \
+     edited_at, deleted_at, root_id, reply_count, last_reply_at";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Reaction {
@@ -98,6 +101,12 @@ pub struct Message {
     pub edited_at: Option<DateTime<Utc>>,
     /// A tombstone: the seq stays, the content is empty, no reactions.
     pub deleted: bool,
+    /// The thread's root when this is a reply; null for a top-level message.
+    pub root_id: Option<Uuid>,
+    /// Live replies, on a root (0 otherwise).
+    pub reply_count: i32,
+    /// The newest reply's time, on a root with replies.
+    pub last_reply_at: Option<DateTime<Utc>>,
 }
 
 impl Message {
@@ -115,6 +124,9 @@ impl Message {
             reactions: if deleted { Vec::new() } else { reactions },
             edited_at: r.edited_at,
             deleted,
+            root_id: r.root_id,
+            reply_count: r.reply_count,
+            last_reply_at: r.last_reply_at,
         }
     }
 }

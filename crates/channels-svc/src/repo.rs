@@ -2,6 +2,7 @@
 //! single statements (CTEs), so there is no transaction left half-done when a
 //! connection drops.
 
+use crate::commit::ThreadRow;
 use crate::model::{ChannelRow, MESSAGE_COLUMNS, MessageRow, Reaction};
 use crate::schema::{channels, members, messages, reactions};
 use diesel::prelude::*;
@@ -835,6 +836,49 @@ pub async fn delete_team_channels(db: &Db, team: Uuid) -> Result<usize, DbError>
     .await
 }
 
+/// Whether `root` is a live top-level message of `channel`: what a reply
+/// may name as its thread's root.
+pub async fn is_thread_root(db: &Db, root: Uuid, channel: Uuid) -> Result<bool, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let n: i64 = messages::table
+            .filter(messages::id.eq(root))
+            .filter(messages::channel_id.eq(channel))
+            .filter(messages::root_id.is_null())
+            .filter(messages::deleted_at.is_null())
+            .count()
+            .get_result(&mut conn)
+            .await?;
+        Ok(n > 0)
+    })
+    .await
+}
+
+/// A thread's replies after `after` (a seq), oldest first, at most `limit`,
+/// and whether more follow.
+pub async fn thread_page(
+    db: &Db,
+    root: Uuid,
+    after: i64,
+    limit: i64,
+) -> Result<(Vec<MessageRow>, bool), DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let mut rows: Vec<MessageRow> = messages::table
+            .filter(messages::root_id.eq(root))
+            .filter(messages::seq.gt(after))
+            .order(messages::seq.asc())
+            .limit(limit + 1)
+            .select(MessageRow::as_select())
+            .load(&mut conn)
+            .await?;
+        let more = rows.len() as i64 > limit;
+        rows.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok((rows, more))
+    })
+    .await
+}
+
 /// A message as stored (tombstones included).
 pub async fn message_by_id(db: &Db, id: Uuid) -> Result<Option<MessageRow>, DbError> {
     db.timed(async {
@@ -871,19 +915,27 @@ pub async fn edit_message(db: &Db, id: Uuid, content: &str) -> Result<Option<Mes
     .await
 }
 
+/// What a deletion did to the message.
+pub enum Tombstoned {
+    /// It was deleted already: nothing changed.
+    Already,
+    /// Deleted now; for a reply, its root's counters after it.
+    Now(Option<ThreadRow>),
+}
+
 /// Makes a message a tombstone: content emptied, `deleted_at` set, its
-/// reactions removed, and `audit` appended (a moderator's deletion), all in
-/// one transaction. `false` when it was deleted already (nothing changed).
+/// reactions removed, a reply no longer counted on its root, and `audit`
+/// appended (a moderator's deletion), all in one transaction.
 pub async fn delete_message(
     db: &Db,
     id: Uuid,
     audit: Option<majlis_audit::NewEntry<'_>>,
-) -> Result<bool, DbError> {
+) -> Result<Tombstoned, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
         Ok(conn
             .transaction(async |conn| {
-                let n = diesel::update(
+                let root: Option<Option<Uuid>> = diesel::update(
                     messages::table
                         .filter(messages::id.eq(id))
                         .filter(messages::deleted_at.is_null()),
@@ -892,18 +944,33 @@ pub async fn delete_message(
                     messages::content.eq(""),
                     messages::deleted_at.eq(Some(chrono::Utc::now())),
                 ))
-                .execute(conn)
-                .await?;
-                if n == 0 {
-                    return Ok::<_, diesel::result::Error>(false);
-                }
+                .returning(messages::root_id)
+                .get_result(conn)
+                .await
+                .optional()?;
+                let Some(root) = root else {
+                    return Ok::<_, diesel::result::Error>(Tombstoned::Already);
+                };
                 diesel::delete(reactions::table.filter(reactions::message_id.eq(id)))
                     .execute(conn)
                     .await?;
                 if let Some(entry) = &audit {
                     majlis_audit::append(conn, majlis_audit::Log::Channels, entry).await?;
                 }
-                Ok(true)
+                let thread = match root {
+                    Some(root) => Some(
+                        diesel::sql_query(
+                            "UPDATE channels.messages SET reply_count = greatest(reply_count - 1, 0)
+                             WHERE id = $1
+                             RETURNING id, channel_id, reply_count, last_reply_at",
+                        )
+                        .bind::<SqlUuid, _>(root)
+                        .get_result::<ThreadRow>(conn)
+                        .await?,
+                    ),
+                    None => None,
+                };
+                Ok(Tombstoned::Now(thread))
             })
             .await?)
     })

@@ -691,6 +691,9 @@ pub struct SendMessage {
     /// The sender's id for this send; a retry with the same id returns the stored message.
     #[schema(schema_with = majlis_rules::client_id_or_null_schema, required = false)]
     pub client_id: Option<String>,
+    /// Makes this a reply in the thread of that top-level message of the channel.
+    #[schema(required = false)]
+    pub root_id: Option<Uuid>,
 }
 
 /// Sends a message (members only), delivered to chat sockets like a socket send.
@@ -723,6 +726,7 @@ async fn send_message(
             user.claims.sub,
             &body.content,
             body.client_id.as_deref(),
+            body.root_id,
         )
         .await?;
     Ok(HttpResponse::Created()
@@ -810,5 +814,12 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             .service(send_message),
     )
     .service(utoipa_actix_web::scope("/api/users/me").service(my_permissions))
-    .configure(crate::edits::routes);
+    // Messages by id: one scope (a second with the same prefix would never
+    // be reached).
+    .service(
+        utoipa_actix_web::scope("/api/messages")
+            .service(crate::edits::edit_message)
+            .service(crate::edits::delete_message)
+            .service(crate::threads::thread),
+    );
 }

@@ -38,6 +38,9 @@ diesel::table! {
         created_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        root_id -> Nullable<Uuid>,
+        reply_count -> Int4,
+        last_reply_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -106,9 +106,10 @@ impl Chat {
         user: Uuid,
         content: &str,
         client_id: Option<&str>,
+        root: Option<Uuid>,
     ) -> Result<Stored, ApiError> {
         let trace = majlis_telemetry::propagation::current_fields();
-        self.post_traced(channel, user, content, client_id, trace)
+        self.post_traced(channel, user, content, client_id, root, trace)
             .await
     }
 
@@ -120,11 +121,20 @@ impl Chat {
         user: Uuid,
         content: &str,
         client_id: Option<&str>,
+        root: Option<Uuid>,
         trace: Vec<(String, String)>,
     ) -> Result<Stored, ApiError> {
         majlis_rules::content(content)?;
         if let Some(c) = client_id {
             majlis_rules::client_id(c)?;
+        }
+        if let Some(root) = root
+            && !repo::is_thread_root(&self.db, root, channel).await?
+        {
+            return Err(ApiError::invalid_field(
+                "root_id",
+                "must be a top-level message of this channel (a reply cannot have replies)",
+            ));
         }
         let committed = self
             .committer
@@ -133,6 +143,7 @@ impl Chat {
                 user,
                 content: content.to_owned(),
                 client_id: client_id.map(str::to_owned),
+                root,
                 trace,
             })
             .await

@@ -113,6 +113,7 @@ impl Channels {
         user: Uuid,
         content: String,
         client_id: Option<String>,
+        root_id: Option<String>,
     ) -> Result<(String, i64, bool), ApiError> {
         self.poster
             .post(pb::PostMessageRequest {
@@ -120,6 +121,7 @@ impl Channels {
                 user_id: user.to_string(),
                 content,
                 client_id,
+                root_id,
             })
             .await
     }

@@ -31,9 +31,9 @@ pub const MAX_BATCH: usize = 256;
 /// sends, or all 256 of ordinary ones, and leaves room for the rest of the
 /// answer. A send always goes, whatever its size.
 pub const MAX_BATCH_BYTES: usize = majlis_runtime::grpc::MAX_MESSAGE_BYTES / 4;
-/// A stored message's JSON beyond its content and client_id: ids, seq,
-/// timestamps, keys.
-const MESSAGE_OVERHEAD: usize = 300;
+/// A stored message's JSON beyond its content and client_id: ids (a
+/// reply's root too), seq, timestamps, counters, keys (about 380 bytes).
+const MESSAGE_OVERHEAD: usize = 450;
 /// Calls under way at once: while one batch commits, the next is already
 /// on its way, and a slow channels-svc backs the queue up instead of
 /// multiplying calls.
@@ -229,6 +229,7 @@ mod tests {
             user_id: String::new(),
             content,
             client_id: Some("c".repeat(128)),
+            root_id: Some(uuid::Uuid::nil().to_string()),
         };
         // The worst answer per send: control characters, six bytes each.
         let heaviest = weight(&post("\u{1}".repeat(16_000)));

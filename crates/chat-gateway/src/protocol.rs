@@ -20,6 +20,8 @@ pub enum ClientFrame {
     Message {
         content: String,
         client_id: Option<String>,
+        /// A reply: its thread's root.
+        root_id: Option<String>,
     },
     TypingStart,
     TypingStop,
@@ -72,6 +74,8 @@ struct MessageBody {
     content: String,
     #[serde(default)]
     client_id: Option<String>,
+    #[serde(default)]
+    root_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +162,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
             Ok(ClientFrame::Message {
                 content: b.content,
                 client_id: b.client_id,
+                root_id: b.root_id,
             })
         }
         "typing_start" => Ok(ClientFrame::TypingStart),

@@ -97,7 +97,7 @@ proptest! {
         let message = json!({"type": "message", "content": content, "client_id": client_id});
         prop_assert_eq!(
             parse(&message.to_string()),
-            Ok(ClientFrame::Message { content: content.clone(), client_id: client_id.clone() })
+            Ok(ClientFrame::Message { content: content.clone(), client_id: client_id.clone(), root_id: None })
         );
         let action = if add { "add" } else { "remove" };
         let reaction = json!({"type": "reaction", "message_id": token, "emoji": emoji, "action": action});

@@ -75,6 +75,7 @@ impl Reader {
             | ChatEvent::ReactionRemoved { frame, .. }
             | ChatEvent::MessageEdited { frame, .. }
             | ChatEvent::MessageDeleted { frame, .. }
+            | ChatEvent::ThreadUpdated { frame, .. }
             | ChatEvent::ChannelUpdated { frame, .. }
             | ChatEvent::ChannelArchived { frame, .. } => {
                 hub.on_event(shared(None, None, frame), &self.hubs.stats);

@@ -291,8 +291,12 @@ impl Session for ChatSession<'_> {
                 );
                 return wire.write(err).await;
             }
-            ClientFrame::Message { content, client_id } => {
-                let sent = send_message(ctx, channel, user, content, client_id);
+            ClientFrame::Message {
+                content,
+                client_id,
+                root_id,
+            } => {
+                let sent = send_message(ctx, channel, user, content, client_id, root_id);
                 self.in_flight.push_back(sent);
             }
             ClientFrame::Reaction {
@@ -424,6 +428,7 @@ fn send_message(
     user: Uuid,
     content: String,
     client_id: Option<String>,
+    root_id: Option<String>,
 ) -> Pending {
     let channels = ctx.channels.clone();
     Box::pin(async move {
@@ -433,7 +438,7 @@ fn send_message(
             Err(e) => return refusal(&e, client_id.as_deref()),
         }
         match channels
-            .post(channel, user, content, client_id.clone())
+            .post(channel, user, content, client_id.clone(), root_id)
             .await
         {
             Ok((json, _seq, _dup)) => Ok(Some(protocol::ack_frame(client_id.as_deref(), &json))),

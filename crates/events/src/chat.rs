@@ -22,6 +22,9 @@ events! {
         MessageEdited = "message_edited" { channel: Uuid = "channel" } frame: Frame,
         /// `{"type":"message_deleted","message_id"}`: now a tombstone.
         MessageDeleted = "message_deleted" { channel: Uuid = "channel" } frame: Frame,
+        /// A root's replies changed: `{"type":"thread_updated","root_id",
+        /// "reply_count","last_reply_at"}`.
+        ThreadUpdated = "thread_updated" { channel: Uuid = "channel" } frame: Frame,
         /// Not sent back to `user`, who is typing.
         TypingStart = "typing_start" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
         TypingStop = "typing_stop" { channel: Uuid = "channel", user: Uuid = "user" } frame: Frame,
@@ -68,6 +71,18 @@ impl ChatEvent {
         Self::MessageDeleted {
             channel,
             frame: Frame::new(frame::message_deleted(message)),
+        }
+    }
+
+    pub fn thread_updated(
+        channel: Uuid,
+        root: Uuid,
+        reply_count: i32,
+        last_reply_at: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Self {
+        Self::ThreadUpdated {
+            channel,
+            frame: Frame::new(frame::thread_updated(root, reply_count, last_reply_at)),
         }
     }
 
@@ -127,6 +142,7 @@ impl ChatEvent {
             | Self::ReactionRemoved { channel, .. }
             | Self::MessageEdited { channel, .. }
             | Self::MessageDeleted { channel, .. }
+            | Self::ThreadUpdated { channel, .. }
             | Self::TypingStart { channel, .. }
             | Self::TypingStop { channel, .. }
             | Self::ChannelUpdated { channel, .. }

@@ -61,6 +61,15 @@ pub(crate) fn message_deleted(message: Uuid) -> String {
     json!({"type": "message_deleted", "message_id": message}).to_string()
 }
 
+pub(crate) fn thread_updated(
+    root: Uuid,
+    reply_count: i32,
+    last_reply_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> String {
+    json!({"type": "thread_updated", "root_id": root, "reply_count": reply_count, "last_reply_at": last_reply_at})
+        .to_string()
+}
+
 pub(crate) fn reaction(kind: &str, message: Uuid, user: Uuid, emoji: &str) -> String {
     json!({"type": kind, "message_id": message, "user_id": user, "emoji": emoji}).to_string()
 }

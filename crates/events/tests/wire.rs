@@ -104,6 +104,16 @@ fn chat_goldens() -> Vec<(ChatEvent, Golden)> {
             ),
         ),
         (
+            ChatEvent::thread_updated(id(CHANNEL), id(MESSAGE), 3, None),
+            golden(
+                "thread_updated",
+                &format!(
+                    r#"{{"last_reply_at":null,"reply_count":3,"root_id":"{MESSAGE}","type":"thread_updated"}}"#
+                ),
+                &[("channel", CHANNEL)],
+            ),
+        ),
+        (
             ChatEvent::typing(id(CHANNEL), id(USER), true),
             golden(
                 "typing_start",

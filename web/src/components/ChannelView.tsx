@@ -1,14 +1,17 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { api, errorText } from '../api';
 import { directTitle, isDirect, useChannelLabel, useDirectPeople } from '../direct';
+import { deleteMessage, editMessage, messageActionError, refreshHistory } from '../history';
 import { useChatSocket, type ChatStatus } from '../realtime/ChatSocketProvider';
 import { canChannel, canTeam, useAuth, useChat, usePermissions, type PendingMessage } from '../store';
 import type { Channel, Message } from '../types';
 import { key } from '../types';
 import { ChannelSettingsModal } from './ChannelSettingsModal';
+import { FormError } from './FormError';
 import { InviteModal } from './InviteModal';
 import { MembersPanel } from './MembersPanel';
 import { PresenceDot } from './PresenceDot';
+import { Modal } from './Modal';
 
 export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀'];
 const EMPTY: Message[] = [];
@@ -31,6 +34,13 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const [inviting, setInviting] = useState(false);
   const [settings, setSettings] = useState(false);
   const [frameError, setFrameError] = useState<{ code: string; message: string } | null>(null);
+  const [refreshErr, setRefreshErr] = useState('');
+  /** the message being edited in place (its id, as a key) */
+  const [editingId, setEditingId] = useState<string | null>(null);
+  /** the message whose deletion is being confirmed */
+  const [deleting, setDeleting] = useState<Message | null>(null);
+  const focusComposerAfterDelete = useRef(false);
+  const composerRef = useRef<HTMLTextAreaElement>(null);
   const perms = usePermissions();
   const listRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
@@ -62,14 +72,27 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     };
   }, [k, channel.id, connectChannel]);
 
+  // edits and deletions are not replayed on resume: each `hello` refreshes the held messages from history
+  const refresh = useCallback(() => {
+    refreshHistory(channel.id).then(
+      () => setRefreshErr(''),
+      (e: unknown) => {
+        console.warn('[history]', 'refresh_failed', k, e);
+        setRefreshErr(errorText(e));
+      },
+    );
+  }, [channel.id, k]);
+
   // the server's `error` frames (a post refused in a read-only or archived channel …) are shown, not only logged
   const { onMessage } = chat;
   useEffect(
     () =>
       onMessage((f, ch) => {
-        if (f.type === 'error' && key(ch) === k) setFrameError({ code: f.code, message: f.message });
+        if (key(ch) !== k) return;
+        if (f.type === 'error') setFrameError({ code: f.code, message: f.message });
+        else if (f.type === 'hello') refresh();
       }),
-    [onMessage, k],
+    [onMessage, k, refresh],
   );
 
   // read marker follows what is on screen
@@ -112,6 +135,15 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     if (el.scrollTop < 40) void loadOlder();
   }
 
+  // after a deletion, the composer has the focus (the Delete button that had it is gone with the actions);
+  // this runs after the dialog's own cleanup, which gives the focus back to that button
+  useEffect(() => {
+    if (!deleting && focusComposerAfterDelete.current) {
+      focusComposerAfterDelete.current = false;
+      composerRef.current?.focus();
+    }
+  }, [deleting]);
+
   const typingNames = Object.keys(typing)
     .filter((u) => u !== key(user?.id))
     .map((u) => users[u]?.display_name || users[u]?.username || 'Someone');
@@ -123,6 +155,25 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const canInvite = canTeam(perms, 'invite_user') && !direct;
   const archived = !!channel.archived_at;
   const mayPost = !channel.read_only || canChannel(perms, 'post_in_read_only', channel.id);
+  // edit and delete: the author, or whoever holds the team permission; nobody in an archived channel
+  const me = key(user?.id);
+  const writable = !archived && chat.status !== 'forbidden' && chat.status !== 'not_found';
+  const editOthers = canTeam(perms, 'edit_others_posts');
+  const deleteOthers = canTeam(perms, 'delete_others_posts');
+  const mayEdit = (m: Message) => writable && !m.deleted && (key(m.user_id) === me || editOthers);
+  const mayDelete = (m: Message) => writable && !m.deleted && (key(m.user_id) === me || deleteOthers);
+  const endEdit = () => {
+    setEditingId(null);
+    composerRef.current?.focus();
+  };
+  /** Up arrow in an empty composer: the user's own last message, if it may be edited */
+  const editLast = (): boolean => {
+    let mine: Message | undefined;
+    for (let i = messages.length - 1; i >= 0 && !mine; i--) if (key(messages[i].user_id) === me && !messages[i].deleted) mine = messages[i];
+    if (!mine || !mayEdit(mine)) return false;
+    setEditingId(key(mine.id));
+    return true;
+  };
   let composerNote = '';
   if (archived) composerNote = 'This channel is archived: it can be read, not written to.';
   else if (!mayPost) composerNote = 'This channel is read-only: only some members may post.';
@@ -158,6 +209,12 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
             Read-only channel{mayPost ? ': you may post in it.' : '.'}
           </div>
         )}
+        {refreshErr && (
+          <div className="banner banner-error" role="alert" data-status="refresh-failed">
+            <span>Could not refresh the messages (edits or deletions made meanwhile may not show): {refreshErr}</span>
+            <button className="link-btn" onClick={refresh}>Retry</button>
+          </div>
+        )}
         {frameError && (
           <div className="banner banner-error" role="alert" data-code={frameError.code}>
             <span>{frameErrorText(frameError)}</span>
@@ -180,7 +237,17 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
             <div className="empty muted">No messages yet. Start the conversation.</div>
           )}
           {messages.map((m, i) => (
-            <MessageRow key={m.seq} m={m} prev={messages[i - 1]} />
+            <MessageRow
+              key={m.seq}
+              m={m}
+              prev={messages[i - 1]}
+              canEdit={mayEdit(m)}
+              canDelete={mayDelete(m)}
+              editing={editingId === key(m.id) && mayEdit(m)}
+              onEdit={() => setEditingId(key(m.id))}
+              onEndEdit={endEdit}
+              onDelete={() => setDeleting(m)}
+            />
           ))}
           {Object.values(pending).map((p) => (
             <PendingRow key={p.client_id} p={p} onRetry={() => chat.retryMessage(p.client_id)} />
@@ -194,11 +261,23 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
           channel={channel}
           disabled={chat.status === 'forbidden' || chat.status === 'not_found' || archived || !mayPost}
           note={composerNote}
+          inputRef={composerRef}
+          onEditLast={editLast}
         />
       </section>
       {showMembers && <MembersPanel channelId={channel.id} onClose={() => setShowMembers(false)} />}
       {inviting && user?.team_id != null && <InviteModal teamId={user.team_id} onClose={() => setInviting(false)} />}
       {settings && !direct && <ChannelSettingsModal channel={channel} onClose={() => setSettings(false)} />}
+      {deleting && (
+        <DeleteMessageDialog
+          m={deleting}
+          onClose={() => setDeleting(null)}
+          onDeleted={() => {
+            focusComposerAfterDelete.current = true;
+            setDeleting(null);
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -247,12 +326,28 @@ export function frameErrorText(e: { code: string; message: string }): string {
   return e.message || e.code;
 }
 
+function fmtDateTime(iso: string) {
+  const d = new Date(iso);
+  return isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
 function fmtTime(iso: string) {
   const d = new Date(iso);
   return isNaN(d.getTime()) ? '' : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 }
 
-function MessageRow({ m, prev }: { m: Message; prev?: Message }) {
+interface MessageRowProps {
+  m: Message;
+  prev?: Message;
+  canEdit: boolean;
+  canDelete: boolean;
+  editing: boolean;
+  onEdit: () => void;
+  onEndEdit: () => void;
+  onDelete: () => void;
+}
+
+function MessageRow({ m, prev, canEdit, canDelete, editing, onEdit, onEndEdit, onDelete }: MessageRowProps) {
   const author = useChat((s) => s.users[key(m.user_id)]);
   const me = useAuth((s) => key(s.user?.id));
   const { sendReaction } = useChatSocket();
@@ -264,8 +359,21 @@ function MessageRow({ m, prev }: { m: Message; prev?: Message }) {
     const mine = !!r?.user_ids.some((u) => key(u) === me);
     sendReaction(m.id, emoji, mine ? 'remove' : 'add');
   };
+  const classes = ['message', compact && 'compact', m.deleted && 'deleted', editing && 'editing'].filter(Boolean).join(' ');
+  let body;
+  if (m.deleted) body = <div className="message-body deleted-text">(message deleted)</div>;
+  else if (editing) body = <MessageEditor m={m} onDone={onEndEdit} />;
+  else
+    body = (
+      <div className="message-body">
+        {m.content}
+        {m.edited_at && (
+          <span className="edited-mark muted small" title={`Edited ${fmtDateTime(m.edited_at)}`}> (edited)</span>
+        )}
+      </div>
+    );
   return (
-    <article className={`message${compact ? ' compact' : ''}`} data-seq={m.seq} aria-label={`Message from ${name}`}>
+    <article className={classes} data-seq={m.seq} data-deleted={m.deleted ? 'true' : undefined} aria-label={`Message from ${name}`}>
       {!compact && (
         <div className="message-meta">
           <span className="avatar" aria-hidden="true">{name.slice(0, 1).toUpperCase()}</span>
@@ -273,8 +381,8 @@ function MessageRow({ m, prev }: { m: Message; prev?: Message }) {
           <time dateTime={m.created_at} className="muted small">{fmtTime(m.created_at)}</time>
         </div>
       )}
-      <div className="message-body">{m.content}</div>
-      {m.reactions.length > 0 && (
+      {body}
+      {!m.deleted && m.reactions.length > 0 && (
         <div className="reactions">
           {m.reactions.map((r) => {
             const mine = r.user_ids.some((u) => key(u) === me);
@@ -288,12 +396,121 @@ function MessageRow({ m, prev }: { m: Message; prev?: Message }) {
           })}
         </div>
       )}
-      <div className="message-actions" role="group" aria-label="Add reaction">
-        {QUICK_EMOJI.map((e) => (
-          <button key={e} className="icon-btn" aria-label={`React with ${e}`} onClick={() => toggle(e)}>{e}</button>
-        ))}
-      </div>
+      {!m.deleted && !editing && (
+        <div className="message-actions" role="group" aria-label="Message actions">
+          {QUICK_EMOJI.map((e) => (
+            <button key={e} className="icon-btn" aria-label={`React with ${e}`} onClick={() => toggle(e)}>{e}</button>
+          ))}
+          {canEdit && (
+            <button className="icon-btn" aria-label="Edit message" title="Edit" onClick={onEdit}>✏️</button>
+          )}
+          {canDelete && (
+            <button className="icon-btn danger" aria-label="Delete message" title="Delete" onClick={onDelete}>🗑️</button>
+          )}
+        </div>
+      )}
     </article>
+  );
+}
+
+/** In-place editing: Enter saves, Shift+Enter is a new line, Esc cancels; a refusal is shown and the text kept. */
+function MessageEditor({ m, onDone }: { m: Message; onDone: () => void }) {
+  const [text, setText] = useState(m.content);
+  const [saving, setSaving] = useState(false);
+  const [error, setError] = useState('');
+  const ref = useRef<HTMLTextAreaElement>(null);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.focus();
+    el.setSelectionRange(el.value.length, el.value.length);
+    el.scrollIntoView?.({ block: 'nearest' });
+  }, []);
+
+  async function save() {
+    if (saving) return;
+    const content = text.trim();
+    if (!content) {
+      setError('A message cannot be empty: delete it instead.');
+      return;
+    }
+    if (content === m.content) return onDone();
+    setSaving(true);
+    setError('');
+    try {
+      await editMessage(m.channel_id, m.id, content);
+      onDone();
+    } catch (e) {
+      setError(messageActionError(e, 'edit'));
+      setSaving(false);
+    }
+  }
+
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.nativeEvent.isComposing) return;
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      void save();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      // while a save is under way the editor stays, so that a refusal has somewhere to show
+      if (!saving) onDone();
+    }
+  }
+
+  return (
+    <form className="message-edit" onSubmit={(e) => { e.preventDefault(); void save(); }}>
+      <textarea
+        ref={ref}
+        aria-label="Edit message"
+        value={text}
+        rows={Math.min(10, Math.max(1, text.split('\n').length))}
+        maxLength={16000}
+        readOnly={saving}
+        aria-invalid={!!error}
+        onChange={(e) => {
+          setText(e.target.value);
+          setError('');
+        }}
+        onKeyDown={onKeyDown}
+      />
+      {error && <div className="form-error" role="alert">{error}</div>}
+      <div className="message-edit-foot">
+        <span className="muted small">Enter to save · Shift+Enter for a new line · Esc to cancel</span>
+        <button type="button" className="btn small" onClick={onDone} disabled={saving}>Cancel</button>
+        <button type="submit" className="btn small primary" disabled={saving}>{saving ? 'Saving…' : 'Save'}</button>
+      </div>
+    </form>
+  );
+}
+
+/** Deleting asks first (a dialog, not window.confirm); a refusal is shown in the dialog. */
+function DeleteMessageDialog({ m, onClose, onDeleted }: { m: Message; onClose: () => void; onDeleted: () => void }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState('');
+  async function confirm() {
+    setBusy(true);
+    setError('');
+    try {
+      await deleteMessage(m.channel_id, m.id);
+      onDeleted();
+    } catch (e) {
+      setError(messageActionError(e, 'delete'));
+      setBusy(false);
+    }
+  }
+  return (
+    <Modal title="Delete message" onClose={onClose}>
+      <p className="delete-question">Delete this message? This cannot be undone.</p>
+      <blockquote className="delete-preview">{m.content}</blockquote>
+      <FormError error={error} />
+      <div className="modal-actions">
+        <button className="btn" onClick={onClose} disabled={busy}>Cancel</button>
+        <button className="btn danger" onClick={() => void confirm()} disabled={busy}>{busy ? 'Deleting…' : 'Delete'}</button>
+      </div>
+    </Modal>
   );
 }
 
@@ -312,12 +529,20 @@ function PendingRow({ p, onRetry }: { p: PendingMessage; onRetry: () => void }) 
   );
 }
 
-function Composer({ channel, disabled, note }: { channel: Channel; disabled: boolean; note: string }) {
+interface ComposerProps {
+  channel: Channel;
+  disabled: boolean;
+  note: string;
+  inputRef: RefObject<HTMLTextAreaElement | null>;
+  /** Up arrow in the empty composer: edit the user's last message; false if there is none to edit */
+  onEditLast: () => boolean;
+}
+
+function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: ComposerProps) {
   const { sendMessage, sendTyping } = useChatSocket();
   const [text, setText] = useState('');
   const typingSince = useRef(0);
   const idleTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const ref = useRef<HTMLTextAreaElement>(null);
 
   const stopTyping = useCallback(() => {
     if (idleTimer.current) clearTimeout(idleTimer.current);
@@ -329,7 +554,7 @@ function Composer({ channel, disabled, note }: { channel: Channel; disabled: boo
   useEffect(() => {
     ref.current?.focus();
     return stopTyping;
-  }, [channel.id, stopTyping]);
+  }, [channel.id, stopTyping, ref]);
 
   function onChange(v: string) {
     setText(v);
@@ -353,9 +578,12 @@ function Composer({ channel, disabled, note }: { channel: Channel; disabled: boo
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.key === 'Enter' && !e.shiftKey && !e.nativeEvent.isComposing) {
+    if (e.nativeEvent.isComposing) return;
+    if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       submit();
+    } else if (e.key === 'ArrowUp' && !text && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey && onEditLast()) {
+      e.preventDefault();
     }
   }
 

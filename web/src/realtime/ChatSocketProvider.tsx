@@ -7,6 +7,8 @@
  * - the auth frame carries the highest seq seen, so a reconnect replays exactly what was missed;
  * - messages are deduped by seq; optimistic sends are tracked by `client_id` (pending → acked / failed),
  *   and the pending ones go out again on each `hello`;
+ * - edits and deletions (`message_edited`, `message_deleted`) change the held messages; they are not replayed,
+ *   so the channel view refreshes what it holds from history on each `hello` (`src/history.ts`);
  * - errors are logged and classified, never swallowed;
  * - independent of the presence socket: nothing here reacts to presence.
  */
@@ -25,6 +27,8 @@ export type ChatServerFrame =
   | { type: 'ack'; client_id: string; message: Message }
   | { type: 'typing_start' | 'typing_stop'; user_id: Id }
   | { type: 'reaction_added' | 'reaction_removed'; message_id: Id; user_id: Id; emoji: string }
+  | { type: 'message_edited'; message: Message }
+  | { type: 'message_deleted'; message_id: Id }
   | { type: 'error'; code: string; message: string; client_id?: string }
   | { type: 'replay_truncated'; last_seq: number; first_seq: number }
   | { type: 'channel_updated'; channel: Channel }
@@ -132,6 +136,12 @@ function applyFrame(f: ChatServerFrame, ch: Id, acks: AckTimers, send: (frame: o
     case 'reaction_added':
     case 'reaction_removed':
       st.applyReaction(ch, f.message_id, f.user_id, f.emoji, f.type === 'reaction_added');
+      break;
+    case 'message_edited':
+      st.messageEdited(ch, f.message);
+      break;
+    case 'message_deleted':
+      st.messageDeleted(ch, f.message_id);
       break;
     case 'error':
       warn('server_error', f.code, f.message);

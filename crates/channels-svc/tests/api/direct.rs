@@ -126,7 +126,7 @@ async fn a_direct_channel_keeps_its_members_and_properties() {
 }
 
 #[actix_web::test]
-async fn only_one_to_seven_active_teammates_make_a_direct_channel() {
+async fn only_one_to_seven_active_teammates_make_a_direct_channel_and_strangers_are_not_found() {
     let t = Team::new().await;
     let (stranger_id, _) = t.app.team_user(&new_team()).await;
     let (teamless_id, teamless) = t.app.teamless().await;
@@ -136,17 +136,19 @@ async fn only_one_to_seven_active_teammates_make_a_direct_channel() {
     }
     let eight: Vec<&str> = eight.iter().map(String::as_str).collect();
     let unknown = uuid::Uuid::now_v7().to_string();
-    for users in [
-        vec![],
-        vec![t.user_id.as_str()],
-        eight.clone(),
-        vec![stranger_id.as_str()],
-        vec![teamless_id.as_str()],
-        vec![unknown.as_str()],
-    ] {
+    for users in [vec![], vec![t.user_id.as_str()], eight.clone()] {
         let reply = t.direct(&t.user, &users).await;
         assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{users:?}");
         assert_eq!(reply.field(), "user_ids", "{users:?}");
+    }
+    for users in [
+        vec![stranger_id.as_str()],
+        vec![teamless_id.as_str()],
+        vec![unknown.as_str(), t.admin_id.as_str()],
+    ] {
+        t.direct(&t.user, &users)
+            .await
+            .expect_error(StatusCode::NOT_FOUND, "user_not_found");
     }
     let seven = t.direct(&t.user, &eight[..7]).await;
     assert_eq!(seven.expect(StatusCode::CREATED)["type"], "group");

@@ -764,6 +764,7 @@ pub fn post_request(
         user_id: user.to_owned(),
         content: content.to_owned(),
         client_id: client_id.map(str::to_owned),
+        root_id: None,
     }
 }
 
@@ -931,7 +932,10 @@ pub fn assert_message_shape(message: &Value) {
             "deleted",
             "edited_at",
             "id",
+            "last_reply_at",
             "reactions",
+            "reply_count",
+            "root_id",
             "seq",
             "user_id"
         ],

@@ -22,3 +22,4 @@ mod properties;
 mod reactions;
 mod roles;
 mod service_auth;
+mod threads;

@@ -34,6 +34,7 @@ async fn onboardings_key_cannot_post_messages() {
             user_id: uuid::Uuid::new_v4().to_string(),
             content: "hello".into(),
             client_id: None,
+            root_id: None,
         })
         .await
         .unwrap_err();

@@ -16,5 +16,6 @@ mod resume;
 mod rolling;
 mod service_auth;
 mod slow;
+mod threads;
 mod typing_and_reactions;
 mod user_cap;

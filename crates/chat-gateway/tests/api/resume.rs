@@ -96,6 +96,7 @@ async fn post_many(
                     user_id: user.id.to_string(),
                     content: content.clone(),
                     client_id: None,
+                    root_id: None,
                 }),
                 trace: Default::default(),
             })

@@ -45,6 +45,7 @@ async fn a_stalled_reader_is_cut_off_while_the_others_keep_receiving_everything(
                         user_id: user.clone(),
                         content: body.clone(),
                         client_id: None,
+                        root_id: None,
                     })
                     .await
                     .unwrap();
