@@ -133,6 +133,9 @@ export const api = {
   channels: () => request<Channel[]>('/api/channels'),
   createChannel: (b: { name: string; display_name: string; type: 'public' | 'private' }) =>
     request<Channel>('/api/channels', { method: 'POST', body: b }),
+  /** the direct or group channel of the caller and `userIds` (1–7 teammates): made the first time, the same one after */
+  directChannel: (userIds: Id[]) =>
+    request<Channel>('/api/channels/direct', { method: 'POST', body: { user_ids: userIds } }),
   browseChannels: () => request<BrowseChannel[]>('/api/channels/browse'),
   channel: (id: Id) => request<Channel>(`/api/channels/${seg(id)}`),
   joinChannel: (id: Id) => request<Channel>(`/api/channels/${seg(id)}/join`, { method: 'POST' }),

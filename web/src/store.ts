@@ -92,6 +92,8 @@ interface ChatState {
   typing: Record<string, Record<string, number>>;
   presence: Record<string, PresenceStatus>;
   users: Record<string, User>;
+  /** the members of each direct or group channel (user keys, the user included), by channel key: they never change */
+  directMembers: Record<string, string[]>;
   /** last seq the user has seen per channel (persisted), for unread markers */
   lastRead: Record<string, number>;
 
@@ -99,7 +101,7 @@ interface ChatState {
   /** a channel the user is a member of (created, joined, added to) */
   upsertChannel: (c: Channel) => void;
   setBrowse: (c: BrowseChannel[]) => void;
-  /** `channel_created`: the user's own (it created it, or it is private: only members hear of it) or one to browse */
+  /** `channel_created`: the user's own (it created it, or it is private, direct or group: only members hear of it) or one to browse */
   channelCreated: (c: Channel, me: Id | null | undefined) => void;
   /** `channel_updated` / `channel_archived`: new properties, wherever the channel is listed */
   updateChannel: (c: Channel) => void;
@@ -132,6 +134,7 @@ interface ChatState {
   setPresenceList: (list: { user_id: Id; status: PresenceStatus }[]) => void;
   setPresence: (userId: Id, status: PresenceStatus) => void;
   setUsers: (u: User[]) => void;
+  setDirectMembers: (channelId: Id, userIds: Id[]) => void;
   markRead: (channelId: Id, seq: number) => void;
   reset: () => void;
 }
@@ -167,6 +170,7 @@ const initial = () => ({
   typing: {},
   presence: {},
   users: {},
+  directMembers: {} as Record<string, string[]>,
 });
 
 export const useChat = create<ChatState>()((set, get) => ({
@@ -198,7 +202,7 @@ export const useChat = create<ChatState>()((set, get) => ({
       return { browse: sortChannels(c.filter((b) => !mine.has(key(b.id)) && !b.archived_at)) };
     }),
   channelCreated: (c, me) => {
-    if (c.type === 'private' || (me != null && key(c.creator_id) === key(me))) return get().upsertChannel(c);
+    if (c.type !== 'public' || (me != null && key(c.creator_id) === key(me))) return get().upsertChannel(c);
     set((s) => {
       if (s.channels.some((x) => key(x.id) === key(c.id)) || s.browse.some((x) => key(x.id) === key(c.id))) return {};
       return { browse: sortChannels([...s.browse, { ...c, member_count: 1 }]) };
@@ -423,6 +427,8 @@ export const useChat = create<ChatState>()((set, get) => ({
       for (const x of u) users[key(x.id)] = x;
       return { users };
     }),
+  setDirectMembers: (channelId, userIds) =>
+    set((s) => ({ directMembers: { ...s.directMembers, [key(channelId)]: [...new Set(userIds.map(key))].sort() } })),
   markRead: (channelId, seq) => {
     const k = key(channelId);
     if ((get().lastRead[k] ?? 0) >= seq) return;

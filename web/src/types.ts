@@ -22,7 +22,8 @@ export interface Channel {
   team_id: Id;
   name: string;
   display_name: string;
-  type: 'public' | 'private';
+  /** `direct` (two people) and `group` (3–8) come from `POST /api/channels/direct`: members fixed, visible to them only */
+  type: ChannelType;
   creator_id?: Id;
   created_at?: string;
   last_seq: number;
@@ -32,6 +33,8 @@ export interface Channel {
   read_only?: boolean;
   archived_at?: string | null;
 }
+
+export type ChannelType = 'public' | 'private' | 'direct' | 'group';
 
 /** A public channel of the team the caller is not in (`GET /api/channels/browse`). */
 export interface BrowseChannel extends Channel {

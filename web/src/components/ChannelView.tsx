@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { api, errorText } from '../api';
+import { directTitle, isDirect, useChannelLabel, useDirectPeople } from '../direct';
 import { deleteMessage, editMessage, messageActionError, refreshHistory } from '../history';
 import { useChatSocket, type ChatStatus } from '../realtime/ChatSocketProvider';
 import { canChannel, canTeam, useAuth, useChat, usePermissions, type PendingMessage } from '../store';
@@ -9,6 +10,7 @@ import { ChannelSettingsModal } from './ChannelSettingsModal';
 import { FormError } from './FormError';
 import { InviteModal } from './InviteModal';
 import { MembersPanel } from './MembersPanel';
+import { PresenceDot } from './PresenceDot';
 import { Modal } from './Modal';
 
 export const QUICK_EMOJI = ['👍', '❤️', '😂', '🎉', '👀'];
@@ -145,7 +147,12 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const typingNames = Object.keys(typing)
     .filter((u) => u !== key(user?.id))
     .map((u) => users[u]?.display_name || users[u]?.username || 'Someone');
-  const canInvite = canTeam(perms, 'invite_user');
+  // a direct or group channel is named after the others; its members and properties are fixed (no settings, no invite)
+  const direct = isDirect(channel);
+  const people = useDirectPeople(channel);
+  const label = direct ? directTitle(people) : channel.display_name;
+  const directOther = channel.type === 'direct' ? people[0]?.id : null;
+  const canInvite = canTeam(perms, 'invite_user') && !direct;
   const archived = !!channel.archived_at;
   const mayPost = !channel.read_only || canChannel(perms, 'post_in_read_only', channel.id);
   // edit and delete: the author, or whoever holds the team permission; nobody in an archived channel
@@ -173,18 +180,21 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
 
   return (
     <div className="channel-area">
-      <section className="channel-view" aria-label={`Channel ${channel.display_name}`}>
+      <section className="channel-view" aria-label={direct ? `Conversation with ${label}` : `Channel ${label}`}>
         <header className="channel-head">
           <button className="icon-btn only-narrow" aria-label="Show channels" onClick={onToggleSidebar}>☰</button>
           <div className="channel-title-block">
-            <h1 className="channel-title"><span aria-hidden="true">{channel.type === 'private' ? '🔒 ' : '# '}</span>{channel.display_name}</h1>
+            <h1 className="channel-title" data-direct={direct ? channel.type : undefined}>
+              {direct ? directOther && <PresenceDot userId={directOther} /> : <span aria-hidden="true">{channel.type === 'private' ? '🔒 ' : '# '}</span>}
+              {label}
+            </h1>
             {channel.topic && <div className="channel-topic muted small" title={channel.topic} data-testid="channel-topic">{channel.topic}</div>}
           </div>
           <div className="head-actions">
             {canInvite && user?.team_id != null && (
               <button className="btn small" onClick={() => setInviting(true)}>Invite</button>
             )}
-            <button className="btn small" onClick={() => setSettings(true)}>Channel settings</button>
+            {!direct && <button className="btn small" onClick={() => setSettings(true)}>Channel settings</button>}
             <button className="btn small" aria-pressed={showMembers} onClick={() => setShowMembers((v) => !v)}>Members</button>
           </div>
         </header>
@@ -219,7 +229,9 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
               </button>
             </div>
           )}
-          {!hasMore && messages.length > 0 && <div className="channel-start muted small">This is the start of #{channel.name}.</div>}
+          {!hasMore && messages.length > 0 && (
+            <div className="channel-start muted small">{direct ? `This is the start of your conversation with ${label}.` : `This is the start of #${channel.name}.`}</div>
+          )}
           {loadErr && <div className="form-error" role="alert">{loadErr}</div>}
           {messages.length === 0 && Object.keys(pending).length === 0 && !loadErr && (
             <div className="empty muted">No messages yet. Start the conversation.</div>
@@ -255,7 +267,7 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
       </section>
       {showMembers && <MembersPanel channelId={channel.id} onClose={() => setShowMembers(false)} />}
       {inviting && user?.team_id != null && <InviteModal teamId={user.team_id} onClose={() => setInviting(false)} />}
-      {settings && <ChannelSettingsModal channel={channel} onClose={() => setSettings(false)} />}
+      {settings && !direct && <ChannelSettingsModal channel={channel} onClose={() => setSettings(false)} />}
       {deleting && (
         <DeleteMessageDialog
           m={deleting}
@@ -575,12 +587,14 @@ function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: Compos
     }
   }
 
+  const label = useChannelLabel(channel);
+  const where = isDirect(channel) ? label : `#${channel.display_name}`;
   return (
     <form className="composer" onSubmit={(e) => { e.preventDefault(); submit(); }}>
       <textarea
         ref={ref}
-        aria-label={`Message #${channel.name}`}
-        placeholder={note || `Message #${channel.display_name}`}
+        aria-label={`Message ${isDirect(channel) ? label : `#${channel.name}`}`}
+        placeholder={note || `Message ${where}`}
         value={text}
         rows={Math.min(8, Math.max(1, text.split('\n').length))}
         maxLength={16000}

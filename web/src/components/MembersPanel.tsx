@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'react';
+import { useNavigate } from 'react-router-dom';
 import { api, errorText } from '../api';
+import { openDirect } from '../direct';
 import { usePresence } from '../realtime/usePresence';
-import { useChat } from '../store';
+import { useAuth, useChat } from '../store';
 import type { ChannelMember, Id, User } from '../types';
 import { key } from '../types';
 import { PresenceDot } from './PresenceDot';
@@ -11,6 +13,9 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
   const [err, setErr] = useState('');
   const presence = usePresence();
   const status = useChat((s) => s.presence);
+  const me = useAuth((s) => key(s.user?.id));
+  const nav = useNavigate();
+  const [opening, setOpening] = useState<string | null>(null);
   useEffect(() => {
     let live = true;
     const load = () =>
@@ -35,6 +40,19 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
       off();
     };
   }, [channelId, presence]);
+  // "Message": the direct channel with that person, made the first time
+  async function message(u: User) {
+    setOpening(key(u.id));
+    setErr('');
+    try {
+      const c = await openDirect([u.id]);
+      nav(`/c/${encodeURIComponent(String(c.id))}`);
+    } catch (e) {
+      setErr(`Could not open a direct message with ${u.display_name || u.username}: ${errorText(e)}`);
+    } finally {
+      setOpening(null);
+    }
+  }
   const rank = (u: User) => ({ online: 0, away: 1, offline: 2 })[status[key(u.id)] ?? 'offline'];
   const sorted = (members ?? []).slice().sort((a, b) => rank(a) - rank(b) || a.username.localeCompare(b.username));
   return (
@@ -51,6 +69,10 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
             <span>{u.display_name || u.username}</span>
             {u.channel_role === 'channel_admin' && <span className="role-badge" title="Channel admin">admin</span>}
             <span className="muted small">@{u.username}</span>
+            {key(u.id) !== me && (
+              <button className="icon-btn dm-action" aria-label={`Message ${u.display_name || u.username}`} title="Message"
+                disabled={opening !== null} onClick={() => void message(u)}>✉</button>
+            )}
           </li>
         ))}
       </ul>

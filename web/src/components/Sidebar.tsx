@@ -1,10 +1,13 @@
-import { useState } from 'react';
+import { useEffect, useId, useMemo, useState } from 'react';
 import { NavLink, useNavigate, useParams } from 'react-router-dom';
+import { errorText } from '../api';
+import { directPeople, directTitle, isDirect, loadDirectMembers } from '../direct';
 import { useAuth, useChat, usePermissions } from '../store';
 import type { Channel } from '../types';
 import { key } from '../types';
 import { BrowseChannelsModal } from './BrowseChannelsModal';
 import { CreateChannelModal } from './CreateChannelModal';
+import { DirectMessageModal } from './DirectMessageModal';
 import { PresenceDot } from './PresenceDot';
 
 export const NO_CREATE_TOOLTIP = 'You do not have permission to create channels';
@@ -24,12 +27,47 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
   const { channelId } = useParams();
   const [creating, setCreating] = useState(false);
   const [browsing, setBrowsing] = useState(false);
+  const [startingDm, setStartingDm] = useState(false);
+  const [dmError, setDmError] = useState('');
+  const dmTitleId = useId();
+  const users = useChat((s) => s.users);
+  const directMembers = useChat((s) => s.directMembers);
+  // public and private channels above; direct and group ones in their own section, named after the others
+  const rooms = useMemo(() => channels.filter((c) => !isDirect(c)), [channels]);
+  const dms = useMemo(
+    () =>
+      channels
+        .filter(isDirect)
+        .map((c) => ({ c, people: directPeople(c, directMembers[key(c.id)], users, user) }))
+        .sort((a, b) => directTitle(a.people).localeCompare(directTitle(b.people))),
+    [channels, directMembers, users, user],
+  );
+  // their members are asked for once (they never change); a failure is shown, and asked again when the list changes;
+  // the error goes once every direct channel's members are known
+  useEffect(() => {
+    loadDirectMembers(channels).then(
+      () => {
+        const known = useChat.getState().directMembers;
+        if (useChat.getState().channels.every((c) => !isDirect(c) || known[key(c.id)])) setDmError('');
+      },
+      (e) => {
+        console.warn('[sidebar]', 'direct_members_failed', e);
+        setDmError(`Could not load who is in some direct messages: ${errorText(e)}`);
+      },
+    );
+  }, [channels]);
   const canCreate = teamPerms.includes('create_public_channel') || teamPerms.includes('create_private_channel');
   const canSettings = TEAM_SETTINGS_PERMS.some((p) => teamPerms.includes(p));
 
   function created(c: Channel) {
     upsertChannel(c);
     setCreating(false);
+    nav(`/c/${encodeURIComponent(String(c.id))}`);
+  }
+
+  function startedDm(c: Channel) {
+    setStartingDm(false);
+    onNavigate?.();
     nav(`/c/${encodeURIComponent(String(c.id))}`);
   }
 
@@ -63,6 +101,33 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
     );
   };
 
+  const dmLink = ({ c, people }: (typeof dms)[number]) => {
+    const active = key(c.id) === channelId;
+    const unread = !active && (c.last_seq ?? 0) > (lastRead[key(c.id)] ?? 0);
+    const title = directTitle(people);
+    const other = c.type === 'direct' ? people[0]?.id : null;
+    return (
+      <li key={key(c.id)}>
+        <NavLink
+          to={`/c/${encodeURIComponent(String(c.id))}`}
+          className={({ isActive }) => `channel-link${isActive ? ' active' : ''}${unread ? ' unread' : ''}`}
+          data-channel-name={c.name}
+          data-direct={c.type}
+          title={title}
+          onClick={onNavigate}
+        >
+          {other ? (
+            <PresenceDot userId={other} />
+          ) : (
+            <span className="dm-count" aria-hidden="true">{c.type === 'group' ? people.length + 1 : '@'}</span>
+          )}
+          <span className="channel-label">{title}</span>
+          {unread && <span className="unread-dot" aria-label="unread messages" role="img" />}
+        </NavLink>
+      </li>
+    );
+  };
+
   return (
     <nav className="sidebar" aria-label="Channels">
       <div className="sidebar-head">
@@ -85,8 +150,18 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
         </span>
       </div>
       <ul className="channel-list">
-        {channels.map((c) => link(c, true))}
+        {rooms.map((c) => link(c, true))}
         {browse.map((c) => link(c, false))}
+      </ul>
+      <div className="sidebar-section">
+        <span id={dmTitleId}>Direct messages</span>
+        <span className="section-actions">
+          <button className="icon-btn" aria-label="Start a direct message" title="Start a direct message" onClick={() => setStartingDm(true)}>+</button>
+        </span>
+      </div>
+      {dmError && <div className="form-error sidebar-error" role="alert">{dmError}</div>}
+      <ul className="channel-list dm-list" aria-labelledby={dmTitleId}>
+        {dms.map(dmLink)}
       </ul>
       {user && (
         <div className="sidebar-foot">
@@ -96,6 +171,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
         </div>
       )}
       {creating && <CreateChannelModal onClose={() => setCreating(false)} onCreated={created} />}
+      {startingDm && <DirectMessageModal onClose={() => setStartingDm(false)} onStarted={startedDm} />}
       {browsing && <BrowseChannelsModal onClose={() => setBrowsing(false)} onJoined={joined} />}
     </nav>
   );
