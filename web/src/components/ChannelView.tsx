@@ -98,8 +98,8 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     [onMessage, k, refresh],
   );
 
-  // read marker follows what is on screen
-  const newest = messages.length ? messages[messages.length - 1].seq : 0;
+  // read marker follows what is on screen: the highest seq seen (a reply counts, though it shows in its thread)
+  const newest = useChat((s) => s.lastSeq[k] ?? 0);
   useEffect(() => {
     if (newest && document.visibilityState !== 'hidden') useChat.getState().markRead(channel.id, newest);
   }, [newest, channel.id]);
