@@ -155,6 +155,13 @@ export const api = {
     request<Message>(`/api/messages/${seg(id)}`, { method: 'PATCH', body: { content } }),
   /** the author, or a caller with `delete_others_posts` */
   deleteMessage: (id: Id) => request<void>(`/api/messages/${seg(id)}`, { method: 'DELETE' }),
+  /** a thread: its root and its replies after `after_seq`, oldest first (tombstones included) */
+  thread: (rootId: Id, q: { after_seq?: number; limit?: number } = {}) => {
+    const p = new URLSearchParams();
+    if (q.after_seq !== undefined) p.set('after_seq', String(q.after_seq));
+    p.set('limit', String(q.limit ?? 50));
+    return request<{ root: Message; replies: Message[]; has_more: boolean }>(`/api/messages/${seg(rootId)}/thread?${p}`);
+  },
   messages: (id: Id, q: { before_seq?: number; after_seq?: number; limit?: number } = {}) => {
     const p = new URLSearchParams();
     if (q.before_seq !== undefined) p.set('before_seq', String(q.before_seq));

@@ -35,6 +35,17 @@ export async function refreshHistory(channelId: Id): Promise<void> {
   useChat.getState().dropBefore(channelId, before);
 }
 
+export const THREAD_PAGE = 100;
+
+/**
+ * Loads a thread into the store: the root's current state and its replies, a page at a time from `afterSeq`
+ * (0: from the start, which also refreshes the held replies after a reconnect).
+ */
+export async function loadThread(channelId: Id, rootId: Id, afterSeq = 0): Promise<void> {
+  const r = await api.thread(rootId, { after_seq: afterSeq, limit: THREAD_PAGE });
+  useChat.getState().setThread(channelId, r.root, r.replies, r.has_more);
+}
+
 export async function editMessage(channelId: Id, messageId: Id, content: string): Promise<Message> {
   const m = await api.editMessage(messageId, content);
   useChat.getState().messageEdited(channelId, m);

@@ -1,7 +1,7 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
 import type { BrowseChannel, Channel, Id, Message, MyPermissions, Permission, PresenceStatus, Team, User } from './types';
-import { key } from './types';
+import { isReply, key } from './types';
 
 // ---------------------------------------------------------------- auth
 interface AuthState {
@@ -64,6 +64,23 @@ export interface PendingMessage {
   status: 'pending' | 'failed';
   created_at: string;
   error?: string;
+  /** a reply in the thread of this root */
+  root_id?: Id | null;
+}
+
+/** A thread as the pane holds it: its root and its replies (oldest first, unique by seq). */
+export interface ThreadState {
+  channel_id: Id;
+  root: Message;
+  replies: Message[];
+  /** more replies after the last held (`GET /api/messages/{root}/thread?after_seq=`) */
+  hasMore: boolean;
+}
+
+/** The open thread pane: which root, in which channel. */
+export interface ThreadPane {
+  channel: string;
+  root: string;
 }
 
 /** A channel the user was removed from while it was open: what the "removed" screen names. */
@@ -81,7 +98,7 @@ interface ChatState {
   removed: Record<string, RemovedChannel>;
   /** channels the user is leaving itself: their removal is expected, not shown as one */
   leaving: Record<string, true>;
-  /** messages per channel key, ascending by seq, unique by seq */
+  /** top-level messages per channel key, ascending by seq, unique by seq (replies go to `threads`) */
   messages: Record<string, Message[]>;
   hasMore: Record<string, boolean>;
   /** highest seq seen per channel */
@@ -96,6 +113,10 @@ interface ChatState {
   directMembers: Record<string, string[]>;
   /** last seq the user has seen per channel (persisted), for unread markers */
   lastRead: Record<string, number>;
+  /** the threads loaded (by root key): live replies join them */
+  threads: Record<string, ThreadState>;
+  /** the open thread pane, if any */
+  threadPane: ThreadPane | null;
 
   setChannels: (c: Channel[]) => void;
   /** a channel the user is a member of (created, joined, added to) */
@@ -113,7 +134,10 @@ interface ChatState {
   chatForbidden: (channelId: Id) => void;
   setLeaving: (channelId: Id, leaving: boolean) => void;
   clearRemoved: (channelId: Id) => void;
-  /** merges messages (dedupe by seq); returns the ones that were new */
+  /**
+   * Merges messages (dedupe by seq); returns the ones that were new. Replies count for the channel's seq but
+   * stay out of its list: they join their root's thread when it is loaded.
+   */
   addMessages: (channelId: Id, msgs: Message[], hasMore?: boolean) => Message[];
   /** forgets the messages below `seq` (a replay that skipped past them); older ones can be loaded again */
   dropBefore: (channelId: Id, seq: number) => void;
@@ -127,6 +151,12 @@ interface ChatState {
    * replayed). Only held seqs are replaced; nothing is added, so no gap opens in what is shown.
    */
   refreshMessages: (channelId: Id, msgs: Message[]) => void;
+  /** the thread endpoint's answer: the root's current state and a page of replies (merged by seq) */
+  setThread: (channelId: Id, root: Message, replies: Message[], hasMore: boolean) => void;
+  /** `thread_updated`: the root's reply count and last reply time, wherever it is held */
+  threadUpdated: (channelId: Id, rootId: Id, replyCount: number, lastReplyAt: string | null) => void;
+  openThread: (channelId: Id, rootId: Id) => void;
+  closeThread: () => void;
   addPending: (p: PendingMessage) => void;
   setPendingStatus: (channelId: Id, clientId: string, status: 'pending' | 'failed', error?: string) => void;
   removePending: (channelId: Id, clientId: string) => void;
@@ -171,6 +201,8 @@ const initial = () => ({
   presence: {},
   users: {},
   directMembers: {} as Record<string, string[]>,
+  threads: {} as Record<string, ThreadState>,
+  threadPane: null as ThreadPane | null,
 });
 
 export const useChat = create<ChatState>()((set, get) => ({
@@ -267,15 +299,30 @@ export const useChat = create<ChatState>()((set, get) => ({
 
   addMessages: (channelId, msgs, hasMore) => {
     const k = key(channelId);
-    const cur = get().messages[k] ?? [];
+    const st = get();
+    const cur = st.messages[k] ?? [];
     const seen = new Set(cur.map((m) => m.seq));
+    for (const m of msgs) {
+      if (!isReply(m)) continue;
+      for (const r of st.threads[key(m.root_id)]?.replies ?? []) seen.add(r.seq);
+    }
     const fresh = msgs.filter((m) => !seen.has(m.seq) && (seen.add(m.seq), true));
     set((s) => {
       const out: Partial<ChatState> = {};
       if (fresh.length) {
-        const merged = [...cur, ...fresh].sort((a, b) => a.seq - b.seq);
-        out.messages = { ...s.messages, [k]: merged };
-        const max = merged[merged.length - 1].seq;
+        const top = fresh.filter((m) => !isReply(m));
+        const merged = top.length ? [...cur, ...top].sort((a, b) => a.seq - b.seq) : cur;
+        if (top.length) out.messages = { ...s.messages, [k]: merged };
+        const replies = fresh.filter(isReply);
+        if (replies.length) {
+          const threads = { ...s.threads };
+          for (const r of replies) {
+            const t = threads[key(r.root_id)];
+            if (t) threads[key(r.root_id)] = { ...t, replies: mergeBySeq(t.replies, [r]) };
+          }
+          out.threads = threads;
+        }
+        const max = Math.max(...fresh.map((m) => m.seq));
         out.lastSeq = { ...s.lastSeq, [k]: Math.max(s.lastSeq[k] ?? 0, max) };
         out.channels = s.channels.map((c) =>
           key(c.id) === k && (c.last_seq ?? 0) < max ? { ...c, last_seq: max } : c,
@@ -318,8 +365,7 @@ export const useChat = create<ChatState>()((set, get) => ({
     set((s) => {
       const k = key(channelId);
       const list = s.messages[k];
-      if (!list) return {};
-      const next = list.map((m) => {
+      const react = (m: Message): Message => {
         if (key(m.id) !== key(messageId) || m.deleted) return m;
         const reactions = m.reactions.map((r) => ({ ...r, user_ids: r.user_ids.slice() }));
         let r = reactions.find((x) => x.emoji === emoji);
@@ -330,31 +376,37 @@ export const useChat = create<ChatState>()((set, get) => ({
           r.user_ids = r.user_ids.filter((u) => key(u) !== key(userId));
         }
         return { ...m, reactions: reactions.filter((x) => x.user_ids.length > 0) };
-      });
-      return { messages: { ...s.messages, [k]: next } };
+      };
+      const out: Partial<ChatState> = { threads: mapThreads(s.threads, k, react) };
+      if (list) out.messages = { ...s.messages, [k]: list.map(react) };
+      return out;
     }),
 
   messageEdited: (channelId, msg) =>
     set((s) => {
       const k = key(channelId);
       const list = s.messages[k];
+      const threads = mapThreads(s.threads, k, (m) => (key(m.id) === key(msg.id) ? mergeMessage(m, msg) : m));
+      const out: Partial<ChatState> = threads === s.threads ? {} : { threads };
       const i = list?.findIndex((m) => key(m.id) === key(msg.id)) ?? -1;
-      if (!list || i === -1) return {}; // not held: history (or the replay) brings its current state
+      if (!list || i === -1) return out; // not held: history (or the replay) brings its current state
       const merged = mergeMessage(list[i], msg);
-      if (merged === list[i]) return {};
+      if (merged === list[i]) return out;
       const next = list.slice();
       next[i] = merged;
-      return { messages: { ...s.messages, [k]: next } };
+      return { ...out, messages: { ...s.messages, [k]: next } };
     }),
   messageDeleted: (channelId, messageId) =>
     set((s) => {
       const k = key(channelId);
       const list = s.messages[k];
+      const threads = mapThreads(s.threads, k, (m) => (key(m.id) === key(messageId) && !m.deleted ? tombstone(m) : m));
+      const out: Partial<ChatState> = threads === s.threads ? {} : { threads };
       const i = list?.findIndex((m) => key(m.id) === key(messageId)) ?? -1;
-      if (!list || i === -1 || list[i].deleted) return {};
+      if (!list || i === -1 || list[i].deleted) return out;
       const next = list.slice();
       next[i] = tombstone(list[i]);
-      return { messages: { ...s.messages, [k]: next } };
+      return { ...out, messages: { ...s.messages, [k]: next } };
     }),
   refreshMessages: (channelId, msgs) =>
     set((s) => {
@@ -372,6 +424,34 @@ export const useChat = create<ChatState>()((set, get) => ({
       });
       return changed ? { messages: { ...s.messages, [k]: next } } : {};
     }),
+
+  setThread: (channelId, root, replies, hasMore) =>
+    set((s) => {
+      const rk = key(root.id);
+      const t = s.threads[rk];
+      const held = t ? mergeMessage(t.root, root) : root;
+      return {
+        threads: {
+          ...s.threads,
+          [rk]: { channel_id: channelId, root: held, replies: mergeBySeq(t?.replies ?? [], replies, true), hasMore },
+        },
+      };
+    }),
+  threadUpdated: (channelId, rootId, replyCount, lastReplyAt) =>
+    set((s) => {
+      const k = key(channelId);
+      const rk = key(rootId);
+      const upd = (m: Message): Message =>
+        key(m.id) === rk ? { ...m, reply_count: replyCount, last_reply_at: lastReplyAt } : m;
+      const out: Partial<ChatState> = {};
+      const list = s.messages[k];
+      if (list?.some((m) => key(m.id) === rk)) out.messages = { ...s.messages, [k]: list.map(upd) };
+      const t = s.threads[rk];
+      if (t) out.threads = { ...s.threads, [rk]: { ...t, root: upd(t.root) } };
+      return out;
+    }),
+  openThread: (channelId, rootId) => set({ threadPane: { channel: key(channelId), root: key(rootId) } }),
+  closeThread: () => set({ threadPane: null }),
 
   addPending: (p) =>
     set((s) => {
@@ -446,6 +526,37 @@ export const useChat = create<ChatState>()((set, get) => ({
     set(initial());
   },
 }));
+
+/**
+ * `list` with `incoming` merged in by seq (ascending, unique). With `refresh`, a held seq takes the incoming
+ * copy's current state (the thread endpoint is history: it says what is current).
+ */
+function mergeBySeq(list: Message[], incoming: Message[], refresh = false): Message[] {
+  const bySeq = new Map(list.map((m) => [m.seq, m]));
+  for (const m of incoming) {
+    const held = bySeq.get(m.seq);
+    if (!held) bySeq.set(m.seq, m);
+    else if (refresh) bySeq.set(m.seq, mergeMessage(held, m));
+  }
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** Applies `f` to every message (roots and replies) of the channel's loaded threads; the same object if nothing changed. */
+function mapThreads(threads: Record<string, ThreadState>, channelKey: string, f: (m: Message) => Message): Record<string, ThreadState> {
+  let out: Record<string, ThreadState> | null = null;
+  for (const [rk, t] of Object.entries(threads)) {
+    if (key(t.channel_id) !== channelKey) continue;
+    const root = f(t.root);
+    let changed = root !== t.root;
+    const replies = t.replies.map((r) => {
+      const n = f(r);
+      if (n !== r) changed = true;
+      return n;
+    });
+    if (changed) (out ??= { ...threads })[rk] = { ...t, root, replies };
+  }
+  return out ?? threads;
+}
 
 /** A deleted message as history shows it: its seq stays, its content and reactions go. */
 export function tombstone(m: Message): Message {

@@ -120,7 +120,16 @@ export interface Message {
   edited_at?: string | null;
   /** a deletion keeps the message's seq as a tombstone: empty content, no reactions */
   deleted?: boolean;
+  /** a reply: the id of its thread's root (a top-level message of the channel); null or absent: top-level */
+  root_id?: Id | null;
+  /** on a root: its live replies */
+  reply_count?: number;
+  /** on a root: when its last reply was posted; null until one is */
+  last_reply_at?: string | null;
 }
+
+/** A reply (it belongs in its root's thread, not in the channel's main list). */
+export const isReply = (m: Pick<Message, 'root_id'>): boolean => m.root_id !== null && m.root_id !== undefined && m.root_id !== '';
 
 export type PresenceStatus = 'online' | 'away' | 'offline';
 

@@ -1,11 +1,11 @@
-import { useCallback, useEffect, useLayoutEffect, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { api, errorText } from '../api';
 import { directTitle, isDirect, useChannelLabel, useDirectPeople } from '../direct';
-import { deleteMessage, editMessage, messageActionError, refreshHistory } from '../history';
+import { deleteMessage, editMessage, loadThread, messageActionError, refreshHistory } from '../history';
 import { useChatSocket, type ChatStatus } from '../realtime/ChatSocketProvider';
 import { canChannel, canTeam, useAuth, useChat, usePermissions, type PendingMessage } from '../store';
-import type { Channel, Message } from '../types';
-import { key } from '../types';
+import type { Channel, Id, Message } from '../types';
+import { isReply, key } from '../types';
 import { ChannelSettingsModal } from './ChannelSettingsModal';
 import { FormError } from './FormError';
 import { InviteModal } from './InviteModal';
@@ -25,7 +25,10 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const user = useAuth((s) => s.user);
   const messages = useChat((s) => s.messages[k] ?? EMPTY);
   const hasMore = useChat((s) => s.hasMore[k] ?? false);
-  const pending = useChat((s) => s.pending[k] ?? NO_PENDING);
+  const allPending = useChat((s) => s.pending[k] ?? NO_PENDING);
+  // optimistic replies show in their thread's pane, not in the main list
+  const pending = useMemo(() => Object.values(allPending).filter((p) => !isReply(p)), [allPending]);
+  const threadRoot = useChat((s) => (s.threadPane?.channel === k ? s.threadPane.root : null));
   const typing = useChat((s) => s.typing[k] ?? NO_TYPING);
   const users = useChat((s) => s.users);
   const [loadErr, setLoadErr] = useState('');
@@ -95,8 +98,8 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     [onMessage, k, refresh],
   );
 
-  // read marker follows what is on screen
-  const newest = messages.length ? messages[messages.length - 1].seq : 0;
+  // read marker follows what is on screen: the highest seq seen (a reply counts, though it shows in its thread)
+  const newest = useChat((s) => s.lastSeq[k] ?? 0);
   useEffect(() => {
     if (newest && document.visibilityState !== 'hidden') useChat.getState().markRead(channel.id, newest);
   }, [newest, channel.id]);
@@ -233,7 +236,7 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
             <div className="channel-start muted small">{direct ? `This is the start of your conversation with ${label}.` : `This is the start of #${channel.name}.`}</div>
           )}
           {loadErr && <div className="form-error" role="alert">{loadErr}</div>}
-          {messages.length === 0 && Object.keys(pending).length === 0 && !loadErr && (
+          {messages.length === 0 && pending.length === 0 && !loadErr && (
             <div className="empty muted">No messages yet. Start the conversation.</div>
           )}
           {messages.map((m, i) => (
@@ -247,9 +250,10 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
               onEdit={() => setEditingId(key(m.id))}
               onEndEdit={endEdit}
               onDelete={() => setDeleting(m)}
+              onReply={() => useChat.getState().openThread(channel.id, m.id)}
             />
           ))}
-          {Object.values(pending).map((p) => (
+          {pending.map((p) => (
             <PendingRow key={p.client_id} p={p} onRetry={() => chat.retryMessage(p.client_id)} />
           ))}
         </div>
@@ -265,7 +269,21 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
           onEditLast={editLast}
         />
       </section>
-      {showMembers && <MembersPanel channelId={channel.id} onClose={() => setShowMembers(false)} />}
+      {threadRoot ? (
+        <ThreadPane
+          channel={channel}
+          rootId={threadRoot}
+          writable={writable && mayPost}
+          note={composerNote}
+          mayEdit={mayEdit}
+          mayDelete={mayDelete}
+          editingId={editingId}
+          setEditingId={setEditingId}
+          onDelete={setDeleting}
+        />
+      ) : (
+        showMembers && <MembersPanel channelId={channel.id} onClose={() => setShowMembers(false)} />
+      )}
       {inviting && user?.team_id != null && <InviteModal teamId={user.team_id} onClose={() => setInviting(false)} />}
       {settings && !direct && <ChannelSettingsModal channel={channel} onClose={() => setSettings(false)} />}
       {deleting && (
@@ -345,13 +363,17 @@ interface MessageRowProps {
   onEdit: () => void;
   onEndEdit: () => void;
   onDelete: () => void;
+  /** a top-level message in the main list: "Reply in thread", and its thread's summary */
+  onReply?: () => void;
 }
 
-function MessageRow({ m, prev, canEdit, canDelete, editing, onEdit, onEndEdit, onDelete }: MessageRowProps) {
+function MessageRow({ m, prev, canEdit, canDelete, editing, onEdit, onEndEdit, onDelete, onReply }: MessageRowProps) {
   const author = useChat((s) => s.users[key(m.user_id)]);
   const me = useAuth((s) => key(s.user?.id));
   const { sendReaction } = useChatSocket();
+  const replies = m.reply_count ?? 0;
   const compact =
+    !(prev?.reply_count ?? 0) &&
     prev && key(prev.user_id) === key(m.user_id) && new Date(m.created_at).getTime() - new Date(prev.created_at).getTime() < 5 * 60_000;
   const name = author?.display_name || author?.username || (key(m.user_id) === me ? 'You' : 'Unknown user');
   const toggle = (emoji: string) => {
@@ -396,11 +418,21 @@ function MessageRow({ m, prev, canEdit, canDelete, editing, onEdit, onEndEdit, o
           })}
         </div>
       )}
+      {onReply && replies > 0 && (
+        <button className="thread-summary link-btn small" onClick={onReply} data-reply-count={replies}
+          aria-label={`${replyCountText(replies)}${m.last_reply_at ? `, last reply ${ago(m.last_reply_at)}` : ''}: open the thread`}>
+          <strong>{replyCountText(replies)}</strong>
+          {m.last_reply_at && <span className="muted"> · Last reply <time dateTime={m.last_reply_at} title={fmtDateTime(m.last_reply_at)}>{ago(m.last_reply_at)}</time></span>}
+        </button>
+      )}
       {!m.deleted && !editing && (
         <div className="message-actions" role="group" aria-label="Message actions">
           {QUICK_EMOJI.map((e) => (
             <button key={e} className="icon-btn" aria-label={`React with ${e}`} onClick={() => toggle(e)}>{e}</button>
           ))}
+          {onReply && (
+            <button className="icon-btn" aria-label="Reply in thread" title="Reply in thread" onClick={onReply}>💬</button>
+          )}
           {canEdit && (
             <button className="icon-btn" aria-label="Edit message" title="Edit" onClick={onEdit}>✏️</button>
           )}
@@ -604,6 +636,197 @@ function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: Compos
         onBlur={stopTyping}
       />
       <button type="submit" className="btn primary" aria-label="Send message" disabled={disabled || !text.trim()}>Send</button>
+    </form>
+  );
+}
+
+/** "1 reply", "N replies" */
+export function replyCountText(n: number): string {
+  return n === 1 ? '1 reply' : `${n} replies`;
+}
+
+/** A time relative to now, coarse: "just now", "5 min ago", "3 h ago", else the date. */
+export function ago(iso: string, now = Date.now()): string {
+  const t = Date.parse(iso);
+  if (isNaN(t)) return '';
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  if (s < 45) return 'just now';
+  const min = Math.round(s / 60);
+  if (min < 60) return `${min} min ago`;
+  const h = Math.round(min / 60);
+  if (h < 24) return `${h} h ago`;
+  return new Date(t).toLocaleDateString();
+}
+
+interface ThreadPaneProps {
+  channel: Channel;
+  /** the root's id, as a key */
+  rootId: string;
+  /** replies may be posted (not archived, not read-only for the user, still a member) */
+  writable: boolean;
+  note: string;
+  mayEdit: (m: Message) => boolean;
+  mayDelete: (m: Message) => boolean;
+  editingId: string | null;
+  setEditingId: (id: string | null) => void;
+  onDelete: (m: Message) => void;
+}
+
+/**
+ * The thread pane: a root and its replies, from the thread endpoint and then live from the channel's socket
+ * (new replies with that root, edits, deletions, `thread_updated`), with its own composer for replies.
+ */
+function ThreadPane({ channel, rootId, writable, note, mayEdit, mayDelete, editingId, setEditingId, onDelete }: ThreadPaneProps) {
+  const k = key(channel.id);
+  const chat = useChatSocket();
+  const thread = useChat((s) => s.threads[rootId]);
+  const held = useChat((s) => s.messages[k]?.find((m) => key(m.id) === rootId));
+  const allPending = useChat((s) => s.pending[k] ?? NO_PENDING);
+  const pending = useMemo(() => Object.values(allPending).filter((p) => key(p.root_id) === rootId), [allPending, rootId]);
+  const [err, setErr] = useState('');
+  const [loadingMore, setLoadingMore] = useState(false);
+  const composerRef = useRef<HTMLTextAreaElement>(null);
+  const listRef = useRef<HTMLDivElement>(null);
+  const root = held ?? thread?.root;
+  const replies = thread?.replies ?? EMPTY;
+
+  // the replies from the start (after a reconnect too: edits and deletions are not replayed)
+  const load = useCallback(() => {
+    loadThread(channel.id, rootId).then(
+      () => setErr(''),
+      (e: unknown) => {
+        console.warn('[thread]', 'load_failed', rootId, e);
+        setErr(errorText(e));
+      },
+    );
+  }, [channel.id, rootId]);
+  useEffect(load, [load]);
+  const { onMessage } = chat;
+  useEffect(
+    () =>
+      onMessage((f, ch) => {
+        if (key(ch) === k && f.type === 'hello') load();
+      }),
+    [onMessage, k, load],
+  );
+
+  async function loadMore() {
+    const last = replies[replies.length - 1]?.seq ?? 0;
+    setLoadingMore(true);
+    try {
+      await loadThread(channel.id, rootId, last);
+    } catch (e) {
+      setErr(errorText(e));
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  const close = useCallback(() => useChat.getState().closeThread(), []);
+  // Esc closes the pane (not while a dialog is open, nor when an editor used the key)
+  useEffect(() => {
+    const onKey = (e: globalThis.KeyboardEvent) => {
+      if (e.key !== 'Escape' || e.defaultPrevented) return;
+      if (document.querySelector('[role="dialog"]')) return;
+      close();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [close]);
+
+  useLayoutEffect(() => {
+    const el = listRef.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [replies.length, pending.length]);
+
+  const endEdit = () => {
+    setEditingId(null);
+    composerRef.current?.focus();
+  };
+  const row = (m: Message, prev?: Message) => (
+    <MessageRow
+      key={m.seq}
+      m={m}
+      prev={prev}
+      canEdit={mayEdit(m)}
+      canDelete={mayDelete(m)}
+      editing={editingId === key(m.id) && mayEdit(m)}
+      onEdit={() => setEditingId(key(m.id))}
+      onEndEdit={endEdit}
+      onDelete={() => onDelete(m)}
+    />
+  );
+  const count = root?.reply_count ?? replies.filter((r) => !r.deleted).length;
+  const rootGone = !!root?.deleted;
+  return (
+    <aside className="thread-panel" aria-label="Thread" data-root-id={rootId}>
+      <div className="panel-head">
+        <h2>Thread {root && <span className="muted small" data-testid="thread-count">({replyCountText(count)})</span>}</h2>
+        <button className="icon-btn" aria-label="Close thread" title="Close (Esc)" onClick={close}>×</button>
+      </div>
+      {err && (
+        <div className="form-error" role="alert">
+          Could not load the thread: {err} <button className="link-btn" onClick={load}>Retry</button>
+        </div>
+      )}
+      <div className="thread-list" ref={listRef} role="log" aria-live="polite" aria-label="Thread replies">
+        {root ? row(root) : !err && <div className="muted small thread-loading">Loading…</div>}
+        {root && <div className="thread-divider muted small">{replyCountText(count)}</div>}
+        {replies.map((r, i) => row(r, replies[i - 1]))}
+        {thread?.hasMore && (
+          <div className="load-older">
+            <button className="link-btn small" onClick={() => void loadMore()} disabled={loadingMore}>
+              {loadingMore ? 'Loading…' : 'Load more replies'}
+            </button>
+          </div>
+        )}
+        {pending.map((p) => (
+          <PendingRow key={p.client_id} p={p} onRetry={() => chat.retryMessage(p.client_id)} />
+        ))}
+      </div>
+      <ThreadComposer
+        rootId={rootId}
+        inputRef={composerRef}
+        disabled={!writable || rootGone || !root}
+        note={rootGone ? 'This message was deleted: it takes no new replies.' : note}
+      />
+    </aside>
+  );
+}
+
+function ThreadComposer({ rootId, inputRef: ref, disabled, note }: { rootId: Id; inputRef: RefObject<HTMLTextAreaElement | null>; disabled: boolean; note: string }) {
+  const { sendMessage } = useChatSocket();
+  const [text, setText] = useState('');
+  useEffect(() => {
+    if (!disabled) ref.current?.focus();
+  }, [rootId, ref, disabled]);
+  function submit() {
+    const content = text.trim();
+    if (!content || content.length > 16000 || disabled) return;
+    sendMessage(content, rootId);
+    setText('');
+  }
+  function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
+    if (e.nativeEvent.isComposing) return;
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      submit();
+    }
+  }
+  return (
+    <form className="composer thread-composer" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+      <textarea
+        ref={ref}
+        aria-label="Reply in thread"
+        placeholder={note || 'Reply…'}
+        value={text}
+        rows={Math.min(6, Math.max(1, text.split('\n').length))}
+        maxLength={16000}
+        disabled={disabled}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={onKeyDown}
+      />
+      <button type="submit" className="btn primary" aria-label="Send reply" disabled={disabled || !text.trim()}>Send</button>
     </form>
   );
 }

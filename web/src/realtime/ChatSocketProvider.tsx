@@ -7,6 +7,8 @@
  * - the auth frame carries the highest seq seen, so a reconnect replays exactly what was missed;
  * - messages are deduped by seq; optimistic sends are tracked by `client_id` (pending → acked / failed),
  *   and the pending ones go out again on each `hello`;
+ * - replies (messages with `root_id`) join their root's thread, not the channel's list; `thread_updated` carries
+ *   a root's reply count;
  * - edits and deletions (`message_edited`, `message_deleted`) change the held messages; they are not replayed,
  *   so the channel view refreshes what it holds from history on each `hello` (`src/history.ts`);
  * - errors are logged and classified, never swallowed;
@@ -29,6 +31,7 @@ export type ChatServerFrame =
   | { type: 'reaction_added' | 'reaction_removed'; message_id: Id; user_id: Id; emoji: string }
   | { type: 'message_edited'; message: Message }
   | { type: 'message_deleted'; message_id: Id }
+  | { type: 'thread_updated'; root_id: Id; reply_count: number; last_reply_at: string | null }
   | { type: 'error'; code: string; message: string; client_id?: string }
   | { type: 'replay_truncated'; last_seq: number; first_seq: number }
   | { type: 'channel_updated'; channel: Channel }
@@ -39,7 +42,8 @@ export type ChatHandler = (frame: ChatServerFrame, channelId: Id) => void;
 
 export interface ChatSocketApi {
   connectChannel: (channelId: Id | null) => void;
-  sendMessage: (content: string) => string;
+  /** an optimistic send; with `rootId`, a reply in that root's thread */
+  sendMessage: (content: string, rootId?: Id | null) => string;
   retryMessage: (clientId: string) => void;
   sendTyping: (kind: 'start' | 'stop') => void;
   sendReaction: (messageId: Id, emoji: string, action: 'add' | 'remove') => void;
@@ -102,6 +106,11 @@ class AckTimers {
   }
 }
 
+/** The chat socket's send frame; a reply names its root. */
+function messageFrame(content: string, client_id: string, root_id?: Id | null) {
+  return root_id == null ? { type: 'message', content, client_id } : { type: 'message', content, client_id, root_id };
+}
+
 function authFrame(token: string, ch: Id) {
   const last = useChat.getState().lastSeq[key(ch)];
   return last === undefined ? { type: 'auth', token } : { type: 'auth', token, last_seq: last };
@@ -115,7 +124,7 @@ function applyFrame(f: ChatServerFrame, ch: Id, acks: AckTimers, send: (frame: o
     case 'hello':
       // flush optimistic sends that were waiting for a connection (the server dedupes by client_id)
       for (const p of Object.values(st.pending[key(ch)] ?? {})) {
-        if (p.status === 'pending') send({ type: 'message', content: p.content, client_id: p.client_id });
+        if (p.status === 'pending') send(messageFrame(p.content, p.client_id, p.root_id));
       }
       break;
     case 'message': {
@@ -142,6 +151,9 @@ function applyFrame(f: ChatServerFrame, ch: Id, acks: AckTimers, send: (frame: o
       break;
     case 'message_deleted':
       st.messageDeleted(ch, f.message_id);
+      break;
+    case 'thread_updated':
+      st.threadUpdated(ch, f.root_id, f.reply_count, f.last_reply_at);
       break;
     case 'error':
       warn('server_error', f.code, f.message);
@@ -206,13 +218,14 @@ export function ChatSocketProvider({ children, WebSocketImpl, onUnauthorized }: 
   const { connect, close, send, currentTarget } = socket;
 
   const sendMessage = useCallback(
-    (content: string): string => {
+    (content: string, rootId?: Id | null): string => {
       const ch = currentTarget();
       if (ch === null) throw new Error('no active channel');
       const client_id = newClientId();
-      useChat.getState().addPending({ client_id, channel_id: ch, content, status: 'pending', created_at: new Date().toISOString() });
+      const root_id = rootId ?? null;
+      useChat.getState().addPending({ client_id, channel_id: ch, content, status: 'pending', created_at: new Date().toISOString(), root_id });
       acks.arm(ch, client_id);
-      send({ type: 'message', content, client_id }); // not connected: it goes out on the next `hello`
+      send(messageFrame(content, client_id, root_id)); // not connected: it goes out on the next `hello`
       return client_id;
     },
     [acks, currentTarget, send],
@@ -226,7 +239,7 @@ export function ChatSocketProvider({ children, WebSocketImpl, onUnauthorized }: 
       if (!p) return;
       useChat.getState().setPendingStatus(ch, clientId, 'pending');
       acks.arm(ch, clientId);
-      send({ type: 'message', content: p.content, client_id: clientId });
+      send(messageFrame(p.content, clientId, p.root_id));
     },
     [acks, currentTarget, send],
   );
