@@ -264,9 +264,15 @@ async fn get_users(svc: &AuthGrpc, req: pb::GetUsersRequest) -> ApiResult<pb::Ge
     if req.ids.len() > 10_000 {
         return Err(ApiError::invalid_field("ids", "at most 10000 ids per call"));
     }
+    if req.usernames.len() > 1_000 {
+        return Err(ApiError::invalid_field(
+            "usernames",
+            "at most 1000 usernames per call",
+        ));
+    }
     // Ids that are not uuids cannot name a user: they are simply not found.
     let ids: Vec<Uuid> = req.ids.iter().filter_map(|i| i.parse().ok()).collect();
-    let rows = users::find_many(&svc.db, &ids).await?;
+    let rows = users::find_many(&svc.db, &ids, &req.usernames).await?;
     Ok(pb::GetUsersResponse {
         users: rows.iter().map(to_pb).collect(),
     })

@@ -111,11 +111,15 @@ pub async fn find_by_id(db: &Db, id: Uuid) -> Result<Option<UserRow>, DbError> {
     .await
 }
 
-pub async fn find_many(db: &Db, ids: &[Uuid]) -> Result<Vec<UserRow>, DbError> {
+pub async fn find_many(
+    db: &Db,
+    ids: &[Uuid],
+    usernames: &[String],
+) -> Result<Vec<UserRow>, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
         Ok(users::table
-            .filter(users::id.eq_any(ids))
+            .filter(users::id.eq_any(ids).or(users::username.eq_any(usernames)))
             .select(UserRow::as_select())
             .order(users::username.asc())
             .load(&mut conn)

@@ -7,6 +7,7 @@
 
 use crate::model::ChannelRow;
 use crate::repo;
+use crate::service::Chat;
 use majlis_access::{Access, AccessCache};
 use majlis_authz::{ChannelRole, Grants, Permission, Principal, Scheme};
 use majlis_db::Db;
@@ -113,6 +114,15 @@ pub fn may_post(row: &ChannelRow, grants: impl FnOnce() -> Grants) -> Result<(),
         ));
     }
     Ok(())
+}
+
+/// What `user` may do in `row` now: its access and its channel role, looked
+/// up (for the rare send that needs them, e.g. one with `@channel`).
+pub async fn grants_in(chat: &Chat, row: &ChannelRow, user: Uuid) -> Result<Grants, ApiError> {
+    let (access, roles) = tokio::try_join!(of(&chat.access, user), async {
+        Ok::<_, ApiError>(repo::roles_of(&chat.db, &[(row.id, user)]).await?)
+    })?;
+    Ok(access.in_channel(row.team_id, roles.get(&(row.id, user)).copied()))
 }
 
 /// The channel if the caller may see it: a public channel of its current

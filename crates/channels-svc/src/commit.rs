@@ -24,6 +24,7 @@
 //! found by a later one's dedupe exactly as within one batch.
 
 use crate::model::{Message, MessageRow};
+use crate::unread::UnreadNotifier;
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -71,6 +72,8 @@ pub struct NewMessage {
     /// The thread's root for a reply (checked by the caller: a top-level
     /// message of the same channel).
     pub root: Option<Uuid>,
+    /// Who the message mentions (resolved by the caller).
+    pub mentions: Vec<Uuid>,
     /// The sender's trace context, so the stream entry continues its trace.
     pub trace: Vec<(String, String)>,
 }
@@ -119,6 +122,7 @@ impl Committer {
         redis: Redis,
         chat_stream: Retention,
         wait: Duration,
+        unread: UnreadNotifier,
         metrics: &Metrics,
     ) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -140,7 +144,7 @@ impl Committer {
             stats.retries.clone(),
         );
         tokio::spawn(commit_loop(db, stats, rx, ptx));
-        tokio::spawn(publish_loop(redis, chat_stream, prx));
+        tokio::spawn(publish_loop(redis, chat_stream, unread, prx));
         Self { tx, wait }
     }
 
@@ -349,6 +353,9 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>
     let mut twin_of: Vec<Option<i32>> = Vec::with_capacity(queued.len());
     let (mut ids, mut chans, mut users, mut contents, mut cids, mut ords, mut roots) =
         (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    // A ragged uuid[][] cannot be unnested row by row: each send's mentions
+    // travel as one comma-separated text, empty for almost every message.
+    let mut mentions: Vec<String> = vec![];
     for (i, q) in queued.iter().enumerate() {
         let ord = i32::try_from(i).unwrap_or(i32::MAX);
         if let Some(cid) = q.msg.client_id.as_deref() {
@@ -366,6 +373,14 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>
         cids.push(q.msg.client_id.as_deref());
         ords.push(ord);
         roots.push(q.msg.root);
+        mentions.push(
+            q.msg
+                .mentions
+                .iter()
+                .map(Uuid::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+        );
     }
     let mut lock_order = chans.clone();
     lock_order.sort_unstable();
@@ -390,6 +405,7 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>
                         .bind::<Array<Nullable<Text>>, _>(&cids)
                         .bind::<Array<Integer>, _>(&ords)
                         .bind::<Array<Nullable<SqlUuid>>, _>(&roots)
+                        .bind::<Array<Text>, _>(&mentions)
                         .load::<StoredRow>(conn)
                         .await?;
                     let threads = count_replies(conn, &rows).await?;
@@ -463,11 +479,12 @@ async fn count_replies(
 /// and the insert. Channels that do not exist return no row for their sends.
 const STORE_BATCH: &str = "
 WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::uuid[])
-        AS t(id, channel_id, user_id, content, client_id, ord, root_id)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::uuid[],
+                         $8::text[])
+        AS t(id, channel_id, user_id, content, client_id, ord, root_id, mentions)
 ), dup AS (
     SELECT i.ord, m.id, m.channel_id, m.seq, m.user_id, m.content, m.client_id, m.created_at,
-           m.edited_at, m.deleted_at, m.root_id, m.reply_count, m.last_reply_at
+           m.edited_at, m.deleted_at, m.root_id, m.reply_count, m.last_reply_at, m.mentions
     FROM input i
     JOIN channels.messages m
       ON m.channel_id = i.channel_id AND m.user_id = i.user_id AND m.client_id = i.client_id
@@ -482,19 +499,20 @@ WITH input AS (
     FROM counts WHERE c.id = counts.channel_id
     RETURNING c.id, c.last_seq - counts.n AS base
 ), ins AS (
-    INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id, root_id)
-    SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id, f.root_id
+    INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id, root_id, mentions)
+    SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id, f.root_id,
+           coalesce(string_to_array(nullif(f.mentions, ''), ',')::uuid[], '{}')
     FROM fresh f JOIN ch ON ch.id = f.channel_id
     RETURNING id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at,
-              root_id, reply_count, last_reply_at
+              root_id, reply_count, last_reply_at, mentions
 )
 SELECT f.ord, false AS duplicate, ins.id, ins.channel_id, ins.seq, ins.user_id, ins.content,
        ins.client_id, ins.created_at, ins.edited_at, ins.deleted_at, ins.root_id, ins.reply_count,
-       ins.last_reply_at
+       ins.last_reply_at, ins.mentions
 FROM ins JOIN fresh f ON f.id = ins.id
 UNION ALL
 SELECT d.ord, true, d.id, d.channel_id, d.seq, d.user_id, d.content, d.client_id, d.created_at,
-       d.edited_at, d.deleted_at, d.root_id, d.reply_count, d.last_reply_at
+       d.edited_at, d.deleted_at, d.root_id, d.reply_count, d.last_reply_at, d.mentions
 FROM dup d";
 
 /// Counts a batch's new replies on their roots (`$1` roots, `$2` replies
@@ -508,16 +526,21 @@ FROM unnest($1::uuid[], $2::int4[], $3::timestamptz[]) AS x(root, n, at)
 WHERE r.id = x.root
 RETURNING r.id, r.channel_id, r.reply_count, r.last_reply_at";
 
-async fn publish_loop(redis: Redis, chat_stream: Retention, mut rx: mpsc::Receiver<Batch>) {
+async fn publish_loop(
+    redis: Redis,
+    chat_stream: Retention,
+    unread: UnreadNotifier,
+    mut rx: mpsc::Receiver<Batch>,
+) {
     while let Some(batch) = rx.recv().await {
-        publish(&redis, &chat_stream, batch).await;
+        publish(&redis, &chat_stream, &unread, batch).await;
     }
 }
 
 /// Serializes each new message once, appends them all in one pipelined round
 /// trip, then answers every sender. A failed append is logged, not returned:
 /// the messages are stored, and gateways fill a seq gap from the database.
-async fn publish(redis: &Redis, chat_stream: &Retention, batch: Batch) {
+async fn publish(redis: &Redis, chat_stream: &Retention, unread: &UnreadNotifier, batch: Batch) {
     let mut answers = Vec::with_capacity(batch.outcomes.len());
     let mut cmds = Vec::new();
     for (reply, outcome) in batch.outcomes {
@@ -526,6 +549,7 @@ async fn publish(redis: &Redis, chat_stream: &Retention, batch: Batch) {
                 let message = Message::from_row(row, Vec::new());
                 match serde_json::to_string(&message) {
                     Ok(json) => {
+                        unread.touch(message.channel_id);
                         let event = ChatEvent::message(message.channel_id, message.seq, &json);
                         cmds.push(event.xadd(redis, &trace, chat_stream));
                         Ok(Committed::New { message, json })

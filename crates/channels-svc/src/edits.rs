@@ -129,6 +129,8 @@ impl Chat {
             repo::Tombstoned::Now(thread) => thread,
         };
         tracing::info!(message = %id, channel = %row.channel_id, actor = %user, "message deleted");
+        // An unread message may have gone: its channel's counts moved.
+        self.unread.touch(row.channel_id);
         let events = std::iter::once(ChatEvent::message_deleted(row.channel_id, id))
             .chain(thread.map(|t| t.event()));
         for event in events {

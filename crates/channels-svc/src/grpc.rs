@@ -7,7 +7,7 @@ use crate::access;
 use crate::events;
 use crate::model::{Channel, ChannelRow};
 use crate::repo::{self, NewChannel, Page};
-use crate::service::Chat;
+use crate::service::{Chat, Post};
 use majlis_access::Access;
 use majlis_authz::ChannelRole;
 use majlis_errors::{ApiError, ApiResult, ErrorCode};
@@ -246,6 +246,30 @@ impl PostRules {
         })
     }
 
+    /// Whether `user` may post `content` in `channel` now (see
+    /// [`access::may_post`]), and if so its root and mentions.
+    async fn prepare(
+        &self,
+        chat: &Chat,
+        channel: Uuid,
+        user: Uuid,
+        content: &str,
+        root: Option<&str>,
+    ) -> ApiResult<(Option<Uuid>, Vec<Uuid>)> {
+        self.check(channel, user)?;
+        let root = crate::threads::root_id(root)?;
+        let row = self
+            .channels
+            .get(&channel)
+            .ok_or_else(access::channel_not_found)?;
+        let mentions = chat
+            .mentions(row, user, content, async || {
+                access::grants_in(chat, row, user).await
+            })
+            .await?;
+        Ok((root, mentions))
+    }
+
     /// Whether `user` may post in `channel` now (see [`access::may_post`]).
     fn check(&self, channel: Uuid, user: Uuid) -> ApiResult<()> {
         let row = self
@@ -269,12 +293,19 @@ async fn post_message(
 ) -> ApiResult<pb::PostMessageResponse> {
     let channel = parse_id("channel_id", &req.channel_id)?;
     let user = parse_id("user_id", &req.user_id)?;
-    PostRules::load(chat, &[(channel, user)])
-        .await?
-        .check(channel, user)?;
-    let root = crate::threads::root_id(req.root_id.as_deref())?;
+    let rules = PostRules::load(chat, &[(channel, user)]).await?;
+    let (root, mentions) = rules
+        .prepare(chat, channel, user, &req.content, req.root_id.as_deref())
+        .await?;
     let stored = chat
-        .post(channel, user, &req.content, req.client_id.as_deref(), root)
+        .post(Post {
+            channel,
+            user,
+            content: &req.content,
+            client_id: req.client_id.as_deref(),
+            root,
+            mentions,
+        })
         .await?;
     Ok(stored_reply(stored))
 }
@@ -301,33 +332,50 @@ async fn post_messages(
         .collect();
     let rules = PostRules::load(chat, &parsed).await?;
     let rules = &rules;
-    // All submitted before any is awaited, in order: they join the same
-    // group commit, and a channel's seqs follow the request's order.
-    let outcomes = futures_util::future::join_all(posts.into_iter().map(|batched| async move {
+    // Every send is judged first (the few with mentions need look-ups,
+    // made side by side), so that none waits between submissions below.
+    let judged = futures_util::future::join_all(posts.into_iter().map(|batched| async move {
         let post = batched.post.unwrap_or_default();
-        let stored = async {
+        let checked = async {
             let channel = parse_id("channel_id", &post.channel_id)?;
             let user = parse_id("user_id", &post.user_id)?;
-            rules.check(channel, user)?;
-            let root = crate::threads::root_id(post.root_id.as_deref())?;
-            chat.post_traced(
-                channel,
-                user,
-                &post.content,
-                post.client_id.as_deref(),
-                root,
-                batched.trace.into_iter().collect(),
-            )
-            .await
+            let (root, mentions) = rules
+                .prepare(chat, channel, user, &post.content, post.root_id.as_deref())
+                .await?;
+            Ok::<_, ApiError>((channel, user, root, mentions))
         }
         .await;
-        pb::PostOutcome {
-            outcome: Some(match stored {
-                Ok(s) => pb::post_outcome::Outcome::Stored(stored_reply(s)),
-                Err(e) => pb::post_outcome::Outcome::Failed(e.into()),
-            }),
-        }
+        (post, batched.trace, checked)
     }))
+    .await;
+    // All submitted before any is awaited, in order: they join the same
+    // group commit, and a channel's seqs follow the request's order.
+    let outcomes = futures_util::future::join_all(judged.into_iter().map(
+        |(post, trace, checked)| async move {
+            let stored = async {
+                let (channel, user, root, mentions) = checked?;
+                chat.post_traced(
+                    Post {
+                        channel,
+                        user,
+                        content: &post.content,
+                        client_id: post.client_id.as_deref(),
+                        root,
+                        mentions,
+                    },
+                    trace.into_iter().collect(),
+                )
+                .await
+            }
+            .await;
+            pb::PostOutcome {
+                outcome: Some(match stored {
+                    Ok(s) => pb::post_outcome::Outcome::Stored(stored_reply(s)),
+                    Err(e) => pb::post_outcome::Outcome::Failed(e.into()),
+                }),
+            }
+        },
+    ))
     .await;
     Ok(pb::PostMessagesResponse {
         outcomes: bound_repeats(outcomes),

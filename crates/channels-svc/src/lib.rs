@@ -15,6 +15,7 @@ mod direct;
 mod edits;
 mod events;
 mod grpc;
+mod mentions;
 mod model;
 mod repo;
 mod routes;
@@ -23,6 +24,7 @@ mod service;
 mod settings;
 mod startup;
 mod threads;
+mod unread;
 mod users;
 
 pub use settings::Settings;

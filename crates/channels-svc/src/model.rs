@@ -72,11 +72,12 @@ pub struct MessageRow {
     pub root_id: Option<Uuid>,
     pub reply_count: i32,
     pub last_reply_at: Option<DateTime<Utc>>,
+    pub mentions: Vec<Uuid>,
 }
 
 /// The columns of a [`MessageRow`], in its order, for raw SQL.
 pub const MESSAGE_COLUMNS: &str = "id, channel_id, seq, user_id, content, client_id, created_at, \
-     edited_at, deleted_at, root_id, reply_count, last_reply_at";
+     edited_at, deleted_at, root_id, reply_count, last_reply_at, mentions";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Reaction {
@@ -107,6 +108,10 @@ pub struct Message {
     pub reply_count: i32,
     /// The newest reply's time, on a root with replies.
     pub last_reply_at: Option<DateTime<Utc>>,
+    /// The users this message mentions (`@channel`, `@all` and `@here`
+    /// expanded to the members they reached when it was sent); never the
+    /// author. Empty on a tombstone.
+    pub mentions: Vec<Uuid>,
 }
 
 impl Message {
@@ -127,6 +132,7 @@ impl Message {
             root_id: r.root_id,
             reply_count: r.reply_count,
             last_reply_at: r.last_reply_at,
+            mentions: if deleted { Vec::new() } else { r.mentions },
         }
     }
 }

@@ -10,6 +10,7 @@ use diesel::sql_types::{Array, BigInt, Bool, Jsonb, Nullable, Text, Uuid as SqlU
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use majlis_authz::ChannelRole;
 use majlis_db::{Db, DbError, is_unique_violation};
+use majlis_events::frame::Unread;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -1014,4 +1015,155 @@ mod tests {
         assert_eq!(grouped[&m1], vec![r("👍", vec![a, c]), r("🎉", vec![b, a])]);
         assert_eq!(grouped[&m2], vec![r("👍", vec![b])]);
     }
+}
+
+/// The team a channel belongs to (`None`: no such channel).
+pub async fn team_of(db: &Db, channel: Uuid) -> Result<Option<Uuid>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(channels::table
+            .find(channel)
+            .select(channels::team_id)
+            .first(&mut conn)
+            .await
+            .optional()?)
+    })
+    .await
+}
+
+/// Members of `channel` other than `author` that are in `wanted` (or all of
+/// them with `everyone`), sorted by id, at most `limit`: who a message's
+/// mentions reach.
+pub async fn members_among(
+    db: &Db,
+    channel: Uuid,
+    author: Uuid,
+    wanted: &[Uuid],
+    everyone: bool,
+    limit: usize,
+) -> Result<Vec<Uuid>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let mut q = members::table
+            .filter(members::channel_id.eq(channel))
+            .filter(members::user_id.ne(author))
+            .select(members::user_id)
+            .order(members::user_id.asc())
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .into_boxed();
+        if !everyone {
+            q = q.filter(members::user_id.eq_any(wanted));
+        }
+        Ok(q.load(&mut conn).await?)
+    })
+    .await
+}
+
+/// Moves a member's read cursor up to `seq`, never down and never past the
+/// channel's newest message. Not a member: nothing moves.
+pub async fn mark_read(db: &Db, channel: Uuid, user: Uuid, seq: i64) -> Result<(), DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        diesel::sql_query(
+            "UPDATE channels.members mb
+             SET last_read_seq = least($3, c.last_seq)
+             FROM channels.channels c
+             WHERE c.id = mb.channel_id AND mb.channel_id = $1 AND mb.user_id = $2
+               AND mb.last_read_seq < least($3, c.last_seq)",
+        )
+        .bind::<SqlUuid, _>(channel)
+        .bind::<SqlUuid, _>(user)
+        .bind::<BigInt, _>(seq)
+        .execute(&mut conn)
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct UnreadRow {
+    #[diesel(sql_type = SqlUuid)]
+    channel_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = BigInt)]
+    last_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    last_read_seq: i64,
+    #[diesel(sql_type = BigInt)]
+    unread_count: i64,
+    #[diesel(sql_type = BigInt)]
+    mention_count: i64,
+}
+
+impl UnreadRow {
+    fn state(&self) -> Unread {
+        Unread {
+            channel_id: self.channel_id,
+            last_seq: self.last_seq,
+            last_read_seq: self.last_read_seq,
+            unread_count: self.unread_count,
+            mention_count: self.mention_count,
+        }
+    }
+}
+
+/// Read state, derived: the messages above each member's cursor written by
+/// others and not deleted (a range of the `(channel_id, seq)` index), and
+/// those that mention the member. Nothing is stored per recipient.
+macro_rules! unread_query {
+    ($filter:literal) => {
+        concat!(
+            "SELECT mb.channel_id, mb.user_id, c.last_seq, mb.last_read_seq,
+                    count(m.seq) AS unread_count,
+                    count(m.seq) FILTER (WHERE mb.user_id = ANY(m.mentions)) AS mention_count
+             FROM channels.members mb
+             JOIN channels.channels c ON c.id = mb.channel_id
+             LEFT JOIN channels.messages m
+               ON m.channel_id = mb.channel_id AND m.seq > mb.last_read_seq
+              AND m.user_id <> mb.user_id AND m.deleted_at IS NULL
+             WHERE ",
+            $filter,
+            " GROUP BY mb.channel_id, mb.user_id, c.last_seq, mb.last_read_seq"
+        )
+    };
+}
+
+/// The read state of `channel` for those of `users` who are its members.
+pub async fn unread_in_channel(
+    db: &Db,
+    channel: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<(Uuid, Unread)>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let rows: Vec<UnreadRow> =
+            diesel::sql_query(unread_query!("mb.channel_id = $1 AND mb.user_id = ANY($2)"))
+                .bind::<SqlUuid, _>(channel)
+                .bind::<Array<SqlUuid>, _>(users)
+                .load(&mut conn)
+                .await?;
+        Ok(rows.iter().map(|r| (r.user_id, r.state())).collect())
+    })
+    .await
+}
+
+/// `user`'s read state of each of its channels in `team`.
+pub async fn unread_of_user(
+    db: &Db,
+    user: Uuid,
+    team: Uuid,
+) -> Result<HashMap<Uuid, Unread>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let rows: Vec<UnreadRow> =
+            diesel::sql_query(unread_query!("mb.user_id = $1 AND c.team_id = $2"))
+                .bind::<SqlUuid, _>(user)
+                .bind::<SqlUuid, _>(team)
+                .load(&mut conn)
+                .await?;
+        Ok(rows.iter().map(|r| (r.channel_id, r.state())).collect())
+    })
+    .await
 }

@@ -6,7 +6,7 @@ use crate::access::{self, Seen};
 use crate::events;
 use crate::model::{Channel, ChannelType, Message};
 use crate::repo::{self, NewChannel, Page, Properties, RoleChange};
-use crate::service::Chat;
+use crate::service::{Chat, Post};
 use crate::users::{User, Users};
 use actix_web::{HttpResponse, delete, get, patch, post, web};
 use majlis_auth_token::AuthUser;
@@ -40,17 +40,47 @@ async fn audience(
 }
 
 /// The channels the caller is a member of, in its current team.
-#[utoipa::path(tag = "channels", responses((status = 200, body = [Channel]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "channels", responses((status = 200, body = [MyChannel]), (status = 401, body = ErrorBody)), security(("bearer" = [])))]
 #[get("")]
 async fn list_channels(
     user: AuthUser,
     chat: web::Data<Chat>,
-) -> ApiResult<web::Json<Vec<Channel>>> {
-    let Some(team) = access::of(&chat.access, user.claims.sub).await?.team() else {
+) -> ApiResult<web::Json<Vec<MyChannel>>> {
+    let me = user.claims.sub;
+    let Some(team) = access::of(&chat.access, me).await?.team() else {
         return Ok(web::Json(Vec::new()));
     };
-    let rows = repo::channels_of(&chat.db, user.claims.sub, team).await?;
-    Ok(web::Json(rows.iter().map(Channel::from).collect()))
+    let (rows, mut unread) = tokio::try_join!(
+        repo::channels_of(&chat.db, me, team),
+        repo::unread_of_user(&chat.db, me, team),
+    )?;
+    Ok(web::Json(
+        rows.iter()
+            .map(|r| {
+                // A channel joined between the two reads: nothing unread yet.
+                let state = unread.remove(&r.id);
+                MyChannel {
+                    channel: Channel::from(r),
+                    last_read_seq: state.map_or(r.last_seq, |s| s.last_read_seq),
+                    unread_count: state.map_or(0, |s| s.unread_count),
+                    mention_count: state.map_or(0, |s| s.mention_count),
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// A channel of the caller's, with the caller's read state of it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MyChannel {
+    #[serde(flatten)]
+    pub channel: Channel,
+    /// The caller's read cursor: the seq it has read up to.
+    pub last_read_seq: i64,
+    /// Messages above the cursor written by others (deleted ones not counted).
+    pub unread_count: i64,
+    /// Those of them that mention the caller.
+    pub mention_count: i64,
 }
 
 /// A public channel the caller may join, with its member count.
@@ -721,14 +751,21 @@ async fn send_message(
     let body = body.into_inner();
     let seen = member_of(&chat, id.into_inner(), &user).await?;
     access::may_post(&seen.row, || seen.grants())?;
+    let root = crate::threads::root_id(body.root_id.as_deref())?;
+    let mentions = chat
+        .mentions(&seen.row, user.claims.sub, &body.content, async || {
+            Ok(seen.grants())
+        })
+        .await?;
     let stored = chat
-        .post(
-            seen.row.id,
-            user.claims.sub,
-            &body.content,
-            body.client_id.as_deref(),
-            crate::threads::root_id(body.root_id.as_deref())?,
-        )
+        .post(Post {
+            channel: seen.row.id,
+            user: user.claims.sub,
+            content: &body.content,
+            client_id: body.client_id.as_deref(),
+            root,
+            mentions,
+        })
         .await?;
     Ok(HttpResponse::Created()
         .content_type("application/json")
@@ -802,6 +839,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
             // Before `/{id}`, which would take "browse" for an id.
             .service(browse)
             .service(crate::direct::direct_channel)
+            .service(crate::unread::mark_read)
             .service(get_channel)
             .service(update_channel)
             .service(archive_channel)

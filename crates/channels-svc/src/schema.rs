@@ -24,6 +24,7 @@ diesel::table! {
         user_id -> Uuid,
         joined_at -> Timestamptz,
         role -> Text,
+        last_read_seq -> Int8,
     }
 }
 
@@ -41,6 +42,7 @@ diesel::table! {
         root_id -> Nullable<Uuid>,
         reply_count -> Int4,
         last_reply_at -> Nullable<Timestamptz>,
+        mentions -> Array<Uuid>,
     }
 }
 

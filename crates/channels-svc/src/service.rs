@@ -7,6 +7,8 @@ use crate::commit::{CommitError, Committed, Committer, NewMessage};
 use crate::events;
 use crate::model::{Message, MessageRow};
 use crate::repo::{self, Page, Reacted};
+use crate::unread::UnreadNotifier;
+use crate::users::Users;
 use majlis_access::AccessCache;
 use majlis_db::{Db, DbError};
 use majlis_errors::ApiError;
@@ -25,6 +27,24 @@ pub struct Chat {
     pub chat_stream: Retention,
     /// Users' current access (team, roles, scheme), from auth-svc.
     pub access: AccessCache,
+    /// Users by id or name, from auth-svc.
+    pub users: Users,
+    /// See `Settings::channel_mention_limit`.
+    pub channel_mention_limit: usize,
+    /// Told of every change to a channel's unread counts.
+    pub unread: UnreadNotifier,
+}
+
+/// One send, as the REST handler and the gRPC service hand it over.
+pub struct Post<'a> {
+    pub channel: Uuid,
+    pub user: Uuid,
+    pub content: &'a str,
+    pub client_id: Option<&'a str>,
+    /// The thread's root, for a reply.
+    pub root: Option<Uuid>,
+    /// Who it mentions ([`Chat::mentions`]).
+    pub mentions: Vec<Uuid>,
 }
 
 /// A stored message, its JSON (serialized once), and whether it was a retry.
@@ -99,31 +119,28 @@ fn to_json(message: &Message) -> Result<String, ApiError> {
 }
 
 impl Chat {
-    /// Stores and publishes a message; the caller has checked membership.
-    pub async fn post(
-        &self,
-        channel: Uuid,
-        user: Uuid,
-        content: &str,
-        client_id: Option<&str>,
-        root: Option<Uuid>,
-    ) -> Result<Stored, ApiError> {
+    /// Stores and publishes a message; the caller has checked membership
+    /// and resolved its mentions.
+    pub async fn post(&self, post: Post<'_>) -> Result<Stored, ApiError> {
         let trace = majlis_telemetry::propagation::current_fields();
-        self.post_traced(channel, user, content, client_id, root, trace)
-            .await
+        self.post_traced(post, trace).await
     }
 
     /// [`Chat::post`] on behalf of a sender whose trace context is `trace`
     /// (a send that arrived in a batch).
     pub async fn post_traced(
         &self,
-        channel: Uuid,
-        user: Uuid,
-        content: &str,
-        client_id: Option<&str>,
-        root: Option<Uuid>,
+        post: Post<'_>,
         trace: Vec<(String, String)>,
     ) -> Result<Stored, ApiError> {
+        let Post {
+            channel,
+            user,
+            content,
+            client_id,
+            root,
+            mentions,
+        } = post;
         majlis_rules::content(content)?;
         if let Some(c) = client_id {
             majlis_rules::client_id(c)?;
@@ -153,6 +170,7 @@ impl Chat {
                 content: content.to_owned(),
                 client_id: client_id.map(str::to_owned),
                 root,
+                mentions,
                 trace,
             })
             .await

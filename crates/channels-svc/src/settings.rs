@@ -20,6 +20,10 @@ pub struct Settings {
     /// The cache of users' access: how long an entry is used without an
     /// `access.events` entry naming it (the bound when an event is lost).
     pub access_cache: CacheSettings,
+    /// `@channel`/`@all` reach no one in a channel with more members than
+    /// this (`MAJLIS_CHANNEL_MENTION_LIMIT`, Mattermost's
+    /// `MaxNotificationsPerChannel`); `@here` and names still do.
+    pub channel_mention_limit: usize,
 }
 
 impl Settings {
@@ -42,6 +46,7 @@ impl Settings {
                 )?),
                 ..CacheSettings::default()
             },
+            channel_mention_limit: at_least_one(src, "MAJLIS_CHANNEL_MENTION_LIMIT", 1000)?,
         })
     }
 }

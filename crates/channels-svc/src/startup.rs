@@ -6,6 +6,7 @@ use crate::commit::Committer;
 use crate::grpc::ChannelsGrpc;
 use crate::routes;
 use crate::service::Chat;
+use crate::unread::UnreadNotifier;
 use crate::users::Users;
 use actix_web::web;
 use majlis_access::AccessCache;
@@ -35,6 +36,8 @@ impl Process for Settings {
         let chat_stream = ChatEvent::retention(self.chat_events_max_bytes);
         let auth = self.service.channel(Service::AuthSvc)?;
         let access = AccessCache::new(auth.clone(), self.access_cache);
+        let unread = UnreadNotifier::default();
+        let users = Users::new(auth);
         let chat = Chat {
             db: db.clone(),
             redis: redis.clone(),
@@ -43,13 +46,16 @@ impl Process for Settings {
                 redis.clone(),
                 chat_stream.clone(),
                 self.db.timeout,
+                unread.clone(),
                 host.metrics(),
             ),
             max_reactions: self.max_reactions_per_message,
             chat_stream,
             access: access.clone(),
+            users: users.clone(),
+            channel_mention_limit: self.channel_mention_limit,
+            unread: unread.clone(),
         };
-        let users = Users::new(auth);
         let configure: host::Configure = {
             let chat = chat.clone();
             Arc::new(move |cfg| {
@@ -60,6 +66,7 @@ impl Process for Settings {
             })
         };
         let audit = majlis_audit::server(chat.db.clone(), majlis_audit::Log::Channels);
+        let chat_db = chat.db.clone();
         let bound = host
             .bind(
                 "Channels, memberships, messages and reactions (the contract's \"Channels and messages\" section), channel properties, archive and roles, and the caller's permissions.",
@@ -73,7 +80,8 @@ impl Process for Settings {
                     .add_service(audit)
             })?;
         // Drops cached access as soon as auth-svc says it changed.
-        let follow = access.follow(redis, bound.shutdown());
-        Ok(bound.task(follow))
+        let follow = access.follow(redis.clone(), bound.shutdown());
+        let notify = unread.run(chat_db, redis, bound.shutdown());
+        Ok(bound.task(follow).task(notify))
     }
 }

@@ -30,6 +30,7 @@ impl Users {
             .clone()
             .get_users(pb::GetUsersRequest {
                 ids: ids.iter().map(Uuid::to_string).collect(),
+                ..Default::default()
             })
             .await?
             .into_inner();
@@ -38,6 +39,27 @@ impl Users {
         ids.iter()
             .filter_map(|id| by_id.remove(&id.to_string()))
             .map(|u| User::try_from(u).map_err(ApiError::internal))
+            .collect()
+    }
+
+    /// The ids of the users with these usernames (unknown ones skipped).
+    pub async fn ids_of(&self, usernames: Vec<String>) -> Result<Vec<Uuid>, ApiError> {
+        if usernames.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reply = self
+            .client
+            .clone()
+            .get_users(pb::GetUsersRequest {
+                usernames,
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        reply
+            .users
+            .iter()
+            .map(|u| u.id.parse().map_err(ApiError::internal))
             .collect()
     }
 }

@@ -129,3 +129,29 @@ pub(crate) fn permissions_changed() -> String {
 pub(crate) fn team_removed(team: Uuid) -> String {
     json!({"type": "team_removed", "team_id": team}).to_string()
 }
+
+/// A user's read state of one channel: the `unread` frame's fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Unread {
+    pub channel_id: Uuid,
+    /// The channel's newest seq.
+    pub last_seq: i64,
+    /// The user's read cursor.
+    pub last_read_seq: i64,
+    /// Messages above the cursor written by others (tombstones not counted).
+    pub unread_count: i64,
+    /// Those of them that mention the user.
+    pub mention_count: i64,
+}
+
+pub fn unread(u: &Unread) -> String {
+    json!({
+        "type": "unread",
+        "channel_id": u.channel_id,
+        "last_seq": u.last_seq,
+        "last_read_seq": u.last_read_seq,
+        "unread_count": u.unread_count,
+        "mention_count": u.mention_count,
+    })
+    .to_string()
+}

@@ -36,7 +36,7 @@ use codec::{Body, Field};
 pub use codec::{DecodeError, Encoded, Event};
 pub use frame::Frame;
 pub use majlis_redis::streams::Entry;
-pub use presence::PresenceEvent;
+pub use presence::{PresenceEvent, team_presence_key};
 
 use majlis_redis::streams::{self, Trim};
 use majlis_redis::{Redis, RedisError, redis};

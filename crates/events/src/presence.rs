@@ -45,6 +45,10 @@ events! {
             user: Uuid = AUDIENCE_USERS,
             team: Uuid = "team",
         } frame: Frame,
+        /// A user's read state of one channel moved (a message arrived, its
+        /// cursor moved): `frame` (`unread`) goes to every socket of the
+        /// user (the audience) as it is.
+        Unread = "unread" { audience: Audience = AUDIENCE } frame: Frame,
         /// `user` joined `team`: their open presence sockets follow them.
         UserTeamChanged = "user_team_changed" {
             user: Uuid = AUDIENCE_USERS,
@@ -137,8 +141,29 @@ impl PresenceEvent {
         }
     }
 
+    /// `user`'s read state of a channel, for all of its sockets.
+    pub fn unread(user: Uuid, state: &frame::Unread) -> Self {
+        Self::Unread {
+            audience: Audience::users([user]),
+            frame: Frame::new(frame::unread(state)),
+        }
+    }
+
     /// Appends the event, with the current span's trace context.
     pub async fn publish(&self, redis: &Redis) -> Result<String, RedisError> {
         crate::publish(redis, self, topics::PRESENCE_EVENTS_MAX_LEN).await
     }
+
+    /// The append, for pipelining many (`streams::publish_pipelined`).
+    pub fn xadd(&self, redis: &Redis, trace: &[(String, String)]) -> majlis_redis::redis::Cmd {
+        crate::xadd(redis, self, trace, topics::PRESENCE_EVENTS_MAX_LEN)
+    }
+}
+
+/// Not a stream: the hash presence-gateway keeps of a team's present users
+/// (user → `online`|`away`; absent = offline), un-prefixed. presence-gateway
+/// alone writes it; channels-svc reads it to know who `@here` reaches and
+/// whose sockets need `unread` events.
+pub fn team_presence_key(team: Uuid) -> String {
+    format!("presence:team:{team}")
 }

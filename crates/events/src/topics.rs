@@ -3,8 +3,8 @@
 /// Every chat event of every channel (messages, reactions, typing), read by
 /// every chat-gateway replica: [`crate::ChatEvent`].
 pub const CHAT_EVENTS: &str = "chat.events";
-/// Low-volume presence-socket events (channels created or joined, status
-/// changes, team changes), read by every presence-gateway replica:
+/// Presence-socket events (channels created or joined, status changes, team
+/// changes, read state), read by every presence-gateway replica:
 /// [`crate::PresenceEvent`].
 pub const PRESENCE_EVENTS: &str = "presence.events";
 /// Token revocations, read by both gateways to close a logged-out token's
@@ -23,7 +23,9 @@ pub const CHAT_EVENTS_MAX_LEN: usize = 100_000;
 /// ~100k typical entries (300-600 bytes) fit, while ~650 of the largest (a
 /// 16,000-character message escaped to ~96 KB) already fill it.
 pub const CHAT_EVENTS_MAX_BYTES: usize = 64 << 20;
-pub const PRESENCE_EVENTS_MAX_LEN: usize = 10_000;
+/// `unread` events make most of it: one per present member of a busy
+/// channel per second, so the bound is a few seconds of a large team.
+pub const PRESENCE_EVENTS_MAX_LEN: usize = 50_000;
 /// A revocation matters only while a gateway may still hold a socket of the
 /// token; the durable record is auth-svc's table.
 pub const AUTH_REVOCATIONS_MAX_LEN: usize = 10_000;

@@ -52,6 +52,7 @@ impl Clients {
             .clone()
             .get_users(auth_pb::GetUsersRequest {
                 ids: ids.iter().map(Uuid::to_string).collect(),
+                ..Default::default()
             })
             .await?
             .into_inner()

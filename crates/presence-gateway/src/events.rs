@@ -40,7 +40,8 @@ pub fn dispatch(local: &Local, mut entry: Entry) {
         | PresenceEvent::ChannelUpdated { audience, frame }
         | PresenceEvent::ChannelArchived { audience, frame }
         | PresenceEvent::ChannelMemberRemoved { audience, frame }
-        | PresenceEvent::PermissionsChanged { audience, frame } => {
+        | PresenceEvent::PermissionsChanged { audience, frame }
+        | PresenceEvent::Unread { audience, frame } => {
             local.deliver(&audience, &ByteString::from(frame.into_string()));
         }
     }

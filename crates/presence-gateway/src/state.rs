@@ -264,7 +264,11 @@ impl PresenceState {
     }
 
     fn team_key(&self, team: Option<Uuid>) -> String {
-        self.redis.key(&format!("presence:team:{}", team_str(team)))
+        match team {
+            Some(t) => self.redis.key(&majlis_events::team_presence_key(t)),
+            // A teamless socket's scripts touch a key no team reads.
+            None => self.redis.key("presence:team:"),
+        }
     }
 
     fn pending_key(&self) -> String {

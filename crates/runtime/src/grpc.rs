@@ -362,6 +362,7 @@ mod tests {
     fn ids(sizes: &[usize]) -> pb::GetUsersRequest {
         pb::GetUsersRequest {
             ids: sizes.iter().map(ToString::to_string).collect(),
+            ..Default::default()
         }
     }
 
@@ -402,7 +403,10 @@ mod tests {
         let url = echo_server().await;
         let big = "9".repeat(MAX_MESSAGE_BYTES);
         let err = onboarding_client(&url)
-            .get_users(pb::GetUsersRequest { ids: vec![big] })
+            .get_users(pb::GetUsersRequest {
+                ids: vec![big],
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(err.code(), Code::OutOfRange, "{err:?}");

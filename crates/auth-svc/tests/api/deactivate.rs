@@ -45,6 +45,7 @@ async fn a_system_admin_deactivates_a_user_whose_every_token_is_then_refused() {
         .await
         .get_users(GetUsersRequest {
             ids: vec![user.id.to_string(), root.id.to_string()],
+            ..Default::default()
         })
         .await
         .unwrap()

@@ -51,10 +51,11 @@ async fn validate_token_returns_the_current_user() {
 }
 
 #[actix_web::test]
-async fn get_users_returns_known_users_and_skips_unknown_ids() {
+async fn get_users_finds_users_by_id_and_by_username_and_skips_unknown_ones() {
     let app = spawn_app().await;
     let (a, _, _) = app.register().await;
     let (b, _, _) = app.register().await;
+    let (c, _, _) = app.register().await;
     let mut grpc = app.grpc_client().await;
     let reply = grpc
         .get_users(GetUsersRequest {
@@ -64,11 +65,17 @@ async fn get_users_returns_known_users_and_skips_unknown_ids() {
                 uuid::Uuid::new_v4().to_string(),
                 "garbage".into(),
             ],
+            // Found by name too (a mention), once even when named twice.
+            usernames: vec![
+                c["username"].as_str().unwrap().into(),
+                a["username"].as_str().unwrap().into(),
+                "no-such-user".into(),
+            ],
         })
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(reply.users.len(), 2);
+    assert_eq!(reply.users.len(), 3);
 }
 
 #[actix_web::test]

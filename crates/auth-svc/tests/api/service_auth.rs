@@ -120,7 +120,10 @@ async fn chat_gateways_key_cannot_set_a_users_team() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
-    let mut read = tonic::Request::new(GetUsersRequest { ids: vec![] });
+    let mut read = tonic::Request::new(GetUsersRequest {
+        ids: vec![],
+        ..Default::default()
+    });
     read.metadata_mut().insert(
         "authorization",
         format!("Bearer {presence}").parse().unwrap(),
@@ -147,6 +150,7 @@ fn oversized() -> GetUsersRequest {
     let id = uuid::Uuid::new_v4().to_string();
     GetUsersRequest {
         ids: vec![id; MAX_MESSAGE_BYTES / 36 + 1],
+        ..Default::default()
     }
 }
 
@@ -183,7 +187,10 @@ async fn an_oversized_request_is_refused_by_the_server_and_never_sent_by_majlis_
     // and the server keeps serving.
     app.grpc_client()
         .await
-        .get_users(GetUsersRequest { ids: vec![] })
+        .get_users(GetUsersRequest {
+            ids: vec![],
+            ..Default::default()
+        })
         .await
         .unwrap();
 }

@@ -933,6 +933,7 @@ pub fn assert_message_shape(message: &Value) {
             "edited_at",
             "id",
             "last_reply_at",
+            "mentions",
             "reactions",
             "reply_count",
             "root_id",
@@ -942,6 +943,7 @@ pub fn assert_message_shape(message: &Value) {
         "{message}"
     );
     assert!(message["reactions"].is_array(), "{message}");
+    assert!(message["mentions"].is_array(), "{message}");
 }
 
 /// The audience of a presence-stream entry, as the gateways read it.

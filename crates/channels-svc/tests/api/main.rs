@@ -20,6 +20,7 @@ mod ops;
 mod permissions;
 mod properties;
 mod reactions;
+mod read_state;
 mod roles;
 mod service_auth;
 mod threads;

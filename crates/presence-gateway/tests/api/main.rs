@@ -15,4 +15,5 @@ mod separation;
 mod service_auth;
 mod socket_additions;
 mod status_throttle;
+mod unread;
 mod user_cap;
