@@ -23,7 +23,9 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
         (m) => {
           if (!live) return;
           setMembers(m);
+          // the mention suggestions offer the members the panel loaded
           useChat.getState().setUsers(m);
+          useChat.getState().setChannelMembers(channelId, m.map((u) => u.id));
         },
         (e) => live && setErr(errorText(e)),
       );
@@ -32,8 +34,11 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
     const off = presence.onEvent((ev) => {
       // the list follows the channel's members: added, removed, left
       if (ev.type === 'channel_member_added' && key(ev.channel.id) === key(channelId)) void load();
-      else if (ev.type === 'channel_member_removed' && key(ev.channel_id) === key(channelId))
+      else if (ev.type === 'channel_member_removed' && key(ev.channel_id) === key(channelId)) {
         setMembers((m) => m && m.filter((u) => key(u.id) !== key(ev.user_id)));
+        const held = useChat.getState().channelMembers[key(channelId)];
+        if (held) useChat.getState().setChannelMembers(channelId, held.filter((u) => u !== key(ev.user_id)));
+      }
     });
     return () => {
       live = false;
