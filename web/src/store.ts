@@ -234,7 +234,15 @@ export const useChat = create<ChatState>()((set, get) => ({
       const mine = new Set(c.map((x) => key(x.id)));
       // a channel listed as the user's own is not one it was removed from (it joined again)
       const removed = Object.fromEntries(Object.entries(s.removed).filter(([k]) => !mine.has(k)));
-      return { channels: sortChannels(c), browse: s.browse.filter((b) => !mine.has(key(b.id))), removed };
+      // the server never moves a cursor down: a list behind the held cursor was answered before a read, and its
+      // read state is older than the held one
+      const held = new Map(s.channels.map((x) => [key(x.id), x]));
+      const channels = c.map((x) => {
+        const h = held.get(key(x.id));
+        if (!h || (h.last_read_seq ?? 0) <= (x.last_read_seq ?? 0)) return x;
+        return { ...x, last_read_seq: h.last_read_seq, unread_count: h.unread_count, mention_count: h.mention_count };
+      });
+      return { channels: sortChannels(channels), browse: s.browse.filter((b) => !mine.has(key(b.id))), removed };
     }),
   upsertChannel: (c) =>
     set((s) => {

@@ -104,6 +104,17 @@ describe('the store', () => {
     expect(useChat.getState().channels[0].last_read_seq).toBe(9);
   });
 
+  it('a channel list answered before a read does not put the cursor (nor the counts) back', () => {
+    const st = useChat.getState();
+    st.setChannels([ch('c1', 'town-square', { last_seq: 9, last_read_seq: 3, unread_count: 4 })]);
+    st.markedRead('c1', 9);
+    st.setChannels([ch('c1', 'town-square', { last_seq: 9, last_read_seq: 3, unread_count: 4, mention_count: 1 })]);
+    expect(useChat.getState().channels[0]).toMatchObject({ last_read_seq: 9, unread_count: 0, mention_count: 0 });
+    // a newer list (its cursor as far, or further) is taken as it is
+    st.setChannels([ch('c1', 'town-square', { last_seq: 11, last_read_seq: 9, unread_count: 2, mention_count: 0 })]);
+    expect(useChat.getState().channels[0]).toMatchObject({ last_read_seq: 9, unread_count: 2 });
+  });
+
   it('the old browser-side markers are gone', () => {
     localStorage.setItem(OLD_LAST_READ_KEY, '{"c1":4}');
     clearOldLastRead();
@@ -185,6 +196,10 @@ describe('ReadMarker: throttled, never down', () => {
     // below what was sent: nothing, even after the second
     vi.advanceTimersByTime(5000);
     marker.mark('c1', 4);
+    marker.mark('c1', 8);
+    expect(post).toHaveBeenCalledTimes(3);
+    // a frame older than the last request (the old cursor): what was sent is not sent again
+    useChat.getState().applyUnread({ channel_id: 'c1', last_seq: 8, last_read_seq: 5, unread_count: 3, mention_count: 0 });
     marker.mark('c1', 8);
     expect(post).toHaveBeenCalledTimes(3);
     // the server's frame says the cursor is further on (another tab): below it, nothing
