@@ -34,11 +34,8 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
     const off = presence.onEvent((ev) => {
       // the list follows the channel's members: added, removed, left
       if (ev.type === 'channel_member_added' && key(ev.channel.id) === key(channelId)) void load();
-      else if (ev.type === 'channel_member_removed' && key(ev.channel_id) === key(channelId)) {
+      else if (ev.type === 'channel_member_removed' && key(ev.channel_id) === key(channelId))
         setMembers((m) => m && m.filter((u) => key(u.id) !== key(ev.user_id)));
-        const held = useChat.getState().channelMembers[key(channelId)];
-        if (held) useChat.getState().setChannelMembers(channelId, held.filter((u) => u !== key(ev.user_id)));
-      }
     });
     return () => {
       live = false;

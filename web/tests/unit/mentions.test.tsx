@@ -9,6 +9,7 @@ import { insertMention, mentionOptions, mentionQuery, mentionsMe, splitMentions 
 import { ChatSocketProvider } from '../../src/realtime/ChatSocketProvider';
 import { PresenceProvider } from '../../src/realtime/usePresence';
 import { MainApp } from '../../src/screens/MainApp';
+import { applyPresenceEvent } from '../../src/workspace';
 import { useAuth, useChat, usePermissions } from '../../src/store';
 import type { Channel, User } from '../../src/types';
 import { asImpl, FakeWebSocket } from './fakeWs';
@@ -74,6 +75,21 @@ describe('the suggestions', () => {
     expect(names('c')).toEqual(['carla', 'channel']);
     expect(names('c', false)).toEqual(['carla']);
     expect(names('h', true)).toEqual(['here']);
+  });
+});
+
+describe('the members the suggestions know', () => {
+  it('follow the channel’s members joining and leaving, once they are loaded', () => {
+    const c = { id: 'c2', team_id: 't1', name: 'news', display_name: 'news', type: 'public' as const, last_seq: 0 };
+    useChat.getState().setChannels([c]);
+    applyPresenceEvent({ type: 'channel_member_added', channel: c, user_id: 'u3' });
+    expect(useChat.getState().channelMembers.c2).toBeUndefined();
+    useChat.getState().setChannelMembers('c2', ['u1', 'u2']);
+    applyPresenceEvent({ type: 'channel_member_added', channel: c, user_id: 'u3' });
+    applyPresenceEvent({ type: 'channel_member_added', channel: c, user_id: 'u3' });
+    expect(useChat.getState().channelMembers.c2).toEqual(['u1', 'u2', 'u3']);
+    applyPresenceEvent({ type: 'channel_member_removed', channel_id: 'c2', user_id: 'u2' });
+    expect(useChat.getState().channelMembers.c2).toEqual(['u1', 'u3']);
   });
 });
 
