@@ -143,6 +143,8 @@ export const api = {
     request<Channel>(`/api/channels/${seg(id)}`, { method: 'PATCH', body: b }),
   archiveChannel: (id: Id, archive: boolean) =>
     request<Channel>(`/api/channels/${seg(id)}/${archive ? 'archive' : 'unarchive'}`, { method: 'POST' }),
+  /** moves the caller's read cursor up to `seq` (never down; the server clamps it to the channel's last seq) */
+  markRead: (id: Id, seq: number) => request<void>(`/api/channels/${seg(id)}/read`, { method: 'POST', body: { seq } }),
   channelMembers: (id: Id) => request<ChannelMember[]>(`/api/channels/${seg(id)}/members`),
   addChannelMember: (id: Id, userId: Id) =>
     request<User>(`/api/channels/${seg(id)}/members`, { method: 'POST', body: { user_id: userId } }),

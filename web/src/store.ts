@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import { persist } from 'zustand/middleware';
-import type { BrowseChannel, Channel, Id, Message, MyPermissions, Permission, PresenceStatus, Team, User } from './types';
+import type { BrowseChannel, Channel, Id, Message, MyPermissions, Permission, PresenceStatus, ReadState, Team, User } from './types';
 import { isReply, key } from './types';
 
 // ---------------------------------------------------------------- auth
@@ -111,8 +111,8 @@ interface ChatState {
   users: Record<string, User>;
   /** the members of each direct or group channel (user keys, the user included), by channel key: they never change */
   directMembers: Record<string, string[]>;
-  /** last seq the user has seen per channel (persisted), for unread markers */
-  lastRead: Record<string, number>;
+  /** the members of channels, as last loaded (user keys), by channel key: what mention suggestions offer */
+  channelMembers: Record<string, string[]>;
   /** the threads loaded (by root key): live replies join them */
   threads: Record<string, ThreadState>;
   /** the open thread pane, if any */
@@ -165,26 +165,46 @@ interface ChatState {
   setPresence: (userId: Id, status: PresenceStatus) => void;
   setUsers: (u: User[]) => void;
   setDirectMembers: (channelId: Id, userIds: Id[]) => void;
-  markRead: (channelId: Id, seq: number) => void;
+  setChannelMembers: (channelId: Id, userIds: Id[]) => void;
+  /** the presence socket's `unread` frame: authoritative, it replaces the channel's read state (and raises last_seq) */
+  applyUnread: (f: UnreadFrame) => void;
+  /** the user read `channelId` up to `seq` (sent to the server): its counts are 0 until the server says otherwise */
+  markedRead: (channelId: Id, seq: number) => void;
   reset: () => void;
 }
 
 const TYPING_TTL_MS = 6000;
 const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
-/** The persisted read markers; anything unreadable there is dropped (and said), not trusted. */
-function loadLastRead(): Record<string, number> {
-  let raw: unknown;
+/** `{"type":"unread", …}` on the presence socket: the user's read state in one channel. */
+export interface UnreadFrame {
+  channel_id: Id;
+  last_seq: number;
+  last_read_seq: number;
+  unread_count: number;
+  mention_count: number;
+}
+
+/** The browser-side read markers of old: the server keeps the read state now, so the stale key goes. */
+export const OLD_LAST_READ_KEY = 'majlis.lastRead';
+export function clearOldLastRead(): void {
   try {
-    raw = JSON.parse(localStorage.getItem('majlis.lastRead') || '{}');
+    if (localStorage.getItem(OLD_LAST_READ_KEY) !== null) localStorage.removeItem(OLD_LAST_READ_KEY);
   } catch (e) {
-    console.warn('[store]', 'last_read_unreadable', e);
-    return {};
+    console.warn('[store]', 'last_read_clear_failed', e);
   }
-  const out: Record<string, number> = {};
-  if (raw && typeof raw === 'object') {
-    for (const [k, v] of Object.entries(raw)) if (typeof v === 'number') out[k] = v;
-  }
+}
+clearOldLastRead();
+
+const READ_FIELDS = ['last_read_seq', 'unread_count', 'mention_count'] as const satisfies readonly (keyof ReadState)[];
+
+/**
+ * `c` merged onto the held `x`: last_seq never goes down, and the read state stays the held one when there is
+ * one (it is the caller's own, kept by `unread` frames; a channel event's copy is the channel's, not the caller's).
+ */
+function mergeChannel<C extends Channel>(x: C, c: Channel): C {
+  const out: C = { ...x, ...c, last_seq: Math.max(x.last_seq ?? 0, c.last_seq ?? 0) };
+  for (const f of READ_FIELDS) if (x[f] !== undefined) out[f] = x[f];
   return out;
 }
 
@@ -201,20 +221,28 @@ const initial = () => ({
   presence: {},
   users: {},
   directMembers: {} as Record<string, string[]>,
+  channelMembers: {} as Record<string, string[]>,
   threads: {} as Record<string, ThreadState>,
   threadPane: null as ThreadPane | null,
 });
 
 export const useChat = create<ChatState>()((set, get) => ({
   ...initial(),
-  lastRead: loadLastRead(),
 
   setChannels: (c) =>
     set((s) => {
       const mine = new Set(c.map((x) => key(x.id)));
       // a channel listed as the user's own is not one it was removed from (it joined again)
       const removed = Object.fromEntries(Object.entries(s.removed).filter(([k]) => !mine.has(k)));
-      return { channels: sortChannels(c), browse: s.browse.filter((b) => !mine.has(key(b.id))), removed };
+      // the server never moves a cursor down: a list behind the held cursor was answered before a read, and its
+      // read state is older than the held one
+      const held = new Map(s.channels.map((x) => [key(x.id), x]));
+      const channels = c.map((x) => {
+        const h = held.get(key(x.id));
+        if (!h || (h.last_read_seq ?? 0) <= (x.last_read_seq ?? 0)) return x;
+        return { ...x, last_read_seq: h.last_read_seq, unread_count: h.unread_count, mention_count: h.mention_count };
+      });
+      return { channels: sortChannels(channels), browse: s.browse.filter((b) => !mine.has(key(b.id))), removed };
     }),
   upsertChannel: (c) =>
     set((s) => {
@@ -225,7 +253,7 @@ export const useChat = create<ChatState>()((set, get) => ({
       const i = s.channels.findIndex((x) => key(x.id) === k);
       if (i === -1) return { channels: sortChannels([...s.channels, c]), browse, removed };
       const next = s.channels.slice();
-      next[i] = { ...next[i], ...c, last_seq: Math.max(next[i].last_seq ?? 0, c.last_seq ?? 0) };
+      next[i] = mergeChannel(next[i], c);
       return { channels: sortChannels(next), browse, removed };
     }),
   setBrowse: (c) =>
@@ -246,7 +274,7 @@ export const useChat = create<ChatState>()((set, get) => ({
       const out: Partial<ChatState> = {};
       if (s.channels.some((x) => key(x.id) === k))
         out.channels = sortChannels(
-          s.channels.map((x) => (key(x.id) === k ? { ...x, ...c, last_seq: Math.max(x.last_seq ?? 0, c.last_seq ?? 0) } : x)),
+          s.channels.map((x) => (key(x.id) === k ? mergeChannel(x, c) : x)),
         );
       if (s.browse.some((x) => key(x.id) === k))
         // browse lists no archived channel
@@ -509,17 +537,38 @@ export const useChat = create<ChatState>()((set, get) => ({
     }),
   setDirectMembers: (channelId, userIds) =>
     set((s) => ({ directMembers: { ...s.directMembers, [key(channelId)]: [...new Set(userIds.map(key))].sort() } })),
-  markRead: (channelId, seq) => {
-    const k = key(channelId);
-    if ((get().lastRead[k] ?? 0) >= seq) return;
-    const lastRead = { ...get().lastRead, [k]: seq };
-    try {
-      localStorage.setItem('majlis.lastRead', JSON.stringify(lastRead));
-    } catch {
-      /* storage full or disabled: unread markers just do not persist */
-    }
-    set({ lastRead });
-  },
+  setChannelMembers: (channelId, userIds) =>
+    set((s) => ({ channelMembers: { ...s.channelMembers, [key(channelId)]: [...new Set(userIds.map(key))] } })),
+  applyUnread: (f) =>
+    set((s) => {
+      const k = key(f.channel_id);
+      if (!s.channels.some((c) => key(c.id) === k)) return {};
+      return {
+        channels: s.channels.map((c) =>
+          key(c.id) === k
+            ? {
+                ...c,
+                last_seq: Math.max(c.last_seq ?? 0, f.last_seq ?? 0),
+                last_read_seq: f.last_read_seq,
+                unread_count: f.unread_count,
+                mention_count: f.mention_count,
+              }
+            : c,
+        ),
+      };
+    }),
+  markedRead: (channelId, seq) =>
+    set((s) => {
+      const k = key(channelId);
+      if (!s.channels.some((c) => key(c.id) === k)) return {};
+      return {
+        channels: s.channels.map((c) =>
+          key(c.id) === k
+            ? { ...c, last_read_seq: Math.max(c.last_read_seq ?? 0, seq), unread_count: 0, mention_count: 0 }
+            : c,
+        ),
+      };
+    }),
   reset: () => {
     for (const t of typingTimers.values()) clearTimeout(t);
     typingTimers.clear();

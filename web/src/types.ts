@@ -32,7 +32,16 @@ export interface Channel {
   purpose?: string;
   read_only?: boolean;
   archived_at?: string | null;
+  /** the caller's read state (`GET /api/channels`, then live `unread` frames): absent on an older server */
+  last_read_seq?: number;
+  /** messages above the read cursor written by others (tombstones not counted) */
+  unread_count?: number;
+  /** those of them that mention the caller */
+  mention_count?: number;
 }
+
+/** The fields of a channel that are the caller's own read state, not the channel's. */
+export type ReadState = Pick<Channel, 'last_read_seq' | 'unread_count' | 'mention_count'>;
 
 export type ChannelType = 'public' | 'private' | 'direct' | 'group';
 
@@ -126,6 +135,8 @@ export interface Message {
   reply_count?: number;
   /** on a root: when its last reply was posted; null until one is */
   last_reply_at?: string | null;
+  /** the users it mentions (`@channel`/`@all`/`@here` expanded by the server; never the author); absent: none */
+  mentions?: Id[];
 }
 
 /** A reply (it belongs in its root's thread, not in the channel's main list). */

@@ -29,10 +29,14 @@ export function applyPresenceEvent(ev: PresenceEvent): WorkspaceEffect {
     case 'channel_created':
       chat.channelCreated(ev.channel, me);
       return 'none';
-    case 'channel_member_added':
+    case 'channel_member_added': {
       if (ev.user_id === undefined || key(ev.user_id) === key(me)) chat.upsertChannel(ev.channel);
       else chat.updateChannel(ev.channel);
+      // the members known for mention suggestions follow (a list not loaded yet is loaded whole when wanted)
+      const held = chat.channelMembers[key(ev.channel.id)];
+      if (held && ev.user_id !== undefined) chat.setChannelMembers(ev.channel.id, [...held, ev.user_id]);
       return 'none';
+    }
     case 'channel_updated':
       chat.updateChannel(ev.channel);
       return 'none';
@@ -42,9 +46,12 @@ export function applyPresenceEvent(ev: PresenceEvent): WorkspaceEffect {
       else chat.markArchived(ev.channel_id, at);
       return 'none';
     }
-    case 'channel_member_removed':
+    case 'channel_member_removed': {
       chat.memberRemoved(ev.channel_id, ev.user_id, me);
+      const held = chat.channelMembers[key(ev.channel_id)];
+      if (held) chat.setChannelMembers(ev.channel_id, held.filter((u) => u !== key(ev.user_id)));
       return 'none';
+    }
     case 'permissions_changed':
       return 'permissions';
     case 'team_removed': {

@@ -1,7 +1,9 @@
-import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
+import { Fragment, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent, type RefObject } from 'react';
 import { api, errorText } from '../api';
 import { directTitle, isDirect, useChannelLabel, useDirectPeople } from '../direct';
 import { deleteMessage, editMessage, loadThread, messageActionError, refreshHistory } from '../history';
+import { mentionsMe } from '../mentions';
+import { newMessagesIndex, readMarker } from '../readState';
 import { useChatSocket, type ChatStatus } from '../realtime/ChatSocketProvider';
 import { canChannel, canTeam, useAuth, useChat, usePermissions, type PendingMessage } from '../store';
 import type { Channel, Id, Message } from '../types';
@@ -10,6 +12,8 @@ import { ChannelSettingsModal } from './ChannelSettingsModal';
 import { FormError } from './FormError';
 import { InviteModal } from './InviteModal';
 import { MembersPanel } from './MembersPanel';
+import { useMentionAutocomplete } from './MentionAutocomplete';
+import { MessageContent } from './MessageContent';
 import { PresenceDot } from './PresenceDot';
 import { Modal } from './Modal';
 
@@ -48,6 +52,12 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const listRef = useRef<HTMLDivElement>(null);
   const stickToBottom = useRef(true);
   const prependAnchor = useRef<{ height: number; top: number } | null>(null);
+  const newLineRef = useRef<HTMLDivElement>(null);
+  /** the list was scrolled to the "New messages" line once: after that it scrolls as usual */
+  const placedNewLine = useRef(false);
+  // the read state as it was when the channel was opened: the "New messages" line stays where it was while the
+  // channel stays open, though reading it moves the cursor (MainApp keys this view by channel)
+  const [openedWith] = useState(() => ({ lastRead: channel.last_read_seq, unread: channel.unread_count ?? 0 }));
 
   // history first, then the socket (its auth frame carries the highest seq seen, so nothing is missed);
   // MainApp keys this view by channel, so each channel starts with fresh state
@@ -98,18 +108,41 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     [onMessage, k, refresh],
   );
 
-  // read marker follows what is on screen: the highest seq seen (a reply counts, though it shows in its thread)
+  // the read cursor follows what the user sees: the highest seq seen (a reply counts, though it shows in its
+  // thread), while the window is focused and visible and the list is at its bottom (nothing newer is out of sight)
   const newest = useChat((s) => s.lastSeq[k] ?? 0);
+  const lastRead = channel.last_read_seq;
+  const markRead = useCallback(() => {
+    const seq = useChat.getState().lastSeq[k] ?? 0;
+    if (seq && stickToBottom.current && document.visibilityState === 'visible' && document.hasFocus()) readMarker.mark(channel.id, seq);
+  }, [k, channel.id]);
+  // a new seq seen, or the cursor put back (a frame older than our own request): look again
+  useEffect(() => markRead(), [markRead, newest, lastRead]);
   useEffect(() => {
-    if (newest && document.visibilityState !== 'hidden') useChat.getState().markRead(channel.id, newest);
-  }, [newest, channel.id]);
+    window.addEventListener('focus', markRead);
+    document.addEventListener('visibilitychange', markRead);
+    return () => {
+      window.removeEventListener('focus', markRead);
+      document.removeEventListener('visibilitychange', markRead);
+    };
+  }, [markRead]);
+
+  const me = key(user?.id);
+  const newIdx = openedWith.unread > 0 && openedWith.lastRead !== undefined ? newMessagesIndex(messages, openedWith.lastRead, me) : -1;
 
   useLayoutEffect(() => {
     const el = listRef.current;
     if (!el) return;
+    const line = newLineRef.current;
     if (prependAnchor.current) {
       el.scrollTop = el.scrollHeight - prependAnchor.current.height + prependAnchor.current.top;
       prependAnchor.current = null;
+      if (line) placedNewLine.current = true;
+    } else if (line && !placedNewLine.current) {
+      // opening on unread messages: the line near the top, so that the first unread ones are in sight
+      placedNewLine.current = true;
+      el.scrollTop = Math.max(0, line.getBoundingClientRect().top - el.getBoundingClientRect().top + el.scrollTop - 16);
+      stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
     } else if (stickToBottom.current) {
       el.scrollTop = el.scrollHeight;
     }
@@ -135,6 +168,7 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
     const el = listRef.current;
     if (!el) return;
     stickToBottom.current = el.scrollHeight - el.scrollTop - el.clientHeight < 60;
+    if (stickToBottom.current) markRead();
     if (el.scrollTop < 40) void loadOlder();
   }
 
@@ -159,7 +193,6 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
   const archived = !!channel.archived_at;
   const mayPost = !channel.read_only || canChannel(perms, 'post_in_read_only', channel.id);
   // edit and delete: the author, or whoever holds the team permission; nobody in an archived channel
-  const me = key(user?.id);
   const writable = !archived && chat.status !== 'forbidden' && chat.status !== 'not_found';
   const editOthers = canTeam(perms, 'edit_others_posts');
   const deleteOthers = canTeam(perms, 'delete_others_posts');
@@ -240,18 +273,20 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
             <div className="empty muted">No messages yet. Start the conversation.</div>
           )}
           {messages.map((m, i) => (
-            <MessageRow
-              key={m.seq}
-              m={m}
-              prev={messages[i - 1]}
-              canEdit={mayEdit(m)}
-              canDelete={mayDelete(m)}
-              editing={editingId === key(m.id) && mayEdit(m)}
-              onEdit={() => setEditingId(key(m.id))}
-              onEndEdit={endEdit}
-              onDelete={() => setDeleting(m)}
-              onReply={() => useChat.getState().openThread(channel.id, m.id)}
-            />
+            <Fragment key={m.seq}>
+              {i === newIdx && <NewMessagesLine lineRef={newLineRef} />}
+              <MessageRow
+                m={m}
+                prev={i === newIdx ? undefined : messages[i - 1]}
+                canEdit={mayEdit(m)}
+                canDelete={mayDelete(m)}
+                editing={editingId === key(m.id) && mayEdit(m)}
+                onEdit={() => setEditingId(key(m.id))}
+                onEndEdit={endEdit}
+                onDelete={() => setDeleting(m)}
+                onReply={() => useChat.getState().openThread(channel.id, m.id)}
+              />
+            </Fragment>
           ))}
           {pending.map((p) => (
             <PendingRow key={p.client_id} p={p} onRetry={() => chat.retryMessage(p.client_id)} />
@@ -296,6 +331,15 @@ export function ChannelView({ channel, onToggleSidebar }: { channel: Channel; on
           }}
         />
       )}
+    </div>
+  );
+}
+
+/** Above the first message the user had not read when it opened the channel. */
+function NewMessagesLine({ lineRef }: { lineRef: RefObject<HTMLDivElement | null> }) {
+  return (
+    <div className="new-messages-line" ref={lineRef} role="separator" aria-label="New messages" data-testid="new-messages">
+      <span>New messages</span>
     </div>
   );
 }
@@ -381,14 +425,17 @@ function MessageRow({ m, prev, canEdit, canDelete, editing, onEdit, onEndEdit, o
     const mine = !!r?.user_ids.some((u) => key(u) === me);
     sendReaction(m.id, emoji, mine ? 'remove' : 'add');
   };
-  const classes = ['message', compact && 'compact', m.deleted && 'deleted', editing && 'editing'].filter(Boolean).join(' ');
+  const mentioned = !m.deleted && mentionsMe(m, me);
+  const classes = ['message', compact && 'compact', m.deleted && 'deleted', editing && 'editing', mentioned && 'mentioned']
+    .filter(Boolean)
+    .join(' ');
   let body;
   if (m.deleted) body = <div className="message-body deleted-text">(message deleted)</div>;
   else if (editing) body = <MessageEditor m={m} onDone={onEndEdit} />;
   else
     body = (
       <div className="message-body">
-        {m.content}
+        <MessageContent content={m.content} />
         {m.edited_at && (
           <span className="edited-mark muted small" title={`Edited ${fmtDateTime(m.edited_at)}`}> (edited)</span>
         )}
@@ -573,6 +620,7 @@ interface ComposerProps {
 function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: ComposerProps) {
   const { sendMessage, sendTyping } = useChatSocket();
   const [text, setText] = useState('');
+  const mention = useMentionAutocomplete({ channel, text, setText, inputRef: ref });
   const typingSince = useRef(0);
   const idleTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
 
@@ -610,7 +658,7 @@ function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: Compos
   }
 
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.nativeEvent.isComposing) return;
+    if (e.nativeEvent.isComposing || mention.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       submit();
@@ -623,6 +671,7 @@ function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: Compos
   const where = isDirect(channel) ? label : `#${channel.display_name}`;
   return (
     <form className="composer" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+      {mention.list}
       <textarea
         ref={ref}
         aria-label={`Message ${isDirect(channel) ? label : `#${channel.name}`}`}
@@ -631,7 +680,11 @@ function Composer({ channel, disabled, note, inputRef: ref, onEditLast }: Compos
         rows={Math.min(8, Math.max(1, text.split('\n').length))}
         maxLength={16000}
         disabled={disabled}
-        onChange={(e) => onChange(e.target.value)}
+        {...mention.inputProps}
+        onChange={(e) => {
+          onChange(e.target.value);
+          mention.track(e.target.value, e.target.selectionStart);
+        }}
         onKeyDown={onKeyDown}
         onBlur={stopTyping}
       />
@@ -785,6 +838,7 @@ function ThreadPane({ channel, rootId, writable, note, mayEdit, mayDelete, editi
         ))}
       </div>
       <ThreadComposer
+        channel={channel}
         rootId={rootId}
         inputRef={composerRef}
         disabled={!writable || rootGone || !root}
@@ -794,9 +848,18 @@ function ThreadPane({ channel, rootId, writable, note, mayEdit, mayDelete, editi
   );
 }
 
-function ThreadComposer({ rootId, inputRef: ref, disabled, note }: { rootId: Id; inputRef: RefObject<HTMLTextAreaElement | null>; disabled: boolean; note: string }) {
+interface ThreadComposerProps {
+  channel: Channel;
+  rootId: Id;
+  inputRef: RefObject<HTMLTextAreaElement | null>;
+  disabled: boolean;
+  note: string;
+}
+
+function ThreadComposer({ channel, rootId, inputRef: ref, disabled, note }: ThreadComposerProps) {
   const { sendMessage } = useChatSocket();
   const [text, setText] = useState('');
+  const mention = useMentionAutocomplete({ channel, text, setText, inputRef: ref });
   useEffect(() => {
     if (!disabled) ref.current?.focus();
   }, [rootId, ref, disabled]);
@@ -807,7 +870,7 @@ function ThreadComposer({ rootId, inputRef: ref, disabled, note }: { rootId: Id;
     setText('');
   }
   function onKeyDown(e: KeyboardEvent<HTMLTextAreaElement>) {
-    if (e.nativeEvent.isComposing) return;
+    if (e.nativeEvent.isComposing || mention.onKeyDown(e)) return;
     if (e.key === 'Enter' && !e.shiftKey) {
       e.preventDefault();
       submit();
@@ -815,6 +878,7 @@ function ThreadComposer({ rootId, inputRef: ref, disabled, note }: { rootId: Id;
   }
   return (
     <form className="composer thread-composer" onSubmit={(e) => { e.preventDefault(); submit(); }}>
+      {mention.list}
       <textarea
         ref={ref}
         aria-label="Reply in thread"
@@ -823,7 +887,11 @@ function ThreadComposer({ rootId, inputRef: ref, disabled, note }: { rootId: Id;
         rows={Math.min(6, Math.max(1, text.split('\n').length))}
         maxLength={16000}
         disabled={disabled}
-        onChange={(e) => setText(e.target.value)}
+        {...mention.inputProps}
+        onChange={(e) => {
+          setText(e.target.value);
+          mention.track(e.target.value, e.target.selectionStart);
+        }}
         onKeyDown={onKeyDown}
       />
       <button type="submit" className="btn primary" aria-label="Send reply" disabled={disabled || !text.trim()}>Send</button>

@@ -23,7 +23,9 @@ export function MembersPanel({ channelId, onClose }: { channelId: Id; onClose: (
         (m) => {
           if (!live) return;
           setMembers(m);
+          // the mention suggestions offer the members the panel loaded
           useChat.getState().setUsers(m);
+          useChat.getState().setChannelMembers(channelId, m.map((u) => u.id));
         },
         (e) => live && setErr(errorText(e)),
       );

@@ -15,10 +15,29 @@ export const NO_CREATE_TOOLTIP = 'You do not have permission to create channels'
 /** The permissions that open the team settings (each opens its tab). */
 export const TEAM_SETTINGS_PERMS = ['manage_team_roles', 'remove_team_member', 'invite_user', 'view_audit_log'] as const;
 
+const count = (n: number) => (n > 99 ? '99+' : String(n));
+
+/** An unread channel's counts: its mentions stand out (the accent badge), the other unread messages are quieter. */
+export function UnreadBadges({ c }: { c: Channel }) {
+  const unread = c.unread_count ?? 0;
+  const mentions = c.mention_count ?? 0;
+  return (
+    <span className="unread-badges">
+      <span className="unread-count" role="img" aria-label={unread === 1 ? '1 unread message' : `${unread} unread messages`} data-count={unread}>
+        {count(unread)}
+      </span>
+      {mentions > 0 && (
+        <span className="mention-badge" role="img" aria-label={mentions === 1 ? '1 mention' : `${mentions} mentions`} data-count={mentions}>
+          {count(mentions)}
+        </span>
+      )}
+    </span>
+  );
+}
+
 export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNavigate?: () => void }) {
   const channels = useChat((s) => s.channels);
   const browse = useChat((s) => s.browse);
-  const lastRead = useChat((s) => s.lastRead);
   const upsertChannel = useChat((s) => s.upsertChannel);
   const teamPerms = usePermissions((s) => s.team);
   const user = useAuth((s) => s.user);
@@ -79,7 +98,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
 
   const link = (c: Channel, member: boolean) => {
     const active = key(c.id) === channelId;
-    const unread = member && !active && (c.last_seq ?? 0) > (lastRead[key(c.id)] ?? 0);
+    const unread = member && !active && (c.unread_count ?? 0) > 0;
     return (
       <li key={key(c.id)}>
         <NavLink
@@ -95,7 +114,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
           <span className="hash" aria-hidden="true">{c.type === 'private' ? '🔒' : '#'}</span>
           <span className="channel-label">{c.display_name}</span>
           {c.archived_at && <span className="muted small"> (archived)</span>}
-          {unread && <span className="unread-dot" aria-label="unread messages" role="img" />}
+          {unread && <UnreadBadges c={c} />}
         </NavLink>
       </li>
     );
@@ -103,7 +122,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
 
   const dmLink = ({ c, people }: (typeof dms)[number]) => {
     const active = key(c.id) === channelId;
-    const unread = !active && (c.last_seq ?? 0) > (lastRead[key(c.id)] ?? 0);
+    const unread = !active && (c.unread_count ?? 0) > 0;
     const title = directTitle(people);
     const other = c.type === 'direct' ? people[0]?.id : null;
     return (
@@ -122,7 +141,7 @@ export function Sidebar({ onLogout, onNavigate }: { onLogout?: () => void; onNav
             <span className="dm-count" aria-hidden="true">{c.type === 'group' ? people.length + 1 : '@'}</span>
           )}
           <span className="channel-label">{title}</span>
-          {unread && <span className="unread-dot" aria-label="unread messages" role="img" />}
+          {unread && <UnreadBadges c={c} />}
         </NavLink>
       </li>
     );

@@ -7,7 +7,7 @@
  * chat store.
  */
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, type ReactNode } from 'react';
-import { useAuth, useChat } from '../store';
+import { useAuth, useChat, type UnreadFrame } from '../store';
 import type { Channel, Id, PresenceStatus, User } from '../types';
 import { key } from '../types';
 import { wsUrl } from './backoff';
@@ -26,6 +26,7 @@ export type PresenceEvent =
   | { type: 'permissions_changed' }
   | { type: 'team_removed'; team_id?: Id }
   | { type: 'user_updated'; user: User }
+  | ({ type: 'unread' } & UnreadFrame)
   | { type: 'error'; code: string; message: string }
   | { type: 'pong' };
 
@@ -87,6 +88,10 @@ export function PresenceProvider({ children, WebSocketImpl }: Props) {
         break;
       case 'presence_batch':
         for (const u of ev.updates) st.setPresence(u.user_id, u.status);
+        break;
+      // every tab and device of the user hears it, so a channel read in one is read in all
+      case 'unread':
+        st.applyUnread(ev);
         break;
       // the workspace's own events: applied by their subscribers (src/workspace.ts)
       case 'channel_created':

@@ -196,10 +196,16 @@ describe('Sidebar', () => {
     expect(screen.getByRole('link', { name: 'Team settings' }).getAttribute('href')).toBe('/team');
   });
 
-  it('marks channels with unseen messages as unread', () => {
-    useChat.getState().setChannels([ch(1, 'town-square'), { ...ch(2, 'off-topic'), last_seq: 4 }]);
+  it('marks channels with unread messages (the server’s count) as unread, not the open one', () => {
+    useChat.getState().setChannels([
+      { ...ch(1, 'town-square'), last_seq: 9, unread_count: 3 },
+      { ...ch(2, 'off-topic'), last_seq: 4, last_read_seq: 2, unread_count: 2 },
+      { ...ch(3, 'news'), last_seq: 7, last_read_seq: 5, unread_count: 0 },
+    ]);
     renderSidebar();
     expect(screen.getByText('off-topic').closest('a')!.className).toContain('unread');
+    // a seq above the cursor is not unread by itself: the server counts only others' messages
+    expect(screen.getByText('news').closest('a')!.className).not.toContain('unread');
     expect(screen.getByText('town-square').closest('a')!.className).not.toContain('unread');
   });
 });
