@@ -254,6 +254,25 @@ fn presence_goldens() -> Vec<(PresenceEvent, Golden)> {
                 &[("audience_users", USER), ("team", TEAM)],
             ),
         ),
+        (
+            PresenceEvent::unread(
+                id(USER),
+                &majlis_events::frame::Unread {
+                    channel_id: id(CHANNEL),
+                    last_seq: 9,
+                    last_read_seq: 4,
+                    unread_count: 3,
+                    mention_count: 1,
+                },
+            ),
+            golden(
+                "unread",
+                &format!(
+                    r#"{{"channel_id":"{CHANNEL}","last_read_seq":4,"last_seq":9,"mention_count":1,"type":"unread","unread_count":3}}"#
+                ),
+                &[("audience_users", USER)],
+            ),
+        ),
     ]
 }
 
@@ -339,7 +358,7 @@ fn the_streams_keep_their_names_and_bounds() {
     assert_eq!(AuthEvent::TOPIC, topics::AUTH_REVOCATIONS);
     assert_eq!(topics::CHAT_EVENTS_MAX_LEN, 100_000);
     assert_eq!(topics::CHAT_EVENTS_MAX_BYTES, 64 << 20);
-    assert_eq!(topics::PRESENCE_EVENTS_MAX_LEN, 10_000);
+    assert_eq!(topics::PRESENCE_EVENTS_MAX_LEN, 50_000);
     assert_eq!(topics::AUTH_REVOCATIONS_MAX_LEN, 10_000);
     assert_eq!(topics::ACCESS_EVENTS, "access.events");
     assert_eq!(AccessEvent::TOPIC, topics::ACCESS_EVENTS);

@@ -287,14 +287,37 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
         sockets.len(),
         duration
     );
+    // Every member watches on a presence socket, as an open app does, so
+    // the server sends (and the run counts) their `unread` events.
+    let unread = Rc::new(std::cell::Cell::new(0u64));
+    let users: Vec<&setup::User> = std::iter::once(&stack.admin)
+        .chain(&stack.members)
+        .collect();
+    for user in &users {
+        let auth = format!(r#"{{"type":"auth","token":"{}"}}"#, user.token);
+        let framed = presence::connect(
+            &args.edge,
+            "/ws/presence",
+            &auth,
+            br#""type":"presence_list""#,
+        )
+        .await?;
+        actix_web::rt::spawn(presence::count_frames(
+            framed,
+            br#"{"type":"unread""#,
+            unread.clone(),
+        ));
+    }
     let start = Instant::now() + Duration::from_millis(200);
     let tasks: Vec<_> = sockets
         .into_iter()
         .enumerate()
         .map(|(sender, socket)| {
+            let mention = users[(sender + 1) % users.len()].username.clone();
             actix_web::rt::spawn(ws::closed_loop_sender(
                 socket,
                 sender,
+                Some(mention),
                 start,
                 duration,
                 samples.clone(),
@@ -317,6 +340,7 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
             "server_cpu_us_per_message",
             per_delivery_us(cpu, s.deliveries),
         )
+        .with("unread_events", unread.get() as f64)
         .print();
     Ok(())
 }

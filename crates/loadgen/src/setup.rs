@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 
 pub struct User {
     pub token: String,
+    /// For mentions (`@username`).
+    pub username: String,
 }
 
 pub struct Stack {
@@ -29,6 +31,7 @@ impl Stack {
             client,
             admin: User {
                 token: String::new(),
+                username: String::new(),
             },
             members: Vec::new(),
         };
@@ -43,6 +46,7 @@ impl Stack {
             .await?;
         s.admin = User {
             token: team["token"].as_str().context("team token")?.to_owned(),
+            username: admin.username,
         };
         let team_id = team["team"]["id"].as_str().context("team id")?.to_owned();
         for _ in 0..MEMBERS {
@@ -65,6 +69,7 @@ impl Stack {
                 .await?;
             s.members.push(User {
                 token: joined["token"].as_str().context("join token")?.to_owned(),
+                username: u.username,
             });
         }
         Ok(s)
@@ -82,6 +87,7 @@ impl Stack {
             .await?;
         Ok(User {
             token: body["token"].as_str().context("token")?.to_owned(),
+            username: name,
         })
     }
 

@@ -190,6 +190,7 @@ pub fn loss_and_dups_of(subs: &[Vec<u8>], sent: u64) -> (u64, u64) {
 pub async fn closed_loop_sender(
     mut socket: Socket,
     sender: usize,
+    mention: Option<String>,
     start: Instant,
     duration: Duration,
     samples: Rc<RefCell<Samples>>,
@@ -202,9 +203,14 @@ pub async fn closed_loop_sender(
     while Instant::now() < end {
         n += 1;
         let started = Instant::now();
+        // Every tenth message mentions someone, as in a lively channel.
+        let content = match &mention {
+            Some(name) if n.is_multiple_of(10) => format!("@{name} w{n}"),
+            _ => format!("w{n}"),
+        };
         if socket
             .send_text(&format!(
-                r#"{{"type":"message","content":"w{n}","client_id":"c{sender}-{n}"}}"#
+                r#"{{"type":"message","content":"{content}","client_id":"c{sender}-{n}"}}"#
             ))
             .await
             .is_err()
