@@ -43,7 +43,7 @@ pub struct MarkRead {
     /// The cursor moves up to this seq (never down, never past the
     /// channel's newest message).
     #[serde(default, deserialize_with = "majlis_rules::optional_whole_number")]
-    #[schema(value_type = i64, minimum = 0)]
+    #[schema(value_type = i64, minimum = 0, required = true)]
     pub seq: Option<i64>,
 }
 
