@@ -39,7 +39,7 @@ export MAJLIS_USER_RATE_PER_SEC=1000000 MAJLIS_USER_RATE_BURST=1000000
 export MAJLIS_WS_MAX_IN_FLIGHT=256 MAJLIS_DATABASE_POOL_SIZE=32
 # Thousands of users register and log in from 127.0.0.1: the edge's
 # per-address auth limits would (rightly) stop that too.
-export NGINX_AUTH_RATE=100000r/s NGINX_AUTH_BURST=100000 NGINX_AUTH_CONN=100000
+export NGINX_AUTH_RATE=100000r/s NGINX_AUTH_BURST=100000 NGINX_AUTH_CONN=60000
 export MAJLIS_REGISTER_MAX_PER_ADDRESS=1000000
 # (e) kills a chat-gateway replica on purpose: the stack must outlive it.
 export MAJLIS_TOLERATE_EXIT=chat-gateway

@@ -50,6 +50,8 @@ check NGINX_AUTH_BURST '^[0-9]+$' "a number"
 check NGINX_AUTH_DELAY '^[0-9]+$' "a number"
 (( NGINX_AUTH_DELAY <= NGINX_AUTH_BURST )) || die "NGINX_AUTH_DELAY must be at most NGINX_AUTH_BURST"
 check NGINX_AUTH_CONN '^[1-9][0-9]*$' "a number above 0"
+# nginx refuses a limit_conn of 65536 or more, and only when it starts.
+(( NGINX_AUTH_CONN < 65536 )) || die "NGINX_AUTH_CONN must be below 65536 (got $NGINX_AUTH_CONN)"
 check NGINX_CLIENT_TIMEOUT '^[1-9][0-9]*(ms|s|m)?$' "a duration, e.g. 15s"
 check NGINX_PROXY_TIMEOUT '^[1-9][0-9]*(ms|s|m)?$' "a duration, e.g. 60s"
 # --check-knobs: only the checks above (run.sh fails fast, before building).

@@ -788,6 +788,17 @@ def main() -> int:
             p.append(r.stderr.strip())
         return p
 
+    @check("deploy/nginx/render.sh --check-knobs refuses what nginx would refuse only at start")
+    def _():
+        p = []
+        for knobs, ok in ((dict(NGINX_AUTH_CONN="60000"), True), (dict(NGINX_AUTH_CONN="100000"), False),
+                          (dict(NGINX_AUTH_DELAY="60", NGINX_AUTH_BURST="50"), False)):
+            r = subprocess.run(["bash", str(ROOT / "deploy/nginx/render.sh"), "--check-knobs"],
+                               capture_output=True, text=True, env={**os.environ, **knobs}, timeout=30)
+            if (r.returncode == 0) != ok:
+                p.append(f"{knobs}: exit {r.returncode}, expected {'success' if ok else 'a refusal'} {r.stderr.strip()}")
+        return p
+
     nginx = shutil.which("nginx") or next((x for x in ("/usr/sbin/nginx",) if os.access(x, os.X_OK)), None)
 
     @check("nginx -t: deploy/compose/edge.conf and deploy/docker/web-nginx.conf" + ("" if nginx else " (skipped: no nginx)"))
