@@ -23,6 +23,7 @@
 //! stay gap-free and in order, and a `client_id` stored by an earlier half is
 //! found by a later one's dedupe exactly as within one batch.
 
+use crate::mentions::Mentioned;
 use crate::model::{Message, MessageRow};
 use crate::unread::UnreadNotifier;
 use diesel::QueryableByName;
@@ -72,8 +73,8 @@ pub struct NewMessage {
     /// The thread's root for a reply (checked by the caller: a top-level
     /// message of the same channel).
     pub root: Option<Uuid>,
-    /// Who the message mentions (resolved by the caller).
-    pub mentions: Vec<Uuid>,
+    /// Who the message may mention; the transaction keeps the members.
+    pub mentions: Mentioned,
     /// The sender's trace context, so the stream entry continues its trace.
     pub trace: Vec<(String, String)>,
 }
@@ -356,6 +357,7 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>
     // A ragged uuid[][] cannot be unnested row by row: each send's mentions
     // travel as one comma-separated text, empty for almost every message.
     let mut mentions: Vec<String> = vec![];
+    let mut everyone: Vec<bool> = vec![];
     for (i, q) in queued.iter().enumerate() {
         let ord = i32::try_from(i).unwrap_or(i32::MAX);
         if let Some(cid) = q.msg.client_id.as_deref() {
@@ -373,9 +375,11 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>
         cids.push(q.msg.client_id.as_deref());
         ords.push(ord);
         roots.push(q.msg.root);
+        everyone.push(q.msg.mentions.everyone);
         mentions.push(
             q.msg
                 .mentions
+                .candidates
                 .iter()
                 .map(Uuid::to_string)
                 .collect::<Vec<_>>()
@@ -406,6 +410,7 @@ async fn store(db: &Db, queued: &[Queued]) -> Result<(Vec<Store>, Vec<ThreadRow>
                         .bind::<Array<Integer>, _>(&ords)
                         .bind::<Array<Nullable<SqlUuid>>, _>(&roots)
                         .bind::<Array<Text>, _>(&mentions)
+                        .bind::<Array<Bool>, _>(&everyone)
                         .load::<StoredRow>(conn)
                         .await?;
                     let threads = count_replies(conn, &rows).await?;
@@ -480,8 +485,8 @@ async fn count_replies(
 const STORE_BATCH: &str = "
 WITH input AS (
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int4[], $7::uuid[],
-                         $8::text[])
-        AS t(id, channel_id, user_id, content, client_id, ord, root_id, mentions)
+                         $8::text[], $9::bool[])
+        AS t(id, channel_id, user_id, content, client_id, ord, root_id, mentions, everyone)
 ), dup AS (
     SELECT i.ord, m.id, m.channel_id, m.seq, m.user_id, m.content, m.client_id, m.created_at,
            m.edited_at, m.deleted_at, m.root_id, m.reply_count, m.last_reply_at, m.mentions
@@ -501,7 +506,12 @@ WITH input AS (
 ), ins AS (
     INSERT INTO channels.messages (id, channel_id, seq, user_id, content, client_id, root_id, mentions)
     SELECT f.id, f.channel_id, ch.base + f.rn, f.user_id, f.content, f.client_id, f.root_id,
-           coalesce(string_to_array(nullif(f.mentions, ''), ',')::uuid[], '{}')
+           CASE WHEN f.mentions = '' AND NOT f.everyone THEN '{}'::uuid[] ELSE (
+               SELECT coalesce(array_agg(mb.user_id ORDER BY mb.user_id), '{}'::uuid[])
+               FROM channels.members mb
+               WHERE mb.channel_id = f.channel_id AND mb.user_id <> f.user_id
+                 AND (f.everyone OR mb.user_id = ANY(string_to_array(nullif(f.mentions, ''), ',')::uuid[])))
+           END
     FROM fresh f JOIN ch ON ch.id = f.channel_id
     RETURNING id, channel_id, seq, user_id, content, client_id, created_at, edited_at, deleted_at,
               root_id, reply_count, last_reply_at, mentions

@@ -5,6 +5,7 @@
 
 use crate::access;
 use crate::events;
+use crate::mentions::Mentioned;
 use crate::model::{Channel, ChannelRow};
 use crate::repo::{self, NewChannel, Page};
 use crate::service::{Chat, Post};
@@ -255,7 +256,7 @@ impl PostRules {
         user: Uuid,
         content: &str,
         root: Option<&str>,
-    ) -> ApiResult<(Option<Uuid>, Vec<Uuid>)> {
+    ) -> ApiResult<(Option<Uuid>, Mentioned)> {
         self.check(channel, user)?;
         let root = crate::threads::root_id(root)?;
         let row = self
@@ -263,7 +264,7 @@ impl PostRules {
             .get(&channel)
             .ok_or_else(access::channel_not_found)?;
         let mentions = chat
-            .mentions(row, user, content, async || {
+            .mentions(row, content, async || {
                 access::grants_in(chat, row, user).await
             })
             .await?;

@@ -86,47 +86,65 @@ pub fn parse(content: &str) -> Parsed {
     out
 }
 
+/// Who a send may mention, as the committer takes it: the candidates (named
+/// users and, for `@here`, those online) and whether every member is meant.
+/// The committer keeps the members among them, other than the author, in the
+/// transaction that stores the message, so resolving a mention costs no
+/// round trip of its own to the database.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mentioned {
+    pub candidates: Vec<Uuid>,
+    /// `@channel`/`@all`, allowed and within the member limit.
+    pub everyone: bool,
+}
+
 impl Chat {
-    /// The members of `channel` that `content`, sent by `author`, mentions
-    /// (never the author), sorted. `grants` is asked only when the text has
-    /// `@channel`, `@all` or `@here`, so an ordinary message costs nothing
-    /// beyond the scan for an `@`.
+    /// Who `content`, sent by `author` to `channel`, may mention (see
+    /// [`Mentioned`]). `grants` is asked only when the text has `@channel`,
+    /// `@all` or `@here`, so an ordinary message costs nothing beyond the
+    /// scan for an `@`, and a named one a look-up in the names cache.
     pub async fn mentions(
         &self,
         channel: &ChannelRow,
-        author: Uuid,
         content: &str,
         grants: impl AsyncFnOnce() -> Result<Grants, ApiError>,
-    ) -> Result<Vec<Uuid>, ApiError> {
+    ) -> Result<Mentioned, ApiError> {
         let parsed = parse(content);
         if parsed.is_empty() {
-            return Ok(Vec::new());
+            return Ok(Mentioned::default());
         }
         let broad = (parsed.channel_wide || parsed.here)
             && grants().await?.allows(Permission::UseChannelMentions);
-        let (named, online) = tokio::try_join!(self.users.ids_of(parsed.usernames), async {
-            if broad && parsed.here {
-                self.online(channel.team_id).await
-            } else {
-                Ok(Vec::new())
-            }
-        },)?;
-        let mut wanted = named;
-        wanted.extend(online);
-        let everyone = broad && parsed.channel_wide;
-        if wanted.is_empty() && !everyone {
-            return Ok(Vec::new());
-        }
-        let limit = self.channel_mention_limit;
-        let found =
-            repo::members_among(&self.db, channel.id, author, &wanted, everyone, limit + 1).await?;
-        if everyone && found.len() > limit {
-            // Too large for @channel/@all: only the names and @here count.
-            return Ok(
-                repo::members_among(&self.db, channel.id, author, &wanted, false, limit).await?,
-            );
-        }
-        Ok(found)
+        let (named, online, everyone) = tokio::try_join!(
+            self.users.ids_of(parsed.usernames),
+            async {
+                if broad && parsed.here {
+                    self.online(channel.team_id).await
+                } else {
+                    Ok(Vec::new())
+                }
+            },
+            async {
+                // Too large for @channel/@all: only the names and @here count.
+                if broad && parsed.channel_wide {
+                    let members = repo::member_count(&self.db, channel.id).await?;
+                    Ok::<_, ApiError>(
+                        usize::try_from(members).unwrap_or(usize::MAX)
+                            <= self.channel_mention_limit,
+                    )
+                } else {
+                    Ok(false)
+                }
+            },
+        )?;
+        let mut candidates = named;
+        candidates.extend(online);
+        candidates.sort_unstable();
+        candidates.dedup();
+        Ok(Mentioned {
+            candidates,
+            everyone,
+        })
     }
 
     /// The users of `team` with an online presence socket now (presence-

@@ -1031,30 +1031,15 @@ pub async fn team_of(db: &Db, channel: Uuid) -> Result<Option<Uuid>, DbError> {
     .await
 }
 
-/// Members of `channel` other than `author` that are in `wanted` (or all of
-/// them with `everyone`), sorted by id, at most `limit`: who a message's
-/// mentions reach.
-pub async fn members_among(
-    db: &Db,
-    channel: Uuid,
-    author: Uuid,
-    wanted: &[Uuid],
-    everyone: bool,
-    limit: usize,
-) -> Result<Vec<Uuid>, DbError> {
+/// How many members a channel has.
+pub async fn member_count(db: &Db, channel: Uuid) -> Result<i64, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
-        let mut q = members::table
+        Ok(members::table
             .filter(members::channel_id.eq(channel))
-            .filter(members::user_id.ne(author))
-            .select(members::user_id)
-            .order(members::user_id.asc())
-            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
-            .into_boxed();
-        if !everyone {
-            q = q.filter(members::user_id.eq_any(wanted));
-        }
-        Ok(q.load(&mut conn).await?)
+            .count()
+            .get_result(&mut conn)
+            .await?)
     })
     .await
 }

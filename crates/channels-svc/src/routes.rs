@@ -753,9 +753,7 @@ async fn send_message(
     access::may_post(&seen.row, || seen.grants())?;
     let root = crate::threads::root_id(body.root_id.as_deref())?;
     let mentions = chat
-        .mentions(&seen.row, user.claims.sub, &body.content, async || {
-            Ok(seen.grants())
-        })
+        .mentions(&seen.row, &body.content, async || Ok(seen.grants()))
         .await?;
     let stored = chat
         .post(Post {

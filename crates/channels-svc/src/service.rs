@@ -5,6 +5,7 @@
 use crate::access;
 use crate::commit::{CommitError, Committed, Committer, NewMessage};
 use crate::events;
+use crate::mentions::Mentioned;
 use crate::model::{Message, MessageRow};
 use crate::repo::{self, Page, Reacted};
 use crate::unread::UnreadNotifier;
@@ -43,8 +44,8 @@ pub struct Post<'a> {
     pub client_id: Option<&'a str>,
     /// The thread's root, for a reply.
     pub root: Option<Uuid>,
-    /// Who it mentions ([`Chat::mentions`]).
-    pub mentions: Vec<Uuid>,
+    /// Who it may mention ([`Chat::mentions`]).
+    pub mentions: Mentioned,
 }
 
 /// A stored message, its JSON (serialized once), and whether it was a retry.

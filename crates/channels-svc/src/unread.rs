@@ -25,7 +25,7 @@ use majlis_redis::Redis;
 use majlis_redis::streams::publish_pipelined;
 use majlis_runtime::shutdown::Shutdown;
 use serde::Deserialize;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -107,7 +107,13 @@ struct Inner {
     /// the number of channels).
     pending: Mutex<HashSet<Uuid>>,
     wake: Notify,
+    /// channel → team: a channel never changes team, and a busy channel is
+    /// announced every second.
+    teams: Mutex<HashMap<Uuid, Uuid>>,
 }
+
+/// Teams of channels kept at most (the map starts over when full).
+const TEAMS_CAPACITY: usize = 100_000;
 
 impl UnreadNotifier {
     fn pending(&self) -> MutexGuard<'_, HashSet<Uuid>> {
@@ -115,6 +121,29 @@ impl UnreadNotifier {
             Ok(p) => p,
             Err(p) => p.into_inner(),
         }
+    }
+
+    fn teams(&self) -> MutexGuard<'_, HashMap<Uuid, Uuid>> {
+        match self.inner.teams.lock() {
+            Ok(t) => t,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    /// The channel's team (`None`: no such channel).
+    async fn team_of(&self, db: &Db, channel: Uuid) -> Result<Option<Uuid>, ApiError> {
+        if let Some(team) = self.teams().get(&channel) {
+            return Ok(Some(*team));
+        }
+        let team = repo::team_of(db, channel).await?;
+        if let Some(team) = team {
+            let mut teams = self.teams();
+            if teams.len() >= TEAMS_CAPACITY {
+                teams.clear();
+            }
+            teams.insert(channel, team);
+        }
+        Ok(team)
     }
 
     /// The channel had a message (or lost one): its members' counts moved.
@@ -153,7 +182,7 @@ impl UnreadNotifier {
                     // Announced by another replica (or by this one) less
                     // than a second ago: tried again until the gate opens.
                     self.pending().extend(closed);
-                    announce_all(&db, &redis, due).await;
+                    self.announce_all(&db, &redis, due).await;
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, channels = channels.len(), "unread gates unreadable; retrying");
@@ -184,38 +213,40 @@ async fn open_gates(
     Ok(replies.into_iter().map(|r| r.is_some()).collect())
 }
 
-async fn announce_all(db: &Db, redis: &Redis, channels: Vec<Uuid>) {
-    use futures_util::StreamExt;
-    futures_util::stream::iter(channels)
-        .for_each_concurrent(CONCURRENCY, |channel| async move {
-            if let Err(e) = announce(db, redis, channel).await {
-                tracing::warn!(error = %e, channel_id = %channel, "unread events not sent for a channel");
-            }
-        })
-        .await;
-}
+impl UnreadNotifier {
+    async fn announce_all(&self, db: &Db, redis: &Redis, channels: Vec<Uuid>) {
+        use futures_util::StreamExt;
+        futures_util::stream::iter(channels)
+            .for_each_concurrent(CONCURRENCY, |channel| async move {
+                if let Err(e) = self.announce(db, redis, channel).await {
+                    tracing::warn!(error = %e, channel_id = %channel, "unread events not sent for a channel");
+                }
+            })
+            .await;
+    }
 
-/// One channel's round: its present members' states, one event each.
-async fn announce(db: &Db, redis: &Redis, channel: Uuid) -> Result<(), ApiError> {
-    let Some(team) = repo::team_of(db, channel).await? else {
-        return Ok(());
-    };
-    let key = redis.key(&majlis_events::team_presence_key(team));
-    let present: Vec<String> = redis
-        .run_idempotent(majlis_redis::redis::cmd("HKEYS").arg(key))
-        .await?;
-    let present: Vec<Uuid> = present.iter().filter_map(|u| u.parse().ok()).collect();
-    if present.is_empty() {
-        return Ok(());
+    /// One channel's round: its present members' states, one event each.
+    async fn announce(&self, db: &Db, redis: &Redis, channel: Uuid) -> Result<(), ApiError> {
+        let Some(team) = self.team_of(db, channel).await? else {
+            return Ok(());
+        };
+        let key = redis.key(&majlis_events::team_presence_key(team));
+        let present: Vec<String> = redis
+            .run_idempotent(majlis_redis::redis::cmd("HKEYS").arg(key))
+            .await?;
+        let present: Vec<Uuid> = present.iter().filter_map(|u| u.parse().ok()).collect();
+        if present.is_empty() {
+            return Ok(());
+        }
+        let states = repo::unread_in_channel(db, channel, &present).await?;
+        if states.is_empty() {
+            return Ok(());
+        }
+        let cmds: Vec<_> = states
+            .iter()
+            .map(|(user, state)| PresenceEvent::unread(*user, state).xadd(redis, &[]))
+            .collect();
+        publish_pipelined(redis, cmds).await?;
+        Ok(())
     }
-    let states = repo::unread_in_channel(db, channel, &present).await?;
-    if states.is_empty() {
-        return Ok(());
-    }
-    let cmds: Vec<_> = states
-        .iter()
-        .map(|(user, state)| PresenceEvent::unread(*user, state).xadd(redis, &[]))
-        .collect();
-    publish_pipelined(redis, cmds).await?;
-    Ok(())
 }

@@ -304,7 +304,7 @@ async fn write(args: &Args, stack: &setup::Stack) -> anyhow::Result<()> {
         .await?;
         actix_web::rt::spawn(presence::count_frames(
             framed,
-            br#"{"type":"unread""#,
+            br#""type":"unread""#,
             unread.clone(),
         ));
     }

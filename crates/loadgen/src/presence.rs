@@ -298,13 +298,13 @@ async fn listen(
     }
 }
 
-/// Counts the frames starting with `prefix` on a socket (heartbeats sent)
+/// Counts the frames containing `needle` on a socket (heartbeats sent)
 /// until it ends: the `unread` events a write run causes.
-pub async fn count_frames(mut framed: Framed, prefix: &'static [u8], count: Rc<Cell<u64>>) {
+pub async fn count_frames(mut framed: Framed, needle: &'static [u8], count: Rc<Cell<u64>>) {
     let mut ping_at = Instant::now() + HEARTBEAT;
     while let Some(Some(Ok(frame))) = next_or_ping(&mut framed, &mut ping_at).await {
         if let Frame::Text(b) = frame
-            && b.starts_with(prefix)
+            && contains(&b, needle)
         {
             count.set(count.get() + 1);
         }
