@@ -950,6 +950,22 @@ pub async fn delete_message(
         let mut conn = db.conn().await?;
         Ok(conn
             .transaction(async |conn| {
+                // The channel row first, as the committer locks it before
+                // message rows: the other order could deadlock with a batch
+                // counting a reply on this message.
+                let channel: Option<Uuid> = diesel::sql_query(
+                    "SELECT c.id FROM channels.channels c
+                     JOIN channels.messages m ON m.channel_id = c.id
+                     WHERE m.id = $1 FOR UPDATE OF c",
+                )
+                .bind::<SqlUuid, _>(id)
+                .get_result::<IdRow>(conn)
+                .await
+                .optional()?
+                .map(|r| r.id);
+                let Some(channel) = channel else {
+                    return Ok::<_, diesel::result::Error>(Tombstoned::Already);
+                };
                 let root: Option<Option<Uuid>> = diesel::update(
                     messages::table
                         .filter(messages::id.eq(id))
@@ -969,6 +985,13 @@ pub async fn delete_message(
                 diesel::delete(reactions::table.filter(reactions::message_id.eq(id)))
                     .execute(conn)
                     .await?;
+                // What tells the unread rounds their previous counts may be off.
+                diesel::sql_query(
+                    "UPDATE channels.channels SET deleted_count = deleted_count + 1 WHERE id = $1",
+                )
+                .bind::<SqlUuid, _>(channel)
+                .execute(conn)
+                .await?;
                 if let Some(entry) = &audit {
                     majlis_audit::append(conn, majlis_audit::Log::Channels, entry).await?;
                 }
@@ -1149,6 +1172,119 @@ pub async fn unread_of_user(
                 .load(&mut conn)
                 .await?;
         Ok(rows.iter().map(|r| (r.channel_id, r.state())).collect())
+    })
+    .await
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+}
+
+/// What an unread round starts from: the channel's newest seq and deletion
+/// count, and the cursors of those of `users` who are its members.
+#[derive(Debug, Default)]
+pub struct RoundHead {
+    pub last_seq: i64,
+    pub deleted: i64,
+    pub cursors: Vec<(Uuid, i64)>,
+}
+
+pub async fn round_head(db: &Db, channel: Uuid, users: &[Uuid]) -> Result<RoundHead, DbError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        last_seq: i64,
+        #[diesel(sql_type = BigInt)]
+        deleted_count: i64,
+        #[diesel(sql_type = SqlUuid)]
+        user_id: Uuid,
+        #[diesel(sql_type = BigInt)]
+        last_read_seq: i64,
+    }
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT c.last_seq, c.deleted_count, mb.user_id, mb.last_read_seq
+             FROM channels.channels c JOIN channels.members mb ON mb.channel_id = c.id
+             WHERE c.id = $1 AND mb.user_id = ANY($2)",
+        )
+        .bind::<SqlUuid, _>(channel)
+        .bind::<Array<SqlUuid>, _>(users)
+        .load(&mut conn)
+        .await?;
+        let mut head = RoundHead::default();
+        for r in rows {
+            head.last_seq = r.last_seq;
+            head.deleted = r.deleted_count;
+            head.cursors.push((r.user_id, r.last_read_seq));
+        }
+        Ok(head)
+    })
+    .await
+}
+
+/// A live message as the unread counts see it.
+#[derive(Clone, Debug, QueryableByName)]
+pub struct Counted {
+    #[diesel(sql_type = BigInt)]
+    pub seq: i64,
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
+    #[diesel(sql_type = Array<SqlUuid>)]
+    pub mentions: Vec<Uuid>,
+}
+
+/// The live messages of `channel` with a seq in `(after, upto]`.
+pub async fn counted_between(
+    db: &Db,
+    channel: Uuid,
+    after: i64,
+    upto: i64,
+) -> Result<Vec<Counted>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        Ok(diesel::sql_query(
+            "SELECT seq, user_id, mentions FROM channels.messages
+             WHERE channel_id = $1 AND seq > $2 AND seq <= $3 AND deleted_at IS NULL",
+        )
+        .bind::<SqlUuid, _>(channel)
+        .bind::<BigInt, _>(after)
+        .bind::<BigInt, _>(upto)
+        .load(&mut conn)
+        .await?)
+    })
+    .await
+}
+
+/// [`unread_in_channel`] counting only up to seq `upto` (reported as the
+/// channel's `last_seq`), so a round's counts all stop at the same seq.
+pub async fn unread_upto(
+    db: &Db,
+    channel: Uuid,
+    users: &[Uuid],
+    upto: i64,
+) -> Result<Vec<(Uuid, Unread)>, DbError> {
+    db.timed(async {
+        let mut conn = db.conn().await?;
+        let rows: Vec<UnreadRow> = diesel::sql_query(
+            "SELECT mb.channel_id, mb.user_id, $3::int8 AS last_seq, mb.last_read_seq,
+                    count(m.seq) AS unread_count,
+                    count(m.seq) FILTER (WHERE mb.user_id = ANY(m.mentions)) AS mention_count
+             FROM channels.members mb
+             LEFT JOIN channels.messages m
+               ON m.channel_id = mb.channel_id AND m.seq > mb.last_read_seq AND m.seq <= $3
+              AND m.user_id <> mb.user_id AND m.deleted_at IS NULL
+             WHERE mb.channel_id = $1 AND mb.user_id = ANY($2)
+             GROUP BY mb.channel_id, mb.user_id, mb.last_read_seq",
+        )
+        .bind::<SqlUuid, _>(channel)
+        .bind::<Array<SqlUuid>, _>(users)
+        .bind::<BigInt, _>(upto)
+        .load(&mut conn)
+        .await?;
+        Ok(rows.iter().map(|r| (r.user_id, r.state())).collect())
     })
     .await
 }

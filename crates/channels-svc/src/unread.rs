@@ -21,6 +21,7 @@ use majlis_auth_token::AuthUser;
 use majlis_db::Db;
 use majlis_errors::{ApiError, ApiResult, ErrorBody, Json};
 use majlis_events::PresenceEvent;
+use majlis_events::frame::Unread;
 use majlis_redis::Redis;
 use majlis_redis::streams::publish_pipelined;
 use majlis_runtime::shutdown::Shutdown;
@@ -110,10 +111,45 @@ struct Inner {
     /// channel → team: a channel never changes team, and a busy channel is
     /// announced every second.
     teams: Mutex<HashMap<Uuid, Uuid>>,
+    /// channel → this replica's previous round there, which the next one
+    /// counts on from.
+    rounds: Mutex<HashMap<Uuid, Round>>,
+}
+
+/// A round's counts, up to `last_seq`, made when the channel had `deleted`
+/// deletions.
+#[derive(Debug)]
+struct Round {
+    last_seq: i64,
+    deleted: i64,
+    states: HashMap<Uuid, Unread>,
+}
+
+/// `state` (counted up to its `last_seq` from `cursor`) moved on by the
+/// live messages after it, up to `upto`, as `user` sees them.
+fn advance(state: &Unread, user: Uuid, delta: &[repo::Counted], upto: i64) -> Unread {
+    let mut next = *state;
+    for m in delta {
+        if m.seq > state.last_read_seq && m.user_id != user {
+            next.unread_count += 1;
+            if m.mentions.contains(&user) {
+                next.mention_count += 1;
+            }
+        }
+    }
+    next.last_seq = upto;
+    next
 }
 
 /// Teams of channels kept at most (the map starts over when full).
 const TEAMS_CAPACITY: usize = 100_000;
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
 
 impl UnreadNotifier {
     fn pending(&self) -> MutexGuard<'_, HashSet<Uuid>> {
@@ -144,6 +180,58 @@ impl UnreadNotifier {
             teams.insert(channel, team);
         }
         Ok(team)
+    }
+
+    /// The read state of `channel` for those of `present` who are members:
+    /// from this replica's previous round where it still holds (same
+    /// deletions, same cursor), counting only the messages since; in full
+    /// otherwise. A busy channel whose members never read would otherwise
+    /// be counted whole every second.
+    async fn count(
+        &self,
+        db: &Db,
+        channel: Uuid,
+        present: &[Uuid],
+    ) -> Result<Vec<(Uuid, Unread)>, ApiError> {
+        let head = repo::round_head(db, channel, present).await?;
+        if head.cursors.is_empty() {
+            return Ok(Vec::new());
+        }
+        let prev = locked(&self.inner.rounds)
+            .remove(&channel)
+            .filter(|p| p.deleted == head.deleted && p.last_seq <= head.last_seq);
+        let delta = match &prev {
+            Some(p) if p.last_seq < head.last_seq => {
+                repo::counted_between(db, channel, p.last_seq, head.last_seq).await?
+            }
+            _ => Vec::new(),
+        };
+        let mut states = Vec::with_capacity(head.cursors.len());
+        let mut full = Vec::new();
+        for (user, cursor) in &head.cursors {
+            match prev.as_ref().and_then(|p| p.states.get(user)) {
+                Some(s) if s.last_read_seq == *cursor => {
+                    states.push((*user, advance(s, *user, &delta, head.last_seq)));
+                }
+                _ => full.push(*user),
+            }
+        }
+        if !full.is_empty() {
+            states.extend(repo::unread_upto(db, channel, &full, head.last_seq).await?);
+        }
+        let mut rounds = locked(&self.inner.rounds);
+        if rounds.len() >= TEAMS_CAPACITY {
+            rounds.clear();
+        }
+        rounds.insert(
+            channel,
+            Round {
+                last_seq: head.last_seq,
+                deleted: head.deleted,
+                states: states.iter().copied().collect(),
+            },
+        );
+        Ok(states)
     }
 
     /// The channel had a message (or lost one): its members' counts moved.
@@ -238,7 +326,7 @@ impl UnreadNotifier {
         if present.is_empty() {
             return Ok(());
         }
-        let states = repo::unread_in_channel(db, channel, &present).await?;
+        let states = self.count(db, channel, &present).await?;
         if states.is_empty() {
             return Ok(());
         }
@@ -248,5 +336,55 @@ impl UnreadNotifier {
             .collect();
         publish_pipelined(redis, cmds).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use repo::Counted;
+
+    fn state(last_seq: i64, cursor: i64, unread: i64, mentions: i64) -> Unread {
+        Unread {
+            channel_id: Uuid::nil(),
+            last_seq,
+            last_read_seq: cursor,
+            unread_count: unread,
+            mention_count: mentions,
+        }
+    }
+
+    fn msg(seq: i64, user: Uuid, mentions: &[Uuid]) -> Counted {
+        Counted {
+            seq,
+            user_id: user,
+            mentions: mentions.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_round_adds_others_messages_and_mentions_since_the_last_one() {
+        let (me, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let delta = [
+            msg(5, other, &[]),
+            msg(6, me, &[other]),
+            msg(8, other, &[me]),
+        ];
+        // seq 7 was deleted: it is not in the delta.
+        assert_eq!(
+            advance(&state(4, 2, 2, 0), me, &delta, 8),
+            state(8, 2, 4, 1)
+        );
+    }
+
+    #[test]
+    fn messages_at_or_below_the_cursor_are_not_counted() {
+        let (me, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        // The cursor is ahead of the previous round (read up to 6 since).
+        let delta = [msg(5, other, &[me]), msg(6, other, &[]), msg(7, other, &[])];
+        assert_eq!(
+            advance(&state(4, 6, 0, 0), me, &delta, 7),
+            state(7, 6, 1, 0)
+        );
     }
 }

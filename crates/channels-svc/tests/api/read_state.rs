@@ -350,3 +350,69 @@ async fn mentions_sent_through_the_gateway_batch_are_resolved_and_keep_the_order
     assert_eq!(mentions(&stored[2]), sorted(&[&t.user_id]));
     assert_eq!(counts(app, &t.user, ch).await, (0, 3, 2));
 }
+
+/// The newest `unread` event for `user` and `channel` on the presence
+/// stream matches `want` (last_seq, unread_count, mention_count), within
+/// the wait.
+async fn until_unread_event(app: &TestApp, user: &str, channel: &str, want: (i64, i64, i64)) {
+    crate::helpers::eventually(crate::helpers::WAIT, || async {
+        let events = app.events("presence.events", "unread").await;
+        events
+            .iter()
+            .rev()
+            .find(|(e, v)| {
+                e.fields
+                    .iter()
+                    .any(|(k, val)| k == "audience_users" && val == user)
+                    && v["channel_id"] == channel
+            })
+            .is_some_and(|(_, v)| {
+                (
+                    v["last_seq"].as_i64().unwrap(),
+                    v["unread_count"].as_i64().unwrap(),
+                    v["mention_count"].as_i64().unwrap(),
+                ) == want
+            })
+    })
+    .await;
+}
+
+#[actix_web::test]
+async fn unread_rounds_count_on_from_the_last_one_and_start_over_after_a_deletion() {
+    let t = Team::joined().await;
+    let (app, ch) = (&t.app, t.channel.as_str());
+    // The teammate has a presence socket (presence-gateway's state).
+    let key = app
+        .redis
+        .key(&majlis_events::team_presence_key(t.team.parse().unwrap()));
+    app.redis
+        .run::<()>(
+            majlis_redis::redis::cmd("HSET")
+                .arg(&key)
+                .arg(&t.user_id)
+                .arg("online"),
+        )
+        .await
+        .unwrap();
+    let name = username(app, &t.user).await;
+    let first = app.send(&t.admin, ch, "one").await;
+    app.send(&t.admin, ch, &format!("@{name} two")).await;
+    app.send(&t.user, ch, "mine").await;
+    until_unread_event(app, &t.user_id, ch, (3, 2, 1)).await;
+
+    // A deletion below the last round's seq: counted again in full.
+    app.delete(
+        &format!("/api/messages/{}", first["id"].as_str().unwrap()),
+        Some(&t.admin),
+    )
+    .await
+    .expect(StatusCode::NO_CONTENT);
+    until_unread_event(app, &t.user_id, ch, (3, 1, 1)).await;
+
+    // Then on from there, with what came since.
+    app.send(&t.admin, ch, &format!("and @{name} again")).await;
+    app.send(&t.admin, ch, "five").await;
+    until_unread_event(app, &t.user_id, ch, (5, 3, 2)).await;
+    // And the list agrees.
+    assert_eq!(counts(app, &t.user, ch).await, (0, 3, 2));
+}

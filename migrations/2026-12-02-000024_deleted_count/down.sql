@@ -1,0 +1,1 @@
+ALTER TABLE channels.channels DROP COLUMN deleted_count;
