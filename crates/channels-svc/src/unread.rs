@@ -9,9 +9,13 @@
 //! committer `touch`es the channel, and the [`UnreadNotifier`] task, at most
 //! once per channel per second across every replica (a gate key in Redis),
 //! counts for the channel's members who have a presence socket now and
-//! sends each of them one `unread` event. So the cost follows the people
-//! watching, not the members or the messages; the first message after a
-//! quiet second goes at once, later ones are folded into the next second.
+//! sends each of them one `unread` event. It counts on from its previous
+//! round (only the messages since), so a busy channel whose members never
+//! read is not counted whole every second; a moved cursor, or a deletion
+//! (`channels.deleted_count`, moved on any replica), means a full count.
+//! So the cost follows the people watching, not the members or the
+//! messages; the first message after a quiet second goes at once, later
+//! ones are folded into the next second.
 
 use crate::access;
 use crate::repo;
