@@ -1089,6 +1089,9 @@ pub async fn mark_read(db: &Db, channel: Uuid, user: Uuid, seq: i64) -> Result<(
     .await
 }
 
+/// Read state, derived: the messages above a member's cursor written by
+/// others and not deleted (a range of the `(channel_id, seq)` index), and
+/// those that mention the member. Nothing is stored per recipient.
 #[derive(QueryableByName)]
 struct UnreadRow {
     #[diesel(sql_type = SqlUuid)]
@@ -1117,46 +1120,6 @@ impl UnreadRow {
     }
 }
 
-/// Read state, derived: the messages above each member's cursor written by
-/// others and not deleted (a range of the `(channel_id, seq)` index), and
-/// those that mention the member. Nothing is stored per recipient.
-macro_rules! unread_query {
-    ($filter:literal) => {
-        concat!(
-            "SELECT mb.channel_id, mb.user_id, c.last_seq, mb.last_read_seq,
-                    count(m.seq) AS unread_count,
-                    count(m.seq) FILTER (WHERE mb.user_id = ANY(m.mentions)) AS mention_count
-             FROM channels.members mb
-             JOIN channels.channels c ON c.id = mb.channel_id
-             LEFT JOIN channels.messages m
-               ON m.channel_id = mb.channel_id AND m.seq > mb.last_read_seq
-              AND m.user_id <> mb.user_id AND m.deleted_at IS NULL
-             WHERE ",
-            $filter,
-            " GROUP BY mb.channel_id, mb.user_id, c.last_seq, mb.last_read_seq"
-        )
-    };
-}
-
-/// The read state of `channel` for those of `users` who are its members.
-pub async fn unread_in_channel(
-    db: &Db,
-    channel: Uuid,
-    users: &[Uuid],
-) -> Result<Vec<(Uuid, Unread)>, DbError> {
-    db.timed(async {
-        let mut conn = db.conn().await?;
-        let rows: Vec<UnreadRow> =
-            diesel::sql_query(unread_query!("mb.channel_id = $1 AND mb.user_id = ANY($2)"))
-                .bind::<SqlUuid, _>(channel)
-                .bind::<Array<SqlUuid>, _>(users)
-                .load(&mut conn)
-                .await?;
-        Ok(rows.iter().map(|r| (r.user_id, r.state())).collect())
-    })
-    .await
-}
-
 /// `user`'s read state of each of its channels in `team`.
 pub async fn unread_of_user(
     db: &Db,
@@ -1165,12 +1128,22 @@ pub async fn unread_of_user(
 ) -> Result<HashMap<Uuid, Unread>, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
-        let rows: Vec<UnreadRow> =
-            diesel::sql_query(unread_query!("mb.user_id = $1 AND c.team_id = $2"))
-                .bind::<SqlUuid, _>(user)
-                .bind::<SqlUuid, _>(team)
-                .load(&mut conn)
-                .await?;
+        let rows: Vec<UnreadRow> = diesel::sql_query(
+            "SELECT mb.channel_id, mb.user_id, c.last_seq, mb.last_read_seq,
+                        count(m.seq) AS unread_count,
+                        count(m.seq) FILTER (WHERE mb.user_id = ANY(m.mentions)) AS mention_count
+                 FROM channels.members mb
+                 JOIN channels.channels c ON c.id = mb.channel_id
+                 LEFT JOIN channels.messages m
+                   ON m.channel_id = mb.channel_id AND m.seq > mb.last_read_seq
+                  AND m.user_id <> mb.user_id AND m.deleted_at IS NULL
+                 WHERE mb.user_id = $1 AND c.team_id = $2
+                 GROUP BY mb.channel_id, mb.user_id, c.last_seq, mb.last_read_seq",
+        )
+        .bind::<SqlUuid, _>(user)
+        .bind::<SqlUuid, _>(team)
+        .load(&mut conn)
+        .await?;
         Ok(rows.iter().map(|r| (r.channel_id, r.state())).collect())
     })
     .await
@@ -1258,30 +1231,34 @@ pub async fn counted_between(
     .await
 }
 
-/// [`unread_in_channel`] counting only up to seq `upto` (reported as the
-/// channel's `last_seq`), so a round's counts all stop at the same seq.
-pub async fn unread_upto(
+/// The read state of `channel` for those of `users` who are its members,
+/// counted up to seq `upto` when given (reported as the channel's
+/// `last_seq`, so a round's counts all stop at the same seq), else up to
+/// the newest message.
+pub async fn unread_in_channel(
     db: &Db,
     channel: Uuid,
     users: &[Uuid],
-    upto: i64,
+    upto: Option<i64>,
 ) -> Result<Vec<(Uuid, Unread)>, DbError> {
     db.timed(async {
         let mut conn = db.conn().await?;
         let rows: Vec<UnreadRow> = diesel::sql_query(
-            "SELECT mb.channel_id, mb.user_id, $3::int8 AS last_seq, mb.last_read_seq,
+            "SELECT mb.channel_id, mb.user_id, b.upto AS last_seq, mb.last_read_seq,
                     count(m.seq) AS unread_count,
                     count(m.seq) FILTER (WHERE mb.user_id = ANY(m.mentions)) AS mention_count
              FROM channels.members mb
+             JOIN channels.channels c ON c.id = mb.channel_id
+             CROSS JOIN LATERAL (SELECT coalesce($3, c.last_seq) AS upto) b
              LEFT JOIN channels.messages m
-               ON m.channel_id = mb.channel_id AND m.seq > mb.last_read_seq AND m.seq <= $3
+               ON m.channel_id = mb.channel_id AND m.seq > mb.last_read_seq AND m.seq <= b.upto
               AND m.user_id <> mb.user_id AND m.deleted_at IS NULL
              WHERE mb.channel_id = $1 AND mb.user_id = ANY($2)
-             GROUP BY mb.channel_id, mb.user_id, mb.last_read_seq",
+             GROUP BY mb.channel_id, mb.user_id, b.upto, mb.last_read_seq",
         )
         .bind::<SqlUuid, _>(channel)
         .bind::<Array<SqlUuid>, _>(users)
-        .bind::<BigInt, _>(upto)
+        .bind::<Nullable<BigInt>, _>(upto)
         .load(&mut conn)
         .await?;
         Ok(rows.iter().map(|r| (r.user_id, r.state())).collect())

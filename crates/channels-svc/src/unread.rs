@@ -84,7 +84,7 @@ pub async fn mark_read(
     // The new counts, for all of the caller's sockets (the tab that read
     // and the others). The cursor is stored either way: a lost event is
     // made good by the next one or a refetch.
-    let states = repo::unread_in_channel(&chat.db, seen.row.id, &[me]).await?;
+    let states = repo::unread_in_channel(&chat.db, seen.row.id, &[me], None).await?;
     let cmds = states
         .iter()
         .map(|(user, state)| PresenceEvent::unread(*user, state).xadd(&chat.redis, &trace()));
@@ -145,8 +145,8 @@ fn advance(state: &Unread, user: Uuid, delta: &[repo::Counted], upto: i64) -> Un
     next
 }
 
-/// Teams of channels kept at most (the map starts over when full).
-const TEAMS_CAPACITY: usize = 100_000;
+/// Channels whose team or round is kept at most (a map starts over when full).
+const CAPACITY: usize = 100_000;
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     match m.lock() {
@@ -157,28 +157,18 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl UnreadNotifier {
     fn pending(&self) -> MutexGuard<'_, HashSet<Uuid>> {
-        match self.inner.pending.lock() {
-            Ok(p) => p,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    fn teams(&self) -> MutexGuard<'_, HashMap<Uuid, Uuid>> {
-        match self.inner.teams.lock() {
-            Ok(t) => t,
-            Err(p) => p.into_inner(),
-        }
+        locked(&self.inner.pending)
     }
 
     /// The channel's team (`None`: no such channel).
     async fn team_of(&self, db: &Db, channel: Uuid) -> Result<Option<Uuid>, ApiError> {
-        if let Some(team) = self.teams().get(&channel) {
+        if let Some(team) = locked(&self.inner.teams).get(&channel) {
             return Ok(Some(*team));
         }
         let team = repo::team_of(db, channel).await?;
         if let Some(team) = team {
-            let mut teams = self.teams();
-            if teams.len() >= TEAMS_CAPACITY {
+            let mut teams = locked(&self.inner.teams);
+            if teams.len() >= CAPACITY {
                 teams.clear();
             }
             teams.insert(channel, team);
@@ -221,10 +211,10 @@ impl UnreadNotifier {
             }
         }
         if !full.is_empty() {
-            states.extend(repo::unread_upto(db, channel, &full, head.last_seq).await?);
+            states.extend(repo::unread_in_channel(db, channel, &full, Some(head.last_seq)).await?);
         }
         let mut rounds = locked(&self.inner.rounds);
-        if rounds.len() >= TEAMS_CAPACITY {
+        if rounds.len() >= CAPACITY {
             rounds.clear();
         }
         rounds.insert(

@@ -48,6 +48,19 @@ async fn read(app: &TestApp, token: &str, channel: &str, body: Value) -> crate::
         .await
 }
 
+/// Sets users' presence in `team` as presence-gateway writes it.
+async fn set_presence(app: &TestApp, team: &str, statuses: &[(&str, &str)]) {
+    let key = app
+        .redis
+        .key(&majlis_events::team_presence_key(team.parse().unwrap()));
+    let mut cmd = majlis_redis::redis::cmd("HSET");
+    cmd.arg(&key);
+    for (user, status) in statuses {
+        cmd.arg(*user).arg(*status);
+    }
+    app.redis.run::<()>(&cmd).await.unwrap();
+}
+
 fn mentions(message: &Value) -> Vec<String> {
     let mut v: Vec<String> = message["mentions"]
         .as_array()
@@ -247,21 +260,7 @@ async fn here_reaches_only_the_members_online_now() {
     let (app, ch) = (&t.app, t.channel.as_str());
     let (away_id, away) = t.another_member().await;
     let (_, offline) = t.another_member().await;
-    // presence-gateway's state, as it writes it.
-    let key = app
-        .redis
-        .key(&majlis_events::team_presence_key(t.team.parse().unwrap()));
-    app.redis
-        .run::<()>(
-            majlis_redis::redis::cmd("HSET")
-                .arg(&key)
-                .arg(&t.admin_id)
-                .arg("online")
-                .arg(&away_id)
-                .arg("away"),
-        )
-        .await
-        .unwrap();
+    set_presence(app, &t.team, &[(&t.admin_id, "online"), (&away_id, "away")]).await;
     let m = app.send(&t.user, ch, "@here standup").await;
     assert_eq!(mentions(&m), sorted(&[&t.admin_id]));
     assert_eq!(counts(app, &t.admin, ch).await.2, 1);
@@ -381,19 +380,8 @@ async fn until_unread_event(app: &TestApp, user: &str, channel: &str, want: (i64
 async fn unread_rounds_count_on_from_the_last_one_and_start_over_after_a_deletion() {
     let t = Team::joined().await;
     let (app, ch) = (&t.app, t.channel.as_str());
-    // The teammate has a presence socket (presence-gateway's state).
-    let key = app
-        .redis
-        .key(&majlis_events::team_presence_key(t.team.parse().unwrap()));
-    app.redis
-        .run::<()>(
-            majlis_redis::redis::cmd("HSET")
-                .arg(&key)
-                .arg(&t.user_id)
-                .arg("online"),
-        )
-        .await
-        .unwrap();
+    // The teammate has a presence socket.
+    set_presence(app, &t.team, &[(&t.user_id, "online")]).await;
     let name = username(app, &t.user).await;
     let first = app.send(&t.admin, ch, "one").await;
     app.send(&t.admin, ch, &format!("@{name} two")).await;

@@ -58,6 +58,27 @@ async fn rest(stack: &Stack, method: Method, path: &str, user: &User, body: Valu
     body
 }
 
+/// A team, its admin (the author) and a teammate (the reader), both in a
+/// public channel the admin made: (team, author, reader, channel id).
+async fn author_and_reader(stack: &Stack) -> (uuid::Uuid, User, User, String) {
+    let team = uuid::Uuid::new_v4();
+    let (author, reader) = (
+        stack.user(team, "team_admin").await,
+        stack.user(team, "team_user").await,
+    );
+    let channel = stack.create_channel(&author, "public").await;
+    let ch = channel["id"].as_str().unwrap().to_owned();
+    rest(
+        stack,
+        Method::POST,
+        &format!("/api/channels/{ch}/join"),
+        &reader,
+        json!({}),
+    )
+    .await;
+    (team, author, reader, ch)
+}
+
 async fn username(stack: &Stack, user: &User) -> String {
     let (_, me) = stack
         .call(
@@ -90,22 +111,8 @@ async fn send_on_chat_socket(stack: &Stack, user: &User, channel: &str, content:
 async fn every_socket_of_a_member_hears_its_counts_move_within_a_second_and_clear_when_one_device_reads()
  {
     let stack = spawn_stack_with(true).await;
-    let team = uuid::Uuid::new_v4();
-    let (author, reader, outsider) = (
-        stack.user(team, "team_admin").await,
-        stack.user(team, "team_user").await,
-        stack.user(team, "team_user").await,
-    );
-    let channel = stack.create_channel(&author, "public").await;
-    let ch = channel["id"].as_str().unwrap().to_owned();
-    rest(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{ch}/join"),
-        &reader,
-        json!({}),
-    )
-    .await;
+    let (team, author, reader, ch) = author_and_reader(&stack).await;
+    let outsider = stack.user(team, "team_user").await;
     // The reader's two devices, one on each replica; a teammate outside.
     let (mut phone, _) = stack.presence(0, &reader).await;
     let (mut laptop, _) = stack.presence(1, &reader).await;
@@ -170,21 +177,7 @@ async fn every_socket_of_a_member_hears_its_counts_move_within_a_second_and_clea
 #[actix_web::test]
 async fn a_burst_of_messages_makes_at_most_one_unread_event_per_second_with_the_final_count() {
     let stack = spawn_stack_with(false).await;
-    let team = uuid::Uuid::new_v4();
-    let (author, reader) = (
-        stack.user(team, "team_admin").await,
-        stack.user(team, "team_user").await,
-    );
-    let channel = stack.create_channel(&author, "public").await;
-    let ch = channel["id"].as_str().unwrap().to_owned();
-    rest(
-        &stack,
-        Method::POST,
-        &format!("/api/channels/{ch}/join"),
-        &reader,
-        json!({}),
-    )
-    .await;
+    let (_, author, reader, ch) = author_and_reader(&stack).await;
     let (mut ws, _) = stack.presence(1, &reader).await;
 
     let started = Instant::now();
